@@ -1,0 +1,1 @@
+"""Cadence: recurring orders for local food shops, producers and food hubs."""

@@ -1,0 +1,32 @@
+"""The email outbox: every email is a row written with the event, then sent by a task."""
+
+from django.db import models
+
+
+class EmailStatus(models.TextChoices):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Email(models.Model):
+    to = models.CharField(max_length=254)
+    from_name = models.CharField(max_length=200, blank=True)
+    reply_to = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=300)
+    text = models.TextField()
+    html = models.TextField(blank=True)
+    kind = models.CharField(max_length=40)
+    # A natural key for emails that must exist once per event (e.g. "summary:placement:<cycle>:<shop>").
+    dedup_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.QUEUED)
+    attempts = models.IntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]

@@ -1,0 +1,111 @@
+"""Subscriptions (standing orders), their line items, proxy orders and audit events."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from cadence.catalog.models import Variant
+from cadence.customers.models import Customer
+from cadence.cycles.models import OrderCycle, Schedule
+from cadence.enterprises.models import Enterprise
+from cadence.orders.models import Order, ShippingMethod
+from cadence.payments.models import PaymentMethod
+
+
+class Subscription(models.Model):
+    shop = models.ForeignKey(Enterprise, on_delete=models.PROTECT, related_name="subscriptions")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="subscriptions")
+    schedule = models.ForeignKey(Schedule, on_delete=models.PROTECT, related_name="subscriptions")
+    payment_method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, related_name="+")
+    shipping_method = models.ForeignKey(ShippingMethod, on_delete=models.PROTECT, related_name="+")
+    bill_address = models.JSONField(_("bill address"))
+    ship_address = models.JSONField(_("ship address"))
+    begins_at = models.DateTimeField(_("begins at"))
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    resume_on = models.DateField(null=True, blank=True)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    shipping_fee_estimate = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    payment_fee_estimate = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("begins_at")),
+                name="subscription_ends_after_begins",
+            )
+        ]
+
+
+class SubscriptionLineItem(models.Model):
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="line_items"
+    )
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="+")
+    quantity = models.IntegerField(_("quantity"))
+    price_estimate = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="sub_line_quantity_positive"),
+            models.UniqueConstraint(
+                fields=["subscription", "variant"], name="uniq_subscription_variant"
+            ),
+        ]
+
+
+class ProxyOrderState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PLACED = "placed", _("Placed")
+    EMPTY = "empty", _("Empty")
+    CANCELED = "canceled", _("Skipped")
+    CONFIRMED = "confirmed", _("Confirmed")
+    FAILED = "failed", _("Failed")
+
+
+class ProxyOrder(models.Model):
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="proxy_orders"
+    )
+    order_cycle = models.ForeignKey(OrderCycle, on_delete=models.PROTECT, related_name="proxy_orders")
+    order = models.OneToOneField(
+        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="proxy_order"
+    )
+    state = models.CharField(
+        max_length=20, choices=ProxyOrderState.choices, default=ProxyOrderState.PENDING
+    )
+    reason = models.TextField(blank=True)
+    placed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order_cycle__closes_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "order_cycle"], name="uniq_proxy_order_per_cycle"
+            )
+        ]
+        indexes = [models.Index(fields=["order_cycle", "state"])]
+
+
+class SubscriptionEvent(models.Model):
+    """The audit trail: who did what to a subscription, and when."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=40)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]

@@ -1,0 +1,1 @@
+"""Manager and buyer pages."""

@@ -1,0 +1,37 @@
+"""Test set-up shared by the whole suite.
+
+The suite runs on SQLite by default and on PostgreSQL when DATABASE_URL points at one.
+Tests marked `postgres` need PostgreSQL's locking and are skipped, with the reason printed,
+on SQLite; CI runs the suite on both.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "postgres: needs PostgreSQL (row locks, concurrency)")
+    config.addinivalue_line("markers", "browser: needs Chromium and Playwright")
+
+
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def pytest_collection_modifyitems(config, items):
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(
+        reason="needs PostgreSQL: run the suite with DATABASE_URL=postgres://... (CI does)"
+    )
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings):
+    """Tasks run at once in tests unless a test asks for the database backend."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
