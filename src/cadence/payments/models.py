@@ -50,3 +50,72 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class StripeCustomer(models.Model):
+    """The instance's Stripe Customer for a buyer (one per user)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stripe_customer"
+    )
+    stripe_customer_id = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class SavedCard(models.Model):
+    """A buyer's card saved with a SetupIntent; only cards set up for off-session use may be
+    the default."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cards")
+    stripe_payment_method_id = models.CharField(max_length=100, unique=True)
+    brand = models.CharField(max_length=30, blank=True)
+    last4 = models.CharField(max_length=4, blank=True)
+    exp_month = models.IntegerField(null=True, blank=True)
+    exp_year = models.IntegerField(null=True, blank=True)
+    usable_off_session = models.BooleanField(default=False)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(is_default=True), name="one_default_card_per_user"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_default=False) | Q(usable_off_session=True),
+                name="default_card_usable_off_session",
+            ),
+        ]
+
+
+class ChargeConsent(models.Model):
+    """A buyer's consent that a shop may charge their default card off-session ("allow charges").
+
+    The row is kept when consent is withdrawn (`withdrawn_at`), as a record of what was agreed.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    shop = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+")
+    text = models.TextField()
+    given_at = models.DateTimeField()
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "shop"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="one_live_consent_per_user_shop",
+            )
+        ]
+
+
+class StripeEvent(models.Model):
+    """Webhook events already processed; the unique id is what makes replays harmless."""
+
+    stripe_event_id = models.CharField(max_length=100, unique=True)
+    type = models.CharField(max_length=100)
+    received_at = models.DateTimeField(auto_now_add=True)

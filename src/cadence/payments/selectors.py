@@ -1,0 +1,34 @@
+"""Reads on payments: saved cards and whether a shop may charge a buyer."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from cadence.customers.models import Customer
+from cadence.payments.models import ChargeConsent, SavedCard
+
+
+def default_card_for(user) -> SavedCard | None:
+    if user is None:
+        return None
+    return SavedCard.objects.filter(user=user, is_default=True, usable_off_session=True).first()
+
+
+def charges_allowed(*, user, shop) -> bool:
+    if user is None:
+        return False
+    return ChargeConsent.objects.filter(user=user, shop=shop, withdrawn_at__isnull=True).exists()
+
+
+def stripe_charge_problems(*, customer: Customer) -> list[str]:
+    """Why the customer's shop cannot charge them off-session ([] when it can).
+
+    Used to validate subscriptions with a Stripe method, at create and at update."""
+    if customer.user_id is None:
+        return [_("this customer has no user account, so no card can be charged")]
+    problems = []
+    if not charges_allowed(user=customer.user, shop=customer.shop):
+        problems.append(_("charges are not allowed by this customer"))
+    if default_card_for(customer.user) is None:
+        problems.append(_("no default card available for this customer"))
+    return problems
