@@ -35,3 +35,12 @@ def pytest_collection_modifyitems(config, items):
 def _immediate_tasks(settings):
     """Tasks run at once in tests unless a test asks for the database backend."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Users are made by the hundred in tests; the production hasher costs ~0.3 s each."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield

@@ -2,4 +2,4 @@
 
 from cadence.cli import main
 
-main()
+raise SystemExit(main())

@@ -36,6 +36,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves /static/ from the web process itself (admin and page assets), so `cadence serve`
+    # needs no separate file server; see WHITENOISE_USE_FINDERS below.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -92,7 +95,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = os.environ.get("STATIC_ROOT", str(Path.cwd() / "staticfiles"))
+# The web process serves static files itself, found in the installed apps at start-up, so no
+# `collectstatic` step is needed. Set STATIC_ROOT only to collect them for a separate server/CDN.
+STATIC_ROOT = os.environ.get("STATIC_ROOT") or None
+WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "/accounts/login/"
 

@@ -8,5 +8,6 @@ from cadence.api.router import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("", include("cadence.payments.urls")),
     path("", include("cadence.web.urls")),
 ]

@@ -48,11 +48,17 @@ class OrderCycleFee(models.Model):
             models.CheckConstraint(condition=Q(amount__gte=0), name="fee_amount_not_negative")
         ]
 
+    def __str__(self) -> str:
+        return self.name
+
 
 class Schedule(models.Model):
     shop = models.ForeignKey(Enterprise, on_delete=models.PROTECT, related_name="schedules")
     name = models.CharField(_("name"), max_length=200)
     order_cycles = models.ManyToManyField(OrderCycle, related_name="schedules", blank=True)
+    # A schedule that only canceled subscriptions still point at is deleted softly: they keep
+    # their history, while the schedule disappears from lists and lets go of its cycles.
+    deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -14,13 +14,21 @@ class Email(models.Model):
     to = models.CharField(max_length=254)
     from_name = models.CharField(max_length=200, blank=True)
     reply_to = models.CharField(max_length=254, blank=True)
-    subject = models.CharField(max_length=300)
-    text = models.TextField()
+    subject = models.CharField(max_length=300, blank=True)
+    text = models.TextField(blank=True)
     html = models.TextField(blank=True)
     kind = models.CharField(max_length=40)
-    # A natural key for emails that must exist once per event (e.g. "summary:placement:<cycle>:<shop>").
+    # Emails queued by the engine carry their data, not their text: `context` (plain JSON)
+    # is rendered with the `kind`'s templates in `language` when the email is sent, which
+    # keeps placement fast. `subject`/`text`/`html` then hold what was sent. Emails queued
+    # with their text already written are sent as they are.
+    language = models.CharField(max_length=8, default="en")
+    context = models.JSONField(default=dict, blank=True)
+    # A natural key for emails that must exist once per event ("summary:placement:<cycle>").
     dedup_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
-    status = models.CharField(max_length=10, choices=EmailStatus.choices, default=EmailStatus.QUEUED)
+    status = models.CharField(
+        max_length=10, choices=EmailStatus.choices, default=EmailStatus.QUEUED
+    )
     attempts = models.IntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
@@ -30,3 +38,6 @@ class Email(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to}"

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cadence.catalog.services import stock_release, stock_reserve_up_to
+from cadence.enterprises.models import Enterprise
+from cadence.errors import ErrorCollector
 from cadence.orders.domain import Fee, Line, compute_totals
-from cadence.orders.models import Adjustment, Order, OrderState
+from cadence.orders.models import Adjustment, Order, OrderState, ShippingMethod
 
 
 @transaction.atomic(savepoint=False)
@@ -60,6 +65,70 @@ def order_recalculate(*, order: Order, fees: list[Fee]) -> Order:
         Adjustment(order=order, kind=f.adjustment_kind, label=f.label, amount=f.amount)
         for f in totals.fee_lines
     )
-    order.item_total, order.fee_total, order.total = totals.item_total, totals.fee_total, totals.total
+    order.item_total, order.fee_total, order.total = (
+        totals.item_total,
+        totals.fee_total,
+        totals.total,
+    )
     order.save(update_fields=["item_total", "fee_total", "total", "updated_at"])
     return order
+
+
+# --- Shipping methods --------------------------------------------------------------------
+
+SHIPPING_METHOD_FIELDS = ("name", "description", "fee", "requires_address", "active")
+
+
+def _check_shipping_method(values: dict[str, Any], errors: ErrorCollector) -> dict[str, Any]:
+    cleaned = dict(values)
+    if "name" in values:
+        cleaned["name"] = (values["name"] or "").strip()
+        if not cleaned["name"]:
+            errors.add("name", _("can't be blank"))
+    if "description" in values:
+        cleaned["description"] = (values["description"] or "").strip()
+    if "fee" in values and (values["fee"] is None or Decimal(values["fee"]) < 0):
+        errors.add("fee", _("must be 0 or more"))
+    return cleaned
+
+
+@transaction.atomic
+def shipping_method_create(
+    *,
+    shop: Enterprise,
+    name: str,
+    description: str = "",
+    fee: Decimal = Decimal("0"),
+    requires_address: bool = True,
+) -> ShippingMethod:
+    """Add a shipping method to the shop. Raises ValidationFailed (name, fee)."""
+    errors = ErrorCollector()
+    values = _check_shipping_method(
+        {
+            "name": name,
+            "description": description,
+            "fee": fee,
+            "requires_address": requires_address,
+        },
+        errors,
+    )
+    errors.raise_if_any()
+    return ShippingMethod.objects.create(shop=shop, **values)
+
+
+@transaction.atomic
+def shipping_method_update(
+    *, shipping_method: ShippingMethod, changes: dict[str, Any]
+) -> ShippingMethod:
+    """Change some fields of a shipping method. Raises ValidationFailed."""
+    errors = ErrorCollector()
+    for field in sorted(set(changes) - set(SHIPPING_METHOD_FIELDS)):
+        errors.add(field, _("cannot be changed"))
+    values = _check_shipping_method(changes, errors)
+    errors.raise_if_any()
+    if not values:
+        return shipping_method
+    for field, value in values.items():
+        setattr(shipping_method, field, value)
+    shipping_method.save(update_fields=list(values))
+    return shipping_method

@@ -42,7 +42,9 @@ class Payment(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
     method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, related_name="payments")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
-    state = models.CharField(max_length=30, choices=PaymentState.choices, default=PaymentState.PENDING)
+    state = models.CharField(
+        max_length=30, choices=PaymentState.choices, default=PaymentState.PENDING
+    )
     error = models.TextField(blank=True)
     gateway_reference = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -66,7 +68,9 @@ class SavedCard(models.Model):
     """A buyer's card saved with a SetupIntent; only cards set up for off-session use may be
     the default."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cards")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cards"
+    )
     stripe_payment_method_id = models.CharField(max_length=100, unique=True)
     brand = models.CharField(max_length=30, blank=True)
     last4 = models.CharField(max_length=4, blank=True)

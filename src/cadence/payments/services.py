@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from decimal import Decimal
+from typing import Any
 
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from cadence.enterprises.models import Enterprise
+from cadence.errors import ErrorCollector
 from cadence.orders.models import Order, PaymentState
-from cadence.payments.models import Payment
+from cadence.payments.models import Payment, PaymentMethod, PaymentMethodKind
 
 
 @transaction.atomic(savepoint=False)
@@ -17,3 +23,94 @@ def payments_void_for_order(*, order: Order) -> int:
     if voided:
         Order.objects.filter(pk=order.pk).update(payment_state=PaymentState.VOID)
     return voided
+
+
+# --- Payment methods ---------------------------------------------------------------------
+
+PAYMENT_METHOD_FIELDS = (
+    "name",
+    "description",
+    "kind",
+    "fee",
+    "fee_percent",
+    "stripe_account",
+    "active",
+)
+
+
+def _check_payment_method(values: dict[str, Any], errors: ErrorCollector) -> dict[str, Any]:
+    cleaned = dict(values)
+    if "name" in values:
+        cleaned["name"] = (values["name"] or "").strip()
+        if not cleaned["name"]:
+            errors.add("name", _("can't be blank"))
+    if "description" in values:
+        cleaned["description"] = (values["description"] or "").strip()
+    if "kind" in values and values["kind"] not in PaymentMethodKind.values:
+        errors.add(
+            "kind",
+            _("must be one of: %(choices)s") % {"choices": ", ".join(PaymentMethodKind.values)},
+        )
+    for field in ("fee", "fee_percent"):
+        if field in values:
+            if values[field] is None or Decimal(values[field]) < 0:
+                errors.add(field, _("must be 0 or more"))
+    if (
+        "fee_percent" in values
+        and values["fee_percent"] is not None
+        and Decimal(values["fee_percent"]) > 100
+    ):
+        errors.add("fee_percent", _("must be 100 or less"))
+    if "stripe_account" in values:
+        cleaned["stripe_account"] = (values["stripe_account"] or "").strip()
+        if cleaned["stripe_account"] and not cleaned["stripe_account"].startswith("acct_"):
+            errors.add("stripe_account", _("must be a Stripe account id (acct_…)"))
+    return cleaned
+
+
+@transaction.atomic
+def payment_method_create(
+    *,
+    shop: Enterprise,
+    name: str,
+    kind: str,
+    description: str = "",
+    fee: Decimal = Decimal("0"),
+    fee_percent: Decimal = Decimal("0"),
+    stripe_account: str = "",
+) -> PaymentMethod:
+    """Add a payment method to the shop. Raises ValidationFailed (name, kind, fee…)."""
+    errors = ErrorCollector()
+    values = _check_payment_method(
+        {
+            "name": name,
+            "kind": kind,
+            "description": description,
+            "fee": fee,
+            "fee_percent": fee_percent,
+            "stripe_account": stripe_account,
+        },
+        errors,
+    )
+    if values["stripe_account"] and kind != PaymentMethodKind.STRIPE:
+        errors.add("stripe_account", _("only a Stripe method has a connected account"))
+    errors.raise_if_any()
+    return PaymentMethod.objects.create(shop=shop, **values)
+
+
+@transaction.atomic
+def payment_method_update(
+    *, payment_method: PaymentMethod, changes: dict[str, Any]
+) -> PaymentMethod:
+    """Change some fields of a payment method. Raises ValidationFailed."""
+    errors = ErrorCollector()
+    for field in sorted(set(changes) - set(PAYMENT_METHOD_FIELDS)):
+        errors.add(field, _("cannot be changed"))
+    values = _check_payment_method(changes, errors)
+    errors.raise_if_any()
+    if not values:
+        return payment_method
+    for field, value in values.items():
+        setattr(payment_method, field, value)
+    payment_method.save(update_fields=list(values))
+    return payment_method

@@ -1,0 +1,251 @@
+"""Placement and confirmation benchmark.
+
+    python bench/placement.py --subscriptions 10000 --shops 50 --lines 3 [--database postgres|sqlite]
+
+Builds a fresh database (PostgreSQL: the database named by BENCH_DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/cadence_bench, dropped and re-created; SQLite: a
+temporary file), with one open order cycle per shop and the subscriptions spread over the
+shops. Then it times one placement round of every cycle and the confirmation of every
+cycle (manual payments), and a raw bulk insert of the same rows (orders, lines, payments)
+for comparison. Prints orders/s, queries per 100 orders, the ratio to the raw insert and
+the process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def _database_url(kind: str) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tempfile.mkdtemp(prefix='cadence-bench-')}/bench.sqlite3"
+    return os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cadence_bench"
+    )
+
+
+def _recreate_postgres(url: str) -> None:
+    from urllib.parse import urlparse
+
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+class QueryCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def build(*, subscriptions: int, shops: int, lines: int, seed: int = 1):
+    """The data, written shop by shop with bulk inserts (memory stays flat)."""
+    from django.utils import timezone
+
+    from cadence.catalog.models import Product, Variant
+    from cadence.customers.models import Customer
+    from cadence.cycles.models import OrderCycle, OrderCycleFee, Schedule
+    from cadence.enterprises.models import Enterprise
+    from cadence.orders.models import ShippingMethod
+    from cadence.payments.models import PaymentMethod
+    from cadence.subscriptions.models import ProxyOrder, Subscription, SubscriptionLineItem
+
+    rng = random.Random(seed)
+    now = timezone.now()
+    address = {"first_name": "Camille", "last_name": "Martin", "address1": "12 rue des Lilas",
+               "city": "Lyon", "postcode": "69003", "country": "FR"}
+    per_shop = [subscriptions // shops + (1 if i < subscriptions % shops else 0) for i in range(shops)]
+    cycles = []
+    for index, count in enumerate(per_shop):
+        shop = Enterprise.objects.create(
+            name=f"Bench shop {index}",
+            contact_email=f"shop{index}@bench.test",
+            enable_subscriptions=True,
+            allocation_policy="fair_share" if index % 2 else "first_come",
+        )
+        products = Product.objects.bulk_create(
+            Product(supplier=shop, name=f"Product {index}-{n}") for n in range(12)
+        )
+        variants = Variant.objects.bulk_create(
+            Variant(
+                product=p,
+                name="1 kg",
+                unit="kg",
+                price=Decimal(rng.randint(100, 2000)) / 100,
+                # One scarce variant per shop exercises allocation; the rest is plentiful.
+                on_hand=max(count // 4, 1) if n == 0 else count * 10,
+                on_demand=(n == 11),
+            )
+            for n, p in enumerate(products)
+        )
+        cycle = OrderCycle.objects.create(
+            shop=shop, name=f"Week {index}", opens_at=now - timedelta(hours=1),
+            closes_at=now + timedelta(days=2),
+        )
+        cycle.variants.add(*variants)
+        OrderCycleFee.objects.create(order_cycle=cycle, name="Packing", kind="per_order",
+                                     amount=Decimal("0.50"))
+        schedule = Schedule.objects.create(shop=shop, name="Weekly")
+        schedule.order_cycles.add(cycle)
+        shipping = ShippingMethod.objects.create(shop=shop, name="Delivery", fee=Decimal("3.00"))
+        payment = PaymentMethod.objects.create(shop=shop, name="Cash", kind="manual")
+        customers = Customer.objects.bulk_create(
+            Customer(shop=shop, email=f"buyer{index}-{n}@bench.test", first_name="Buyer",
+                     language="fr" if n % 3 == 0 else "en")
+            for n in range(count)
+        )
+        subs = Subscription.objects.bulk_create(
+            Subscription(shop=shop, customer=c, schedule=schedule, payment_method=payment,
+                         shipping_method=shipping, bill_address=address, ship_address=address,
+                         begins_at=now - timedelta(days=30))
+            for c in customers
+        )
+        SubscriptionLineItem.objects.bulk_create(
+            SubscriptionLineItem(subscription=s, variant=v, quantity=rng.randint(1, 3))
+            for s in subs
+            for v in rng.sample(variants, lines)
+        )
+        ProxyOrder.objects.bulk_create(ProxyOrder(subscription=s, order_cycle=cycle) for s in subs)
+        cycles.append(cycle)
+    return cycles
+
+
+def raw_insert(*, orders: int, lines: int, chunk: int) -> float:
+    """Seconds to bulk insert `orders` orders with `lines` lines and one payment each, in
+    transactions of `chunk` orders, with no logic at all (rolled back afterwards)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from cadence.catalog.models import Variant
+    from cadence.customers.models import Customer
+    from cadence.cycles.models import OrderCycle
+    from cadence.orders.models import LineItem, Order
+    from cadence.payments.models import Payment, PaymentMethod
+
+    cycle = OrderCycle.objects.select_related("shop").first()
+    customer = Customer.objects.filter(shop=cycle.shop).first()
+    variant_ids = list(Variant.objects.filter(product__supplier=cycle.shop).values_list("pk", flat=True))
+    method = PaymentMethod.objects.filter(shop=cycle.shop).first()
+    now = timezone.now()
+
+    class Rollback(Exception):
+        pass
+
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            for start in range(0, orders, chunk):
+                with transaction.atomic():
+                    batch = Order.objects.bulk_create(
+                        Order(number=f"R{n}", shop=cycle.shop, order_cycle=cycle, customer=customer,
+                              email=customer.email, total=Decimal("10.00"), placed_at=now)
+                        for n in range(start, min(start + chunk, orders))
+                    )
+                    LineItem.objects.bulk_create(
+                        LineItem(order=o, variant_id=variant_ids[i], quantity=1, requested_quantity=1,
+                                 price=Decimal("10.00"))
+                        for o in batch
+                        for i in range(lines)
+                    )
+                    Payment.objects.bulk_create(
+                        Payment(order=o, method=method, amount=Decimal("10.00")) for o in batch
+                    )
+            elapsed = time.perf_counter() - started
+            raise Rollback
+    except Rollback:
+        pass
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscriptions", type=int, default=10000)
+    parser.add_argument("--shops", type=int, default=50)
+    parser.add_argument("--lines", type=int, default=3)
+    parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    args = parser.parse_args()
+
+    url = _database_url(args.database)
+    if args.database == "postgres":
+        _recreate_postgres(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadence.settings")
+    os.environ.setdefault("EMAIL_URL", "locmem:")
+    os.environ["LOG_LEVEL"] = "WARNING"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from cadence.orders.models import Order
+    from cadence.subscriptions.services.confirmation import confirm_cycle
+    from cadence.subscriptions.services.placement import CHUNK_SIZE, place_cycle
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    cycles = build(subscriptions=args.subscriptions, shops=args.shops, lines=args.lines)
+    print(f"database: {connection.vendor}; built {args.subscriptions} subscriptions x "
+          f"{args.lines} lines over {args.shops} shops in {time.perf_counter() - started:.1f}s "
+          f"(peak RSS so far {peak_rss_mb():.0f} MB)")
+
+    counter = QueryCounter()
+    placed = empty = failed = 0
+    with connection.execute_wrapper(counter):
+        started = time.perf_counter()
+        for cycle in cycles:
+            summary = place_cycle(order_cycle=cycle)
+            placed += len(summary.placed)
+            empty += len(summary.empty)
+            failed += len(summary.failed)
+        place_seconds = time.perf_counter() - started
+    place_queries = counter.count
+    orders = Order.objects.count()
+    print(f"placement: {placed} orders placed ({empty} empty, {failed} failed) in "
+          f"{place_seconds:.2f}s = {placed / place_seconds:,.0f} orders/s; "
+          f"{100 * place_queries / max(placed, 1):.1f} queries per 100 orders")
+
+    counter.count = 0
+    with connection.execute_wrapper(counter):
+        started = time.perf_counter()
+        confirmed = 0
+        for cycle in cycles:
+            summary = confirm_cycle(order_cycle=cycle, now=cycle.closes_at + timedelta(minutes=1))
+            confirmed += len(summary.confirmed)
+        confirm_seconds = time.perf_counter() - started
+    print(f"confirmation: {confirmed} orders confirmed in {confirm_seconds:.2f}s = "
+          f"{confirmed / confirm_seconds:,.0f} orders/s; "
+          f"{100 * counter.count / max(confirmed, 1):.1f} queries per 100 orders")
+
+    raw_seconds = raw_insert(orders=orders, lines=args.lines, chunk=CHUNK_SIZE)
+    print(f"raw bulk insert of the same rows (orders, lines, payments): {raw_seconds:.2f}s = "
+          f"{orders / raw_seconds:,.0f} orders/s; placement / raw = {place_seconds / raw_seconds:.1f}x")
+    print(f"peak RSS: {peak_rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

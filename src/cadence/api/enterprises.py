@@ -1,0 +1,132 @@
+"""Enterprises: creation (staff), settings, managers and supplier permissions."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
+
+from cadence.api.common import READ_ERRORS, WRITE_ERRORS
+from cadence.api.pagination import PageParams, page_schema, paginate
+from cadence.enterprises import services
+from cadence.enterprises.models import Enterprise
+from cadence.enterprises.selectors import enterprise_for_manager, enterprises_for_user
+from cadence.errors import PermissionDenied, ValidationFailed
+
+router = Router(tags=["enterprises"])
+
+Policy = Literal["first_come", "fair_share"]
+
+
+class EnterpriseIn(Schema):
+    name: str = Field(..., max_length=200)
+    is_shop: bool = True
+    is_producer: bool = False
+    contact_email: str = ""
+    timezone: str = "Europe/Paris"
+    currency: str = "EUR"
+
+
+class EnterprisePatch(Schema):
+    name: str = Field(None, max_length=200)
+    contact_email: str = None
+    timezone: str = None
+    currency: str = None
+    enable_subscriptions: bool = None
+    allow_order_changes: bool = None
+    allow_self_subscribe: bool = None
+    send_subscription_emails: bool = None
+    allocation_policy: Policy = None
+
+
+class EnterpriseOut(Schema):
+    id: int
+    name: str
+    is_shop: bool
+    is_producer: bool
+    contact_email: str
+    timezone: str
+    currency: str
+    enable_subscriptions: bool
+    allow_order_changes: bool
+    allow_self_subscribe: bool
+    send_subscription_emails: bool
+    allocation_policy: str
+
+
+class ManagerIn(Schema):
+    email: str = Field(..., max_length=254)
+
+
+class ManagerOut(Schema):
+    user_id: int
+    email: str
+    created: bool
+
+
+class SupplierIn(Schema):
+    producer_id: int
+
+
+class SupplierOut(Schema):
+    shop_id: int
+    producer_id: int
+
+
+EnterprisePage = page_schema(EnterpriseOut, "EnterprisePage")
+
+
+@router.post("/enterprises", response={201: EnterpriseOut, **WRITE_ERRORS})
+def create_enterprise(request: HttpRequest, payload: EnterpriseIn):
+    """Create a shop and/or producer (staff only)."""
+    if not request.auth.is_staff:
+        raise PermissionDenied(_("Only operators can create enterprises."))
+    return Status(201, services.enterprise_create(**payload.dict()))
+
+
+@router.get("/enterprises", response={200: EnterprisePage, **READ_ERRORS})
+def list_enterprises(request: HttpRequest, page: Query[PageParams]):
+    """The enterprises you manage (all of them for staff)."""
+    return paginate(enterprises_for_user(request.auth).order_by("name", "id"), page, list)
+
+
+@router.get("/enterprises/{int:enterprise_id}", response={200: EnterpriseOut, **READ_ERRORS})
+def get_enterprise(request: HttpRequest, enterprise_id: int):
+    return enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
+
+
+@router.patch("/enterprises/{int:enterprise_id}", response={200: EnterpriseOut, **WRITE_ERRORS})
+def update_enterprise(request: HttpRequest, enterprise_id: int, payload: EnterprisePatch):
+    enterprise = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
+    return services.enterprise_update(
+        enterprise=enterprise, changes=payload.dict(exclude_unset=True)
+    )
+
+
+@router.post(
+    "/enterprises/{int:enterprise_id}/managers", response={201: ManagerOut, **WRITE_ERRORS}
+)
+def add_manager(request: HttpRequest, enterprise_id: int, payload: ManagerIn):
+    """Add a manager by email, creating the user account when there is none."""
+    enterprise = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
+    user, created = services.enterprise_manager_add(enterprise=enterprise, email=payload.email)
+    return Status(201, {"user_id": user.pk, "email": user.email, "created": created})
+
+
+@router.post(
+    "/enterprises/{int:enterprise_id}/suppliers", response={201: SupplierOut, **WRITE_ERRORS}
+)
+def add_supplier(request: HttpRequest, enterprise_id: int, payload: SupplierIn):
+    """Let this shop sell a producer's variants.
+
+    Staff, or a manager of both the shop and the producer. A manager of the shop only gets
+    403: the producer is a public enterprise, but the permission is the producer's to give.
+    An unknown producer id is invalid input (422)."""
+    shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
+    producer = Enterprise.objects.filter(pk=payload.producer_id).first()
+    if producer is None:
+        raise ValidationFailed({"producer_id": [_("no enterprise has this id")]})
+    permission = services.enterprise_supplier_add(shop=shop, producer=producer, actor=request.auth)
+    return Status(201, {"shop_id": permission.shop_id, "producer_id": permission.producer_id})

@@ -1,0 +1,98 @@
+"""One place where errors become HTTP answers.
+
+Domain errors from services: ValidationFailed → 422 `{"errors": {field: [...]}}`, Conflict →
+409, NotFound → 404, PermissionDenied → 403, each `{"detail": ...}`. Input the schemas reject
+(wrong types, missing fields, values out of range, a body that is not JSON) also answers 422
+with the same `errors` shape, keyed by the API's field name.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from cadence.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+
+# Locations that name the whole body or query rather than a field of it.
+_CONTAINER_NAMES = {"body", "query", "path", "payload"}
+
+
+def field_name(loc) -> str:
+    """The API field an error location points at: its last named element.
+
+    `("body", "payload", "line_items", 0, "quantity")` → `quantity`;
+    `("body", "payload", "line_items", 0)` → `line_items`; the body itself → `__all__`."""
+    names = [part for part in loc if isinstance(part, str)]
+    if len(names) <= 2 and (not names or names[-1] in _CONTAINER_NAMES):
+        return "__all__"
+    return names[-1]
+
+
+def _message(error: dict) -> str:
+    if error.get("type") == "missing":
+        return _("This field is required.")
+    msg = error.get("msg", "")
+    # Pydantic prefixes messages of custom validators with "Value error, ".
+    return msg.removeprefix("Value error, ")
+
+
+def register_exception_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(ValidationFailed)
+    def validation_failed(request: HttpRequest, exc: ValidationFailed):
+        return api.create_response(request, {"errors": exc.errors}, status=422)
+
+    @api.exception_handler(NinjaValidationError)
+    def schema_validation(request: HttpRequest, exc: NinjaValidationError):
+        errors: dict[str, list[str]] = {}
+        for error in exc.errors:
+            errors.setdefault(field_name(error.get("loc", ())), []).append(_message(error))
+        return api.create_response(request, {"errors": errors}, status=422)
+
+    @api.exception_handler(Conflict)
+    def conflict(request: HttpRequest, exc: Conflict):
+        return api.create_response(request, {"detail": exc.detail}, status=409)
+
+    @api.exception_handler(NotFound)
+    def not_found(request: HttpRequest, exc: NotFound):
+        return api.create_response(request, {"detail": exc.detail}, status=404)
+
+    @api.exception_handler(Http404)
+    def http_404(request: HttpRequest, exc: Http404):
+        return api.create_response(request, {"detail": _("Not found.")}, status=404)
+
+    @api.exception_handler(PermissionDenied)
+    def permission_denied(request: HttpRequest, exc: PermissionDenied):
+        return api.create_response(request, {"detail": exc.detail}, status=403)
+
+    @api.exception_handler(IntegrityError)
+    def integrity_error(request: HttpRequest, exc: IntegrityError):
+        # Services validate first; a constraint still failing means a concurrent request
+        # wrote the same thing in between (e.g. the same customer email twice).
+        return api.create_response(
+            request,
+            {"detail": _("This conflicts with a change made at the same time; try again.")},
+            status=409,
+        )
+
+    @api.exception_handler(AuthenticationError)
+    def unauthenticated(request: HttpRequest, exc: AuthenticationError):
+        return api.create_response(
+            request,
+            {"detail": _("Authentication required: send 'Authorization: Bearer <token>'.")},
+            status=401,
+        )
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError):
+        # A body that is not JSON: ninja raises HttpError(400) from the decoding error.
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+            return api.create_response(
+                request,
+                {"errors": {"__all__": [_("The request body is not valid JSON.")]}},
+                status=422,
+            )
+        return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)

@@ -1,0 +1,454 @@
+"""The buyer's API (/api/v1/me/…): saved cards, per-shop consent, their orders and deliveries.
+
+A buyer is whoever the bearer token belongs to; they reach the shops whose customer list has
+them (linked account or same email) and the orders and subscriptions of those customer rows.
+Anything else answers 404, like something that does not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
+
+from cadence.api.common import READ_ERRORS, WRITE_ERRORS, local, money
+from cadence.api.pagination import PageParams, page_schema, paginate
+from cadence.catalog.services import stock_release
+from cadence.customers.models import Customer
+from cadence.enterprises.models import Enterprise
+from cadence.errors import Conflict, ErrorCollector, PermissionDenied, ValidationFailed
+from cadence.orders.models import LineItem, Order, OrderState
+from cadence.orders.services import order_cancel
+from cadence.payments import cards
+from cadence.payments.models import ChargeConsent, SavedCard
+from cadence.payments.services import payments_void_for_order
+from cadence.subscriptions.domain import status_of
+from cadence.subscriptions.models import ProxyOrder, Subscription
+from cadence.subscriptions.services import lifecycle
+from cadence.subscriptions.services.order_sync import order_payment_method, order_refresh_totals
+
+router = Router(tags=["buyer"])
+
+
+# --- scoping -------------------------------------------------------------------------------
+
+
+def _customers_of(user) -> QuerySet[Customer]:
+    match = Q(user=user)
+    if user.email:
+        match |= Q(email__iexact=user.email)
+    return Customer.objects.filter(match)
+
+
+def _orders_of(user) -> QuerySet[Order]:
+    return Order.objects.filter(customer__in=_customers_of(user))
+
+
+def _proxy_orders_of(user) -> QuerySet[ProxyOrder]:
+    return ProxyOrder.objects.filter(subscription__customer__in=_customers_of(user))
+
+
+# --- cards and consent ---------------------------------------------------------------------
+
+
+class CardIn(Schema):
+    stripe_payment_method_id: str = Field(..., max_length=100)
+    # The SetupIntent Stripe.js confirmed in a page; without it one is confirmed here.
+    setup_intent_id: str = Field("", max_length=100)
+
+
+class CardOut(Schema):
+    id: int
+    brand: str
+    last4: str
+    exp_month: int | None
+    exp_year: int | None
+    is_default: bool
+
+
+def _card_out(card: SavedCard) -> dict:
+    return {
+        "id": card.pk,
+        "brand": card.brand,
+        "last4": card.last4,
+        "exp_month": card.exp_month,
+        "exp_year": card.exp_year,
+        "is_default": card.is_default,
+    }
+
+
+@router.get("/cards", response={200: list[CardOut], **READ_ERRORS})
+def list_cards(request: HttpRequest):
+    return [_card_out(c) for c in SavedCard.objects.filter(user=request.auth).order_by("pk")]
+
+
+@router.post("/cards", response={201: CardOut, **WRITE_ERRORS})
+def save_card(request: HttpRequest, payload: CardIn):
+    """Save a card made by Stripe.js (or the SDK); the first card becomes the default."""
+    card = cards.card_save(
+        user=request.auth,
+        stripe_payment_method_id=payload.stripe_payment_method_id,
+        setup_intent_id=payload.setup_intent_id,
+    )
+    return Status(201, _card_out(card))
+
+
+def _own_card(request: HttpRequest, card_id: int) -> SavedCard:
+    return get_object_or_404(SavedCard, pk=card_id, user=request.auth)
+
+
+@router.post("/cards/{int:card_id}/default", response={200: CardOut, **WRITE_ERRORS})
+def make_default(request: HttpRequest, card_id: int):
+    """Make a card the default: every shop's allow_charges is withdrawn."""
+    card = cards.card_set_default(user=request.auth, card=_own_card(request, card_id))
+    return _card_out(card)
+
+
+@router.delete("/cards/{int:card_id}", response={204: None, **WRITE_ERRORS})
+def delete_card(request: HttpRequest, card_id: int):
+    """Delete a card; deleting the default withdraws every shop's allow_charges."""
+    cards.card_delete(user=request.auth, card=_own_card(request, card_id))
+    return Status(204, None)
+
+
+class ShopOut(Schema):
+    shop_id: int
+    name: str
+    allow_charges: bool
+    consent_text: str
+    allow_order_changes: bool
+
+
+class ShopPatch(Schema):
+    allow_charges: bool
+
+
+def _shop_out(shop: Enterprise, allowed: bool) -> dict:
+    return {
+        "shop_id": shop.pk,
+        "name": shop.name,
+        "allow_charges": allowed,
+        "consent_text": cards.consent_text(shop),
+        "allow_order_changes": shop.allow_order_changes,
+    }
+
+
+@router.get("/shops", response={200: list[ShopOut], **READ_ERRORS})
+def list_shops(request: HttpRequest):
+    """Shops whose customer list has the buyer's email."""
+    live = set(
+        ChargeConsent.objects.filter(user=request.auth, withdrawn_at__isnull=True).values_list(
+            "shop_id", flat=True
+        )
+    )
+    return [_shop_out(s, s.pk in live) for s in cards.shops_of_buyer(request.auth)]
+
+
+@router.patch("/shops/{int:shop_id}", response={200: ShopOut, **WRITE_ERRORS})
+def update_shop(request: HttpRequest, shop_id: int, payload: ShopPatch):
+    """Give or withdraw allow_charges (422 without a default card, or for a shop whose
+    customer list does not have the buyer)."""
+    shop = Enterprise.objects.filter(pk=shop_id, is_shop=True).first()
+    if shop is None:
+        # Answered like a shop that does not have the buyer, so ids reveal nothing.
+        raise ValidationFailed({"shop_id": [_("This shop does not have you as a customer.")]})
+    consent = cards.consent_set(user=request.auth, shop=shop, allow=payload.allow_charges)
+    return _shop_out(shop, consent is not None)
+
+
+# --- orders --------------------------------------------------------------------------------
+
+
+class MyLineOut(Schema):
+    id: int
+    variant_id: int
+    name: str
+    quantity: int
+    requested_quantity: int
+    price: str
+
+
+class MyOrderOut(Schema):
+    id: int
+    number: str
+    shop_id: int
+    shop_name: str
+    order_cycle_id: int
+    order_cycle_name: str
+    state: str
+    payment_state: str
+    line_items: list[MyLineOut]
+    item_total: str
+    fee_total: str
+    total: str
+    placed_at: datetime | None
+    changes_allowed_until: datetime | None
+
+
+MyOrderPage = page_schema(MyOrderOut, "MyOrderPage")
+
+
+def _changes_allowed_until(order: Order) -> datetime | None:
+    if not order.shop.allow_order_changes or order.state != OrderState.COMPLETE:
+        return None
+    return local(order.order_cycle.closes_at, order.shop)
+
+
+def _order_out(order: Order) -> dict:
+    return {
+        "id": order.pk,
+        "number": order.number,
+        "shop_id": order.shop_id,
+        "shop_name": order.shop.name,
+        "order_cycle_id": order.order_cycle_id,
+        "order_cycle_name": order.order_cycle.name,
+        "state": order.state,
+        "payment_state": order.payment_state,
+        "line_items": [
+            {
+                "id": li.pk,
+                "variant_id": li.variant_id,
+                "name": li.variant.full_name,
+                "quantity": li.quantity,
+                "requested_quantity": li.requested_quantity,
+                "price": money(li.price),
+            }
+            for li in order.line_items.all()
+        ],
+        "item_total": money(order.item_total),
+        "fee_total": money(order.fee_total),
+        "total": money(order.total),
+        "placed_at": local(order.placed_at, order.shop),
+        "changes_allowed_until": _changes_allowed_until(order),
+    }
+
+
+def _orders_with_details(qs: QuerySet[Order]) -> QuerySet[Order]:
+    return qs.select_related("shop", "order_cycle").prefetch_related("line_items__variant__product")
+
+
+@router.get("/orders", response={200: MyOrderPage, **READ_ERRORS})
+def list_orders(request: HttpRequest, page: Query[PageParams]):
+    """The buyer's orders, newest first."""
+    qs = _orders_with_details(_orders_of(request.auth)).order_by("-created_at", "-pk")
+    return paginate(qs, page, lambda rows: [_order_out(o) for o in rows])
+
+
+class LineChange(Schema):
+    variant_id: int
+    quantity: int = Field(..., ge=0)
+
+
+class OrderPatch(Schema):
+    line_items: list[LineChange]
+
+
+def _changeable_order(user, order_id: int, now: datetime) -> Order:
+    """The buyer's order, locked, when its shop allows changes and its cycle is open.
+    Raises PermissionDenied (403) or Conflict (409); 404 when not theirs."""
+    order = get_object_or_404(
+        _orders_of(user).select_for_update(of=("self",)).select_related("shop", "order_cycle"),
+        pk=order_id,
+    )
+    if not order.shop.allow_order_changes:
+        raise PermissionDenied(
+            _("%(shop)s does not allow changes to orders.") % {"shop": order.shop.name}
+        )
+    if order.order_cycle.closes_at <= now or order.state == OrderState.CONFIRMED:
+        raise Conflict(_("This order's cycle has closed: it can no longer be changed."))
+    if order.state != OrderState.COMPLETE:
+        raise Conflict(_("This order is canceled: it can no longer be changed."))
+    return order
+
+
+@router.patch("/orders/{int:order_id}", response={200: MyOrderOut, **WRITE_ERRORS})
+def update_order(request: HttpRequest, order_id: int, payload: OrderPatch):
+    """Lower quantities or remove lines (quantity 0) of an order still open to changes."""
+    with transaction.atomic():
+        order = _changeable_order(request.auth, order_id, timezone.now())
+        lines = {
+            li.variant_id: li for li in LineItem.objects.select_for_update().filter(order=order)
+        }
+        errors = ErrorCollector()
+        seen: set[int] = set()
+        for change in payload.line_items:
+            line = lines.get(change.variant_id)
+            if line is None:
+                errors.add(
+                    "line_items",
+                    _("Variant %(id)s is not in this order.") % {"id": change.variant_id},
+                )
+            elif change.variant_id in seen:
+                errors.add(
+                    "line_items", _("Variant %(id)s appears twice.") % {"id": change.variant_id}
+                )
+            elif change.quantity > line.quantity:
+                errors.add(
+                    "line_items",
+                    _("Quantities can only be lowered (variant %(id)s has %(quantity)s).")
+                    % {"id": change.variant_id, "quantity": line.quantity},
+                )
+            seen.add(change.variant_id)
+        errors.raise_if_any()
+        for change in payload.line_items:
+            line = lines[change.variant_id]
+            if change.quantity < line.quantity:
+                stock_release(variant_id=line.variant_id, quantity=line.quantity - change.quantity)
+                line.quantity = change.quantity
+                line.save(update_fields=["quantity"])
+        order_refresh_totals(order=order, payment_method=order_payment_method(order=order))
+    return _order_out(_orders_with_details(Order.objects.filter(pk=order.pk)).get())
+
+
+@router.post("/orders/{int:order_id}/cancel", response={200: MyOrderOut, **WRITE_ERRORS})
+def cancel_order(request: HttpRequest, order_id: int):
+    """Cancel an order still open to changes (its stock is released, its payment voided)."""
+    now = timezone.now()
+    with transaction.atomic():
+        order = _changeable_order(request.auth, order_id, now)
+        proxy = ProxyOrder.objects.filter(order=order).first()
+        if proxy is not None:
+            # A subscription's order: skipping the delivery cancels it and keeps the
+            # subscription's records straight.
+            lifecycle.proxy_order_cancel(proxy_order=proxy, actor=request.auth, now=now)
+        else:
+            order_cancel(order=order, now=now)
+            payments_void_for_order(order=order)
+    return _order_out(_orders_with_details(Order.objects.filter(pk=order.pk)).get())
+
+
+# --- subscriptions and deliveries ----------------------------------------------------------
+
+
+class MyDeliveryOut(Schema):
+    id: int
+    order_cycle_id: int
+    order_cycle_name: str
+    closes_at: datetime
+    state: str
+    order_id: int | None
+    reason: str
+    changes_allowed: bool
+
+
+class MySubscriptionOut(Schema):
+    id: int
+    shop_id: int
+    shop_name: str
+    schedule_name: str
+    status: str
+    begins_at: datetime
+    ends_at: datetime | None
+    line_items: list[dict]
+    deliveries: list[MyDeliveryOut]
+
+
+MySubscriptionPage = page_schema(MySubscriptionOut, "MySubscriptionPage")
+
+
+def _subscription_out(subscription: Subscription, now: datetime) -> dict:
+    shop = subscription.shop
+    return {
+        "id": subscription.pk,
+        "shop_id": shop.pk,
+        "shop_name": shop.name,
+        "schedule_name": subscription.schedule.name,
+        "status": str(
+            status_of(
+                canceled_at=subscription.canceled_at,
+                paused_at=subscription.paused_at,
+                begins_at=subscription.begins_at,
+                ends_at=subscription.ends_at,
+                now=now,
+            )
+        ),
+        "begins_at": local(subscription.begins_at, shop),
+        "ends_at": local(subscription.ends_at, shop),
+        "line_items": [
+            {"variant_id": li.variant_id, "name": li.variant.full_name, "quantity": li.quantity}
+            for li in subscription.line_items.all()
+        ],
+        "deliveries": [
+            {
+                "id": p.pk,
+                "order_cycle_id": p.order_cycle_id,
+                "order_cycle_name": p.order_cycle.name,
+                "closes_at": local(p.order_cycle.closes_at, shop),
+                "state": p.state,
+                "order_id": p.order_id,
+                "reason": p.reason,
+                "changes_allowed": shop.allow_order_changes and p.order_cycle.closes_at > now,
+            }
+            for p in subscription.proxy_orders.all()
+        ],
+    }
+
+
+@router.get("/subscriptions", response={200: MySubscriptionPage, **READ_ERRORS})
+def list_subscriptions(request: HttpRequest, page: Query[PageParams]):
+    """The buyer's subscriptions with their deliveries (proxy orders)."""
+    now = timezone.now()
+    qs = (
+        Subscription.objects.filter(customer__in=_customers_of(request.auth))
+        .select_related("shop", "schedule")
+        .prefetch_related("line_items__variant__product", "proxy_orders__order_cycle")
+        .order_by("-created_at", "-pk")
+    )
+    return paginate(qs, page, lambda rows: [_subscription_out(s, now) for s in rows])
+
+
+def _own_delivery(request: HttpRequest, proxy_order_id: int) -> ProxyOrder:
+    proxy = get_object_or_404(
+        _proxy_orders_of(request.auth).select_related("subscription__shop"), pk=proxy_order_id
+    )
+    shop = proxy.subscription.shop
+    if not shop.allow_order_changes:
+        raise PermissionDenied(
+            _("%(shop)s does not allow changes to orders.") % {"shop": shop.name}
+        )
+    return proxy
+
+
+class MyProxyOrderOut(Schema):
+    id: int
+    order_cycle_id: int
+    state: str
+    order_id: int | None
+    reason: str
+
+
+def _proxy_out(proxy_id: int) -> dict:
+    p = ProxyOrder.objects.get(pk=proxy_id)
+    return {
+        "id": p.pk,
+        "order_cycle_id": p.order_cycle_id,
+        "state": p.state,
+        "order_id": p.order_id,
+        "reason": p.reason,
+    }
+
+
+@router.post(
+    "/proxy-orders/{int:proxy_order_id}/cancel", response={200: MyProxyOrderOut, **WRITE_ERRORS}
+)
+def skip_delivery(request: HttpRequest, proxy_order_id: int):
+    """Skip one delivery where the shop allows changes (409 once its cycle has closed)."""
+    proxy = _own_delivery(request, proxy_order_id)
+    lifecycle.proxy_order_cancel(proxy_order=proxy, actor=request.auth)
+    return _proxy_out(proxy.pk)
+
+
+@router.post(
+    "/proxy-orders/{int:proxy_order_id}/resume", response={200: MyProxyOrderOut, **WRITE_ERRORS}
+)
+def resume_delivery(request: HttpRequest, proxy_order_id: int):
+    """Resume a skipped delivery where the shop allows changes (409 once its cycle closed)."""
+    proxy = _own_delivery(request, proxy_order_id)
+    lifecycle.proxy_order_resume(proxy_order=proxy, actor=request.auth)
+    return _proxy_out(proxy.pk)

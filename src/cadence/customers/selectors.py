@@ -1,0 +1,33 @@
+"""Reads on customer lists, scoped to what the user may see."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from cadence.customers.models import Customer
+from cadence.enterprises.models import Enterprise
+from cadence.enterprises.selectors import object_for_manager
+
+
+def customers_for_shop(*, shop: Enterprise, q: str | None = None) -> QuerySet[Customer]:
+    """The shop's customers, optionally matching `q` in email, name or code."""
+    qs = Customer.objects.filter(shop=shop)
+    if q:
+        qs = qs.filter(
+            Q(email__icontains=q)
+            | Q(first_name__icontains=q)
+            | Q(last_name__icontains=q)
+            | Q(code__iexact=q)
+        )
+    return qs.order_by("email", "id")
+
+
+def customer_for_manager(*, user, customer_id: int) -> Customer:
+    """The customer if the user manages its shop (or is staff); raises NotFound otherwise."""
+    return object_for_manager(
+        user=user,
+        queryset=Customer.objects.select_related("shop"),
+        pk=customer_id,
+        label=_("Customer"),
+    )

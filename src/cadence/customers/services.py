@@ -1,0 +1,147 @@
+"""Writes on customer lists: add, change and remove a shop's customers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models.deletion import ProtectedError
+from django.utils.translation import gettext as _
+
+from cadence.customers.domain import clean_address
+from cadence.customers.models import Customer
+from cadence.enterprises.models import Enterprise
+from cadence.errors import Conflict, ErrorCollector
+
+EDITABLE_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "code",
+    "tags",
+    "language",
+    "bill_address",
+    "ship_address",
+)
+TEXT_LIMITS = {"first_name": 100, "last_name": 100, "phone": 50, "code": 50, "tags": 200}
+LANGUAGES = ("en", "fr")
+
+
+def _clean(
+    values: dict[str, Any], *, shop: Enterprise, errors: ErrorCollector, exclude_pk: int | None
+) -> dict[str, Any]:
+    """Validate and normalise the customer fields present in `values`."""
+    cleaned: dict[str, Any] = {}
+    for field in sorted(set(values) - set(EDITABLE_FIELDS)):
+        errors.add(field, _("cannot be changed"))
+    if "email" in values:
+        email = (values["email"] or "").strip()
+        try:
+            validate_email(email)
+        except DjangoValidationError:
+            errors.add("email", _("is not a valid email address"))
+        else:
+            taken = Customer.objects.filter(shop=shop, email__iexact=email)
+            if exclude_pk is not None:
+                taken = taken.exclude(pk=exclude_pk)
+            if taken.exists():
+                errors.add("email", _("is already on this shop's customer list"))
+        cleaned["email"] = email
+    for field, limit in TEXT_LIMITS.items():
+        if field in values:
+            text = (values[field] or "").strip()
+            if len(text) > limit:
+                errors.add(field, _("is too long (at most %(n)d characters)") % {"n": limit})
+            cleaned[field] = text
+    if "language" in values:
+        if values["language"] not in LANGUAGES:
+            errors.add(
+                "language", _("must be one of: %(choices)s") % {"choices": ", ".join(LANGUAGES)}
+            )
+        cleaned["language"] = values["language"]
+    for field in ("bill_address", "ship_address"):
+        if field in values:
+            address, problems = clean_address(values[field], required=False)
+            for problem in problems:
+                errors.add(field, problem)
+            cleaned[field] = address
+    return cleaned
+
+
+def _user_with_email(email: str):
+    return get_user_model().objects.filter(email__iexact=email).order_by("pk").first()
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    shop: Enterprise,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    phone: str = "",
+    code: str = "",
+    tags: str = "",
+    language: str = "en",
+    bill_address: dict | None = None,
+    ship_address: dict | None = None,
+) -> Customer:
+    """Add a buyer to the shop's customer list. Raises ValidationFailed (email taken…).
+
+    The customer is linked to the user account with the same email when there is one: that
+    is what lets the buyer see the shop's orders and allow it to charge their card."""
+    errors = ErrorCollector()
+    values = _clean(
+        {
+            "email": email,
+            "first_name": first_name,
+            "last_name": last_name,
+            "phone": phone,
+            "code": code,
+            "tags": tags,
+            "language": language,
+            "bill_address": bill_address,
+            "ship_address": ship_address,
+        },
+        shop=shop,
+        errors=errors,
+        exclude_pk=None,
+    )
+    errors.raise_if_any()
+    return Customer.objects.create(shop=shop, user=_user_with_email(values["email"]), **values)
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, changes: dict[str, Any]) -> Customer:
+    """Change some of the customer's fields. Raises ValidationFailed."""
+    errors = ErrorCollector()
+    values = _clean(changes, shop=customer.shop, errors=errors, exclude_pk=customer.pk)
+    errors.raise_if_any()
+    if not values:
+        return customer
+    if "email" in values and values["email"].lower() != customer.email.lower():
+        values["user"] = _user_with_email(values["email"])
+    for field, value in values.items():
+        setattr(customer, field, value)
+    customer.save(update_fields=[*values, "updated_at"])
+    return customer
+
+
+@transaction.atomic
+def customer_delete(*, customer: Customer) -> None:
+    """Remove a customer from the list. Raises Conflict while they have a subscription that
+    is not canceled, or when orders or past subscriptions still refer to them."""
+    if customer.subscriptions.filter(canceled_at__isnull=True).exists():
+        raise Conflict(
+            _("This customer has active subscriptions; cancel them before deleting the customer.")
+        )
+    try:
+        customer.delete()
+    except ProtectedError:
+        raise Conflict(
+            _("This customer has orders or past subscriptions and is kept for the record.")
+        ) from None

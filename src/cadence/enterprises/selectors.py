@@ -1,0 +1,67 @@
+"""Reads on enterprises, and the tenancy checks every interface goes through.
+
+The rule: staff (operators) see everything; a manager sees the enterprises they manage and
+what belongs to them; anything else is answered as if it did not exist (`NotFound`), so that
+ids of other tenants cannot be probed.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from django.db.models import Model, QuerySet
+from django.utils.translation import gettext as _
+
+from cadence.enterprises.models import Enterprise
+from cadence.errors import NotFound
+
+M = TypeVar("M", bound=Model)
+
+
+def is_operator(user) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_staff)
+
+
+def enterprises_for_user(user) -> QuerySet[Enterprise]:
+    """The enterprises this user may see: all for staff, the managed ones otherwise."""
+    if is_operator(user):
+        return Enterprise.objects.all()
+    if user is None or not user.is_authenticated:
+        return Enterprise.objects.none()
+    return Enterprise.objects.filter(managers=user)
+
+
+def user_manages(*, user, enterprise: Enterprise) -> bool:
+    """True when the user is one of the enterprise's managers (staff rights not included)."""
+    if user is None or not user.is_authenticated:
+        return False
+    return enterprise.managers.filter(pk=user.pk).exists()
+
+
+def scoped_to_manager(queryset: QuerySet[M], *, user, shop_field: str = "shop") -> QuerySet[M]:
+    """Narrow `queryset` to rows whose enterprise (reached through `shop_field`) the user sees."""
+    if is_operator(user):
+        return queryset
+    if user is None or not user.is_authenticated:
+        return queryset.none()
+    # A subquery rather than a join on managers, so a row is never duplicated.
+    managed = Enterprise.objects.filter(managers=user).values("pk")
+    return queryset.filter(**{f"{shop_field}__in": managed})
+
+
+def object_for_manager(
+    *, user, queryset: QuerySet[M], pk: int, shop_field: str = "shop", label: str | None = None
+) -> M:
+    """The row `pk` of `queryset` if the user may see it; raises `NotFound` otherwise."""
+    obj = scoped_to_manager(queryset, user=user, shop_field=shop_field).filter(pk=pk).first()
+    if obj is None:
+        raise NotFound(_("%(what)s not found.") % {"what": label or _("Object")})
+    return obj
+
+
+def enterprise_for_manager(*, user, enterprise_id: int) -> Enterprise:
+    """The enterprise if the user manages it (or is staff); raises `NotFound` otherwise."""
+    enterprise = enterprises_for_user(user).filter(pk=enterprise_id).first()
+    if enterprise is None:
+        raise NotFound(_("Enterprise not found."))
+    return enterprise

@@ -1,0 +1,47 @@
+"""Turn an outbox row into subject, text and HTML, in the recipient's language.
+
+Dates in the context are ISO strings in UTC; each `*_at`/`*_until` key gets a `*_display`
+twin formatted in the shop's time zone (`context["timezone"]`) and the email's language.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+
+from django.template.loader import render_to_string
+from django.utils import formats, translation
+
+from cadence.notifications.models import Email
+
+
+def _with_display_dates(context: dict, tz: zoneinfo.ZoneInfo) -> dict:
+    out = dict(context)
+    for key, value in context.items():
+        if isinstance(value, str) and (key.endswith("_at") or key.endswith("_until")):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            out[f"{key}_display"] = formats.date_format(moment.astimezone(tz), "DATETIME_FORMAT")
+        elif isinstance(value, dict):
+            out[key] = _with_display_dates(value, tz)
+    return out
+
+
+def render_email(email: Email) -> tuple[str, str, str]:
+    """(subject, text, html). Rows queued with their text are returned as they are."""
+    if email.text and not email.context:
+        return email.subject, email.text, email.html
+    try:
+        tz = zoneinfo.ZoneInfo(email.context.get("timezone") or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = zoneinfo.ZoneInfo("UTC")
+    with translation.override(email.language or "en"):
+        context = _with_display_dates(email.context, tz)
+        context["language"] = email.language or "en"
+        base = f"notifications/{email.kind}"
+        subject = " ".join(render_to_string(f"{base}_subject.txt", context).split())
+        text = render_to_string(f"{base}.txt", context).strip() + "\n"
+        html = render_to_string(f"{base}.html", context)
+    return subject, text, html

@@ -1,0 +1,808 @@
+"""Placement: when an order cycle opens, each eligible proxy order becomes a real order.
+
+The work is set-based. A cycle's eligible proxy orders are cut into chunks of CHUNK_SIZE;
+a chunk is one transaction that loads everything it needs in a handful of queries, reserves
+stock with one UPDATE, and writes orders, lines, fees, payments, proxy-order states and
+outbox emails with one bulk statement each. A chunk is all or nothing: after a crash its
+proxy orders are still pending and the next run (a task retry or the worker's catch-up)
+places them.
+
+Who gets scarce stock is decided for the whole cycle *before* the chunks run
+(`cycle_allotments`, following the shop's allocation policy), so the result does not depend
+on how the cycle was cut or in which order workers took the chunks.
+
+Idempotency and concurrency:
+- a proxy order is claimed inside the chunk's transaction with SELECT … FOR UPDATE SKIP
+  LOCKED (PostgreSQL): two workers given the same ids place each proxy order once; the one
+  that finds a row locked skips it. On SQLite, `transaction_mode=IMMEDIATE` serialises
+  writing transactions instead.
+- the state change is a guarded UPDATE (`WHERE state IN (expected)`) whose row count is
+  checked, and `ProxyOrder.order` is one-to-one: a second order for a proxy order cannot be
+  written even if the code above were wrong.
+- variants are locked in primary-key order (no deadlock between chunks) before their stock
+  is read and decremented, and `on_hand >= 0` is a database constraint: stock never goes
+  negative.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, Case, F, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cadence.catalog.models import Variant
+from cadence.cycles.models import OrderCycle
+from cadence.enterprises.models import Enterprise
+from cadence.notifications.models import Email
+from cadence.notifications.services import email_build, email_queue, emails_queue_bulk
+from cadence.orders.domain import Line, compute_totals, fees_for
+from cadence.orders.models import Adjustment, LineItem, Order, OrderState, PaymentState
+from cadence.payments.models import Payment, PaymentMethodKind
+from cadence.subscriptions.allocation import Claim, allocate
+from cadence.subscriptions.models import ProxyOrder, ProxyOrderState, SubscriptionLineItem
+
+logger = logging.getLogger("cadence.placement")
+
+# A few hundred proxy orders per transaction: big enough that per-query overhead vanishes,
+# small enough that a chunk holds its variant locks for well under a second and that
+# several workers can share a big cycle.
+CHUNK_SIZE = 250
+
+# Proxy orders a cycle run places; an explicit request (unpause, resume, retry) may also
+# re-place an empty or failed one.
+CYCLE_STATES = (ProxyOrderState.PENDING,)
+EXPLICIT_STATES = (ProxyOrderState.PENDING, ProxyOrderState.EMPTY, ProxyOrderState.FAILED)
+
+Allotments = dict[int, dict[int, int]]  # proxy order id -> variant id -> most it may get
+
+
+@dataclass
+class PlacementSummary:
+    """What a placement run did, by proxy order id."""
+
+    placed: list[int] = field(default_factory=list)
+    shortages: list[int] = field(default_factory=list)  # placed with less than asked
+    empty: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    skipped: int = 0  # no longer eligible, or taken by another worker
+    queued_chunks: int = 0
+
+    def merge(self, other: PlacementSummary) -> PlacementSummary:
+        self.placed += other.placed
+        self.shortages += other.shortages
+        self.empty += other.empty
+        self.failed.update(other.failed)
+        self.skipped += other.skipped
+        self.queued_chunks += other.queued_chunks
+        return self
+
+    @property
+    def did_something(self) -> bool:
+        return bool(self.placed or self.empty or self.failed or self.queued_chunks)
+
+    def describe(self) -> str:
+        if self.queued_chunks:
+            return f"{self.queued_chunks} placement chunk(s) queued"
+        return (
+            f"placed {len(self.placed)} ({len(self.shortages)} with shortages), "
+            f"empty {len(self.empty)}, failed {len(self.failed)}"
+        )
+
+
+def _locking(qs: QuerySet) -> QuerySet:
+    """FOR UPDATE SKIP LOCKED on the queryset's own rows (PostgreSQL; a no-op on SQLite)."""
+    if connection.features.has_select_for_update_skip_locked:
+        return qs.select_for_update(skip_locked=True, of=("self",))
+    return qs
+
+
+def _cycle_is_open(order_cycle: OrderCycle, now: datetime) -> bool:
+    return order_cycle.opens_at <= now < order_cycle.closes_at
+
+
+def eligible_proxy_orders(
+    *, order_cycle: OrderCycle, now: datetime, states: Sequence[str] = CYCLE_STATES
+) -> QuerySet[ProxyOrder]:
+    """Proxy orders of the cycle that placement would place now.
+
+    The subscription must be active for this cycle: not canceled, not paused, in range
+    (`begins_at <= closes_at`, and `closes_at <= ends_at` when it ends), and its shop must
+    have subscriptions enabled.
+    """
+    closes_at = order_cycle.closes_at
+    return ProxyOrder.objects.filter(
+        order_cycle=order_cycle,
+        state__in=list(states),
+        order__isnull=True,
+        canceled_at__isnull=True,
+        subscription__shop__enable_subscriptions=True,
+        subscription__begins_at__lte=closes_at,
+    ).filter(
+        Q(subscription__ends_at__isnull=True) | Q(subscription__ends_at__gte=closes_at),
+        Q(subscription__canceled_at__isnull=True) | Q(subscription__canceled_at__gt=now),
+        Q(subscription__paused_at__isnull=True) | Q(subscription__paused_at__gt=now),
+    )
+
+
+def _offered_variant_ids(order_cycle: OrderCycle) -> set[int]:
+    """Variants the cycle sells and that are not soft-deleted (nor their product)."""
+    return set(
+        order_cycle.variants.filter(
+            deleted_at__isnull=True, product__deleted_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+
+
+def cycle_allotments(
+    *, order_cycle: OrderCycle, proxy_order_ids: Sequence[int], policy: str
+) -> Allotments:
+    """For variants whose demand exceeds their stock, how much each proxy order may take.
+
+    Variants with enough stock are left out (everyone gets what they ask for). Ranked by the
+    subscription's age, so the oldest subscription is served first (first_come) or gets the
+    rounding remainder (fair_share).
+    """
+    if not proxy_order_ids:
+        return {}
+    offered = _offered_variant_ids(order_cycle)
+    proxies = dict(
+        ProxyOrder.objects.filter(pk__in=proxy_order_ids).values_list("subscription_id", "pk")
+    )
+    ranks = {
+        sub_id: (created_at, sub_id)
+        for sub_id, created_at in ProxyOrder.objects.filter(pk__in=proxy_order_ids).values_list(
+            "subscription_id", "subscription__created_at"
+        )
+    }
+    demand: dict[int, list[Claim]] = defaultdict(list)
+    for sub_id, variant_id, quantity in SubscriptionLineItem.objects.filter(
+        subscription_id__in=list(proxies), variant_id__in=offered
+    ).values_list("subscription_id", "variant_id", "quantity"):
+        demand[variant_id].append(Claim(proxies[sub_id], ranks[sub_id], quantity))
+    stock = {
+        v["pk"]: v
+        for v in Variant.objects.filter(pk__in=list(demand)).values("pk", "on_hand", "on_demand")
+    }
+    allotments: Allotments = defaultdict(dict)
+    for variant_id, claims in demand.items():
+        info = stock.get(variant_id)
+        if info is None or info["on_demand"]:
+            continue
+        if sum(c.quantity for c in claims) <= info["on_hand"]:
+            continue
+        for proxy_id, quantity in allocate(
+            claims=claims, stock=info["on_hand"], policy=policy
+        ).items():
+            allotments[proxy_id][variant_id] = quantity
+    return dict(allotments)
+
+
+# --- emails -------------------------------------------------------------------------------
+
+
+def account_url() -> str:
+    return f"{settings.BASE_URL}/account/"
+
+
+def order_email_context(
+    *,
+    order: Order,
+    lines: Iterable[tuple[str, int, int, Decimal]],
+    adjustments: Iterable[tuple[str, Decimal]],
+    shop: Enterprise,
+    order_cycle: OrderCycle,
+    customer_name: str,
+    has_account: bool,
+    shipping=None,
+    payment_method=None,
+) -> dict:
+    """The JSON data the order emails are rendered from (lines: name, quantity, requested,
+    unit price). Amounts are strings, dates ISO strings in UTC."""
+    rows = [
+        {
+            "name": name,
+            "quantity": quantity,
+            "requested": requested,
+            "reduced": quantity < requested,
+            "price": str(price),
+            "amount": str(price * quantity),
+        }
+        for name, quantity, requested, price in lines
+    ]
+    return {
+        "timezone": shop.timezone,
+        "shop": {"name": shop.name, "contact_email": shop.contact_email},
+        "cycle": {"name": order_cycle.name},
+        "customer_name": customer_name,
+        "has_account": has_account,
+        "account_url": account_url(),
+        "allow_changes": shop.allow_order_changes,
+        "changes_until": order_cycle.closes_at.isoformat(),
+        "order": {
+            "number": order.number,
+            "currency": order.currency,
+            "item_total": str(order.item_total),
+            "fee_total": str(order.fee_total),
+            "total": str(order.total),
+            "payment_state": order.payment_state,
+        },
+        "lines": rows,
+        "reduced": any(r["reduced"] for r in rows),
+        "adjustments": [{"label": label, "amount": str(amount)} for label, amount in adjustments],
+        "shipping": {"name": shipping.name, "description": shipping.description}
+        if shipping
+        else None,
+        "payment_method": {"name": payment_method.name, "description": payment_method.description}
+        if payment_method
+        else None,
+    }
+
+
+def buyer_name(customer, bill_address: dict | None) -> str:
+    return (bill_address or {}).get("first_name") or customer.first_name or customer.email
+
+
+def _buyer_email(*, kind: str, customer, shop: Enterprise, context: dict) -> Email:
+    return email_build(
+        to=customer.email,
+        kind=kind,
+        context=context,
+        language=customer.language,
+        from_name=shop.name,
+        reply_to=shop.contact_email,
+    )
+
+
+# --- the chunk ----------------------------------------------------------------------------
+
+
+def _problem_with(subscription) -> str | None:
+    """Why this subscription cannot be placed at all (None when it can)."""
+    if not subscription.bill_address:
+        return _("The subscription has no billing address.")
+    shipping = subscription.shipping_method
+    if shipping.requires_address and not subscription.ship_address:
+        return _("The subscription has no delivery address.")
+    if not shipping.active or shipping.shop_id != subscription.shop_id:
+        return _("The shipping method %(name)s is no longer available.") % {"name": shipping.name}
+    payment = subscription.payment_method
+    if (
+        not payment.active
+        or payment.shop_id != subscription.shop_id
+        or payment.kind not in (PaymentMethodKind.MANUAL, PaymentMethodKind.STRIPE)
+    ):
+        return _("The payment method %(name)s can no longer be used.") % {"name": payment.name}
+    if not subscription.customer.email:
+        return _("The customer has no email address.")
+    return None
+
+
+def order_number(proxy_order_id: int) -> str:
+    """Unique because an order belongs to exactly one proxy order."""
+    return f"S{proxy_order_id:06d}"
+
+
+def _case(mapping: dict[int, object], output_field) -> Case:
+    return Case(
+        *[When(pk=pk, then=Value(value)) for pk, value in mapping.items()],
+        output_field=output_field,
+    )
+
+
+def _guarded_update(ids: list[int], states: Sequence[str], **values) -> None:
+    """Move these proxy orders out of `states`; all of them, or the transaction fails."""
+    if not ids:
+        return
+    changed = ProxyOrder.objects.filter(pk__in=ids, state__in=list(states)).update(**values)
+    if changed != len(ids):
+        raise RuntimeError("proxy orders changed under a placement that held their locks")
+
+
+def _place_chunk(
+    *,
+    order_cycle: OrderCycle,
+    proxy_order_ids: Sequence[int],
+    allotments: Allotments,
+    now: datetime,
+    states: Sequence[str],
+) -> PlacementSummary:
+    """Place these proxy orders in one transaction (see the module docstring)."""
+    summary = PlacementSummary()
+    shop = order_cycle.shop
+    with transaction.atomic():
+        proxies = list(
+            _locking(
+                eligible_proxy_orders(order_cycle=order_cycle, now=now, states=states)
+                .filter(pk__in=list(proxy_order_ids))
+                .select_related(
+                    "subscription__customer",
+                    "subscription__shipping_method",
+                    "subscription__payment_method",
+                )
+                .order_by("pk")
+            )
+        )
+        summary.skipped = len(set(proxy_order_ids)) - len(proxies)
+        if not proxies:
+            return summary
+        offered = _offered_variant_ids(order_cycle)
+        cycle_fees = list(order_cycle.fees.values_list("name", "kind", "amount"))
+        sub_lines: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for sub_id, variant_id, quantity in (
+            SubscriptionLineItem.objects.filter(
+                subscription_id__in=[p.subscription_id for p in proxies]
+            )
+            .order_by("pk")
+            .values_list("subscription_id", "variant_id", "quantity")
+        ):
+            sub_lines[sub_id].append((variant_id, quantity))
+        variant_ids = sorted({v for lines in sub_lines.values() for v, _q in lines})
+        variants_qs = Variant.objects.filter(pk__in=variant_ids).select_related("product")
+        if connection.features.has_select_for_update:
+            # Locked in pk order so two chunks never wait on each other in a cycle.
+            variants_qs = variants_qs.select_for_update(of=("self",))
+        variants = {v.pk: v for v in variants_qs.order_by("pk")}
+
+        # What each proxy order wants of each variant, after the cycle-wide allotment.
+        wanted: dict[int, list[tuple[int, int, int]]] = {}  # proxy -> (variant, asked, want)
+        failures: dict[int, str] = {}
+        for proxy in proxies:
+            problem = _problem_with(proxy.subscription)
+            if problem:
+                failures[proxy.pk] = problem
+                continue
+            rows = []
+            for variant_id, asked in sub_lines[proxy.subscription_id]:
+                variant = variants.get(variant_id)
+                sellable = variant is not None and variant_id in offered and not variant.is_deleted
+                want = asked if sellable else 0
+                want = min(want, allotments.get(proxy.pk, {}).get(variant_id, want))
+                rows.append((variant_id, asked, want))
+            wanted[proxy.pk] = rows
+
+        # Stock actually there now (it may have moved since the allotment was decided).
+        ranks = {p.pk: (p.subscription.created_at, p.subscription_id) for p in proxies}
+        given: dict[tuple[int, int], int] = {}
+        claims: dict[int, list[Claim]] = defaultdict(list)
+        for proxy_id, rows in wanted.items():
+            for variant_id, _asked, want in rows:
+                claims[variant_id].append(Claim(proxy_id, ranks[proxy_id], want))
+        taken: dict[int, int] = {}
+        for variant_id, variant_claims in claims.items():
+            variant = variants.get(variant_id)
+            stock = None if variant is None or variant.on_demand else variant.on_hand
+            shares = allocate(claims=variant_claims, stock=stock, policy=shop.allocation_policy)
+            for proxy_id, quantity in shares.items():
+                given[(proxy_id, variant_id)] = quantity
+            if variant is not None and not variant.on_demand:
+                total = sum(shares.values())
+                if total:
+                    taken[variant_id] = total
+        if taken:
+            # One conditional UPDATE for every variant; the CHECK (on_hand >= 0) backs it.
+            Variant.objects.filter(pk__in=list(taken), on_demand=False).update(
+                on_hand=F("on_hand") - _case(taken, IntegerField())
+            )
+
+        # Build the rows.
+        orders: list[Order] = []
+        order_lines: list[list[LineItem]] = []
+        order_fees = []
+        placed_proxies: list[ProxyOrder] = []
+        empty_proxies: list[ProxyOrder] = []
+        for proxy in proxies:
+            if proxy.pk in failures:
+                continue
+            sub = proxy.subscription
+            lines = [
+                LineItem(
+                    variant_id=variant_id,
+                    quantity=given.get((proxy.pk, variant_id), 0),
+                    requested_quantity=asked,
+                    price=variants[variant_id].price if variant_id in variants else Decimal("0"),
+                )
+                for variant_id, asked, _want in wanted[proxy.pk]
+            ]
+            if not any(li.quantity for li in lines):
+                empty_proxies.append(proxy)
+                continue
+            fees = fees_for(
+                cycle_fees=cycle_fees,
+                shipping=(sub.shipping_method.name, sub.shipping_method.fee),
+                payment=(
+                    sub.payment_method.name,
+                    sub.payment_method.fee,
+                    sub.payment_method.fee_percent,
+                ),
+            )
+            totals = compute_totals(
+                [Line(li.price, li.quantity) for li in lines], fees, shop.currency
+            )
+            orders.append(
+                Order(
+                    number=order_number(proxy.pk),
+                    shop=shop,
+                    order_cycle=order_cycle,
+                    customer_id=sub.customer_id,
+                    user_id=sub.customer.user_id,
+                    email=sub.customer.email,
+                    state=OrderState.COMPLETE,
+                    payment_state=PaymentState.PENDING,
+                    currency=shop.currency,
+                    shipping_method_id=sub.shipping_method_id,
+                    bill_address=sub.bill_address,
+                    ship_address=sub.ship_address,
+                    item_total=totals.item_total,
+                    fee_total=totals.fee_total,
+                    total=totals.total,
+                    placed_at=now,
+                    sync_snapshot={
+                        "line_items": {str(li.variant_id): li.quantity for li in lines},
+                        "shipping_method_id": sub.shipping_method_id,
+                        "payment_method_id": sub.payment_method_id,
+                        "bill_address": sub.bill_address,
+                        "ship_address": sub.ship_address,
+                    },
+                )
+            )
+            order_lines.append(lines)
+            order_fees.append(totals.fee_lines)
+            placed_proxies.append(proxy)
+
+        # Write: one statement per table.
+        Order.objects.bulk_create(orders)
+        all_lines, adjustments, payments = [], [], []
+        for order, lines, fee_lines, proxy in zip(
+            orders, order_lines, order_fees, placed_proxies, strict=True
+        ):
+            for li in lines:
+                li.order = order
+                all_lines.append(li)
+            adjustments += [
+                Adjustment(order=order, kind=f.adjustment_kind, label=f.label, amount=f.amount)
+                for f in fee_lines
+            ]
+            payments.append(
+                Payment(
+                    order=order,
+                    method_id=proxy.subscription.payment_method_id,
+                    amount=order.total,
+                    state=PaymentState.PENDING,
+                )
+            )
+        LineItem.objects.bulk_create(all_lines)
+        Adjustment.objects.bulk_create(adjustments)
+        Payment.objects.bulk_create(payments)
+
+        _guarded_update(
+            [p.pk for p in placed_proxies],
+            states,
+            state=ProxyOrderState.PLACED,
+            placed_at=now,
+            reason="",
+            order_id=_case(
+                {p.pk: o.pk for p, o in zip(placed_proxies, orders, strict=True)},
+                BigIntegerField(),
+            ),
+        )
+        _guarded_update(
+            [p.pk for p in empty_proxies],
+            states,
+            state=ProxyOrderState.EMPTY,
+            reason=_("None of the products asked for were available."),
+        )
+        by_reason: dict[str, list[int]] = defaultdict(list)
+        for proxy_id, reason in failures.items():
+            by_reason[reason].append(proxy_id)
+        for reason, ids in by_reason.items():
+            _guarded_update(ids, states, state=ProxyOrderState.FAILED, reason=reason)
+
+        # Emails, in the outbox with everything else.
+        emails = []
+        for order, lines, fee_lines, proxy in zip(
+            orders, order_lines, order_fees, placed_proxies, strict=True
+        ):
+            sub = proxy.subscription
+            context = order_email_context(
+                order=order,
+                lines=[
+                    (
+                        variants[li.variant_id].full_name,
+                        li.quantity,
+                        li.requested_quantity,
+                        li.price,
+                    )
+                    for li in lines
+                ],
+                adjustments=[(f.label, f.amount) for f in fee_lines],
+                shop=shop,
+                order_cycle=order_cycle,
+                customer_name=buyer_name(sub.customer, sub.bill_address),
+                has_account=sub.customer.user_id is not None,
+                shipping=sub.shipping_method,
+                payment_method=sub.payment_method,
+            )
+            emails.append(
+                _buyer_email(kind="placement", customer=sub.customer, shop=shop, context=context)
+            )
+            summary.placed.append(proxy.pk)
+            if context["reduced"]:
+                summary.shortages.append(proxy.pk)
+        for proxy in empty_proxies:
+            sub = proxy.subscription
+            names = [
+                (variants[v].full_name if v in variants else "?", asked)
+                for v, asked, _w in wanted[proxy.pk]
+            ]
+            context = {
+                "timezone": shop.timezone,
+                "shop": {"name": shop.name, "contact_email": shop.contact_email},
+                "cycle": {"name": order_cycle.name},
+                "customer_name": buyer_name(sub.customer, sub.bill_address),
+                "lines": [{"name": n, "requested": q} for n, q in names],
+            }
+            emails.append(
+                _buyer_email(kind="empty", customer=sub.customer, shop=shop, context=context)
+            )
+            summary.empty.append(proxy.pk)
+        emails_queue_bulk(emails=emails)
+        summary.failed.update(failures)
+    return summary
+
+
+def _place_chunk_isolated(
+    *,
+    order_cycle: OrderCycle,
+    proxy_order_ids: Sequence[int],
+    allotments: Allotments,
+    now: datetime,
+    states: Sequence[str],
+) -> PlacementSummary:
+    """A chunk; if it fails as a whole, each proxy order alone, so one bad subscription
+    (data the checks above did not foresee) never stops the others."""
+    try:
+        return _place_chunk(
+            order_cycle=order_cycle,
+            proxy_order_ids=proxy_order_ids,
+            allotments=allotments,
+            now=now,
+            states=states,
+        )
+    except Exception:
+        if len(proxy_order_ids) == 1:
+            raise
+        logger.exception("placement chunk of cycle %s failed; placing one by one", order_cycle.pk)
+    summary = PlacementSummary()
+    for proxy_id in proxy_order_ids:
+        try:
+            summary.merge(
+                _place_chunk(
+                    order_cycle=order_cycle,
+                    proxy_order_ids=[proxy_id],
+                    allotments=allotments,
+                    now=now,
+                    states=states,
+                )
+            )
+        except Exception as exc:
+            logger.exception("placement of proxy order %s failed", proxy_id)
+            reason = _("Placement failed: %(error)s") % {"error": str(exc)[:500]}
+            with transaction.atomic():
+                failed = ProxyOrder.objects.filter(
+                    pk=proxy_id, state__in=list(states), order__isnull=True
+                ).update(state=ProxyOrderState.FAILED, reason=reason)
+            if failed:
+                summary.failed[proxy_id] = reason
+    return summary
+
+
+def _chunks(ids: Sequence[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
+
+
+def place_chunk(
+    *,
+    order_cycle_id: int,
+    proxy_order_ids: Sequence[int],
+    allotments: dict | None = None,
+    now: datetime | None = None,
+    summarize: bool = True,
+) -> PlacementSummary:
+    """Place one chunk of a cycle (the unit a task runs); queue the shop's summary when the
+    cycle has nothing left to place. `allotments` may have string keys (from JSON)."""
+    now = now or timezone.now()
+    order_cycle = OrderCycle.objects.select_related("shop").get(pk=order_cycle_id)
+    if not _cycle_is_open(order_cycle, now):
+        return PlacementSummary(skipped=len(proxy_order_ids))
+    parsed = {
+        int(p): {int(v): int(q) for v, q in per.items()} for p, per in (allotments or {}).items()
+    }
+    summary = _place_chunk_isolated(
+        order_cycle=order_cycle,
+        proxy_order_ids=proxy_order_ids,
+        allotments=parsed,
+        now=now,
+        states=CYCLE_STATES,
+    )
+    if summarize:
+        placement_summary_queue_if_done(order_cycle=order_cycle, now=now)
+    return summary
+
+
+def place_cycle(
+    *, order_cycle: OrderCycle, now: datetime | None = None, fan_out: bool = False
+) -> PlacementSummary:
+    """Place every eligible pending proxy order of an open cycle (idempotent: safe to run
+    again at any time; what is placed stays placed and is not placed twice).
+
+    With `fan_out`, each chunk is enqueued as a task (workers share the cycle) instead of
+    being placed here. Does nothing for a cycle that is not open or whose shop has
+    subscriptions disabled.
+    """
+    now = now or timezone.now()
+    order_cycle = OrderCycle.objects.select_related("shop").get(pk=order_cycle.pk)
+    if not _cycle_is_open(order_cycle, now) or not order_cycle.shop.enable_subscriptions:
+        return PlacementSummary()
+    ids = list(
+        eligible_proxy_orders(order_cycle=order_cycle, now=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    summary = PlacementSummary()
+    if not ids:
+        placement_summary_queue_if_done(order_cycle=order_cycle, now=now)
+        return summary
+    allotments = cycle_allotments(
+        order_cycle=order_cycle, proxy_order_ids=ids, policy=order_cycle.shop.allocation_policy
+    )
+    if fan_out:
+        from cadence.subscriptions.tasks import place_chunk_task
+
+        for chunk in _chunks(ids, CHUNK_SIZE):
+            chunk_allotments = {str(p): allotments[p] for p in chunk if p in allotments}
+            place_chunk_task.enqueue(
+                order_cycle_id=order_cycle.pk,
+                proxy_order_ids=chunk,
+                allotments={
+                    p: {str(v): q for v, q in a.items()} for p, a in chunk_allotments.items()
+                },
+            )
+            summary.queued_chunks += 1
+        return summary
+    for chunk in _chunks(ids, CHUNK_SIZE):
+        summary.merge(
+            _place_chunk_isolated(
+                order_cycle=order_cycle,
+                proxy_order_ids=chunk,
+                allotments=allotments,
+                now=now,
+                states=CYCLE_STATES,
+            )
+        )
+    placement_summary_queue_if_done(order_cycle=order_cycle, now=now)
+    return summary
+
+
+def place_proxy_orders(
+    *, proxy_order_ids: list[int], now: datetime | None = None
+) -> PlacementSummary:
+    """Place these proxy orders at once (unpause, resume, retry of an empty or failed one),
+    with the same rules and emails as a cycle's placement.
+
+    Proxy orders whose cycle is not open, or that are not eligible (subscription paused,
+    canceled, out of range, shop with subscriptions disabled, already placed), are skipped
+    and counted in `skipped`. Call it after the caller's transaction committed.
+    """
+    now = now or timezone.now()
+    summary = PlacementSummary()
+    by_cycle: dict[int, list[int]] = defaultdict(list)
+    for proxy_id, cycle_id in (
+        ProxyOrder.objects.filter(pk__in=list(proxy_order_ids))
+        .order_by("pk")
+        .values_list("pk", "order_cycle_id")
+    ):
+        by_cycle[cycle_id].append(proxy_id)
+    summary.skipped = len(set(proxy_order_ids)) - sum(len(v) for v in by_cycle.values())
+    for order_cycle in OrderCycle.objects.select_related("shop").filter(pk__in=list(by_cycle)):
+        ids = by_cycle[order_cycle.pk]
+        if not _cycle_is_open(order_cycle, now):
+            summary.skipped += len(ids)
+            continue
+        allotments = cycle_allotments(
+            order_cycle=order_cycle, proxy_order_ids=ids, policy=order_cycle.shop.allocation_policy
+        )
+        for chunk in _chunks(ids, CHUNK_SIZE):
+            summary.merge(
+                _place_chunk_isolated(
+                    order_cycle=order_cycle,
+                    proxy_order_ids=chunk,
+                    allotments=allotments,
+                    now=now,
+                    states=EXPLICIT_STATES,
+                )
+            )
+    return summary
+
+
+# --- the shop's summary -------------------------------------------------------------------
+
+
+def placement_summary_key(order_cycle_id: int) -> str:
+    return f"summary:placement:{order_cycle_id}"
+
+
+def placement_summary_queue_if_done(*, order_cycle: OrderCycle, now: datetime) -> Email | None:
+    """Queue the shop's one placement summary for the cycle once nothing is left to place.
+
+    Built from the proxy orders' states in the database, so it covers every chunk and every
+    worker; the `dedup_key` makes it exist once however many workers get here.
+    """
+    shop = order_cycle.shop
+    if not shop.contact_email or not shop.enable_subscriptions:
+        return None
+    if eligible_proxy_orders(order_cycle=order_cycle, now=now).exists():
+        return None
+    if Email.objects.filter(dedup_key=placement_summary_key(order_cycle.pk)).exists():
+        return None
+    proxies = list(
+        ProxyOrder.objects.filter(
+            order_cycle=order_cycle,
+            state__in=[
+                ProxyOrderState.PLACED,
+                ProxyOrderState.CONFIRMED,
+                ProxyOrderState.EMPTY,
+                ProxyOrderState.FAILED,
+            ],
+        )
+        .select_related("subscription__customer", "order")
+        .order_by("pk")
+    )
+    if not proxies:
+        return None
+    short_orders = set(
+        LineItem.objects.filter(
+            order__proxy_order__in=[p for p in proxies if p.order_id],
+            quantity__lt=F("requested_quantity"),
+        ).values_list("order_id", flat=True)
+    )
+
+    def who(proxy: ProxyOrder) -> str:
+        customer = proxy.subscription.customer
+        return f"{customer.full_name} <{customer.email}>" if customer.full_name else customer.email
+
+    placed = [p for p in proxies if p.order_id]
+    context = {
+        "timezone": shop.timezone,
+        "shop": {"name": shop.name, "contact_email": shop.contact_email},
+        "cycle": {"name": order_cycle.name, "opens_at": order_cycle.opens_at.isoformat()},
+        "placed": len(placed),
+        "shortages": [
+            {"number": p.order.number, "customer": who(p)}
+            for p in placed
+            if p.order_id in short_orders
+        ],
+        "empty": [{"customer": who(p)} for p in proxies if p.state == ProxyOrderState.EMPTY],
+        "failed": [
+            {"customer": who(p), "reason": p.reason}
+            for p in proxies
+            if p.state == ProxyOrderState.FAILED
+        ],
+    }
+    return email_queue(
+        to=shop.contact_email,
+        kind="placement_summary",
+        context=context,
+        language=settings.LANGUAGE_CODE,
+        from_name=shop.name,
+        dedup_key=placement_summary_key(order_cycle.pk),
+    )

@@ -1,0 +1,103 @@
+"""API: customer lists."""
+
+from __future__ import annotations
+
+from cadence.customers.models import Customer
+from cadence.subscriptions.models import Subscription
+from tests import factories as f
+
+
+def _subscribe(shop, customer, **fields):
+    """A subscription row written directly: these tests are about the customer, not it."""
+    return Subscription.objects.create(
+        shop=shop,
+        customer=customer,
+        schedule=f.schedule(shop),
+        payment_method=f.payment_method(shop),
+        shipping_method=f.shipping_method(shop),
+        bill_address=f.address(),
+        ship_address=f.address(),
+        begins_at=customer.created_at,
+        **fields,
+    )
+
+
+def test_create_customer(as_user):
+    """POST customers answers 201; the customer is linked to the account with that email."""
+    manager = f.user()
+    buyer = f.user("ann@example.org")
+    shop = f.shop(managers=[manager])
+    r = as_user(manager).post(
+        f"/enterprises/{shop.pk}/customers",
+        {"email": "Ann@example.org", "first_name": "Ann", "bill_address": f.address(country="fr")},
+    )
+    assert r.status_code == 201, r.data
+    customer = Customer.objects.get(pk=r.data["id"])
+    assert customer.user == buyer
+    assert customer.bill_address["country"] == "FR"
+    assert r.data["has_account"] is True
+
+
+def test_duplicate_email_and_bad_address_are_422(as_user):
+    """Email already on the list (any case) and an address missing fields answer 422."""
+    manager = f.user()
+    shop = f.shop(managers=[manager])
+    f.customer(shop, "bob@example.org")
+    client = as_user(manager)
+    r = client.post(f"/enterprises/{shop.pk}/customers", {"email": "BOB@example.org"})
+    assert r.status_code == 422 and list(r.data["errors"]) == ["email"]
+    r = client.post(
+        f"/enterprises/{shop.pk}/customers",
+        {"email": "new@example.org", "ship_address": {"first_name": "N", "country": "France"}},
+    )
+    assert r.status_code == 422 and list(r.data["errors"]) == ["ship_address"]
+    r = client.post(f"/enterprises/{shop.pk}/customers", {"email": "not-an-email"})
+    assert r.status_code == 422 and list(r.data["errors"]) == ["email"]
+    assert Customer.objects.count() == 1
+
+
+def test_get_patch_customer(as_user):
+    """GET and PATCH /customers/{id}; changing to a taken email is refused."""
+    manager = f.user()
+    shop = f.shop(managers=[manager])
+    customer = f.customer(shop, "c@example.org")
+    f.customer(shop, "taken@example.org")
+    client = as_user(manager)
+    r = client.get(f"/customers/{customer.pk}")
+    assert r.status_code == 200 and r.data["email"] == "c@example.org"
+    r = client.patch(f"/customers/{customer.pk}", {"first_name": "Cleo", "code": "C-1"})
+    assert r.status_code == 200 and (r.data["first_name"], r.data["code"]) == ("Cleo", "C-1")
+    r = client.patch(f"/customers/{customer.pk}", {"email": "Taken@example.org"})
+    assert r.status_code == 422 and list(r.data["errors"]) == ["email"]
+    customer.refresh_from_db()
+    assert (customer.email, customer.first_name) == ("c@example.org", "Cleo")
+
+
+def test_delete_refused_with_active_subscription(as_user):
+    """DELETE answers 409 while a subscription is not canceled; 204 once there is none."""
+    manager = f.user()
+    shop = f.shop(managers=[manager])
+    customer = f.customer(shop)
+    subscription = _subscribe(shop, customer)
+    client = as_user(manager)
+    r = client.delete(f"/customers/{customer.pk}")
+    assert r.status_code == 409 and "subscription" in r.data["detail"]
+    assert Customer.objects.filter(pk=customer.pk).exists()
+    lonely = f.customer(shop)
+    assert client.delete(f"/customers/{lonely.pk}").status_code == 204
+    assert not Customer.objects.filter(pk=lonely.pk).exists()
+    subscription.canceled_at = subscription.begins_at
+    subscription.save()
+    # Canceled subscriptions keep the customer as history: still refused, for another reason.
+    r = client.delete(f"/customers/{customer.pk}")
+    assert r.status_code == 409
+
+
+def test_customers_of_other_shops_are_not_found(as_user):
+    """Another shop's customer answers 404 to GET, PATCH and DELETE."""
+    customer = f.customer(f.shop())
+    client = as_user(f.user())
+    assert client.get(f"/customers/{customer.pk}").status_code == 404
+    assert client.patch(f"/customers/{customer.pk}", {"code": "X"}).status_code == 404
+    assert client.delete(f"/customers/{customer.pk}").status_code == 404
+    assert Customer.objects.filter(pk=customer.pk, code="").exists()

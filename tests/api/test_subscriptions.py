@@ -1,0 +1,259 @@
+"""API: subscriptions, their proxy orders, and skipping or resuming a delivery."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from cadence.subscriptions.models import ProxyOrder, ProxyOrderState, Subscription
+from tests import factories as f
+
+
+@pytest.fixture
+def setup(db):
+    """A shop with a manager, two variants, an upcoming cycle in a schedule, a customer and
+    its methods."""
+    manager = f.user()
+    shop = f.shop(managers=[manager])
+    kale = f.variant(shop, price="2.00", product_name="Kale")
+    leek = f.variant(shop, price="3.00", product_name="Leek")
+    now = timezone.now()
+    cycle = f.order_cycle(
+        shop,
+        opens_at=now + timedelta(days=2),
+        closes_at=now + timedelta(days=5),
+        variants=[kale, leek],
+    )
+    schedule = f.schedule(shop, [cycle])
+    return {
+        "manager": manager,
+        "shop": shop,
+        "kale": kale,
+        "leek": leek,
+        "cycle": cycle,
+        "schedule": schedule,
+        "customer": f.customer(shop),
+        "payment_method": f.payment_method(shop),
+        "shipping_method": f.shipping_method(shop),
+    }
+
+
+def body(s, **overrides):
+    data = {
+        "customer_id": s["customer"].pk,
+        "schedule_id": s["schedule"].pk,
+        "payment_method_id": s["payment_method"].pk,
+        "shipping_method_id": s["shipping_method"].pk,
+        "begins_at": (timezone.now() - timedelta(days=1)).isoformat(),
+        "line_items": [{"variant_id": s["kale"].pk, "quantity": 2}],
+    }
+    data.update(overrides)
+    return data
+
+
+DETAIL_FIELDS = {
+    "id",
+    "status",
+    "customer_id",
+    "schedule_id",
+    "payment_method_id",
+    "shipping_method_id",
+    "begins_at",
+    "ends_at",
+    "paused_at",
+    "resume_on",
+    "canceled_at",
+    "bill_address",
+    "ship_address",
+    "line_items",
+    "estimates",
+}
+
+
+def test_create_subscription(as_user, setup):
+    """POST subscriptions answers 201 with the detail; addresses default to the customer's
+    and a proxy order exists for the upcoming cycle."""
+    client = as_user(setup["manager"])
+    r = client.post(f"/enterprises/{setup['shop'].pk}/subscriptions", body(setup))
+    assert r.status_code == 201, r.data
+    assert DETAIL_FIELDS <= set(r.data)
+    assert r.data["status"] == "active"
+    assert r.data["bill_address"] == setup["customer"].bill_address
+    [line] = r.data["line_items"]
+    assert (line["variant_id"], line["quantity"], line["price_estimate"], line["available"]) == (
+        setup["kale"].pk,
+        2,
+        "2.00",
+        True,
+    )
+    assert r.data["estimates"]["items"] == "4.00"
+    sub = Subscription.objects.get(pk=r.data["id"])
+    assert sub.proxy_orders.get().order_cycle == setup["cycle"]
+    r = client.get(f"/subscriptions/{sub.pk}/proxy-orders")
+    assert r.status_code == 200
+    assert r.data["items"] == [
+        {
+            "id": sub.proxy_orders.get().pk,
+            "subscription_id": sub.pk,
+            "order_cycle_id": setup["cycle"].pk,
+            "state": "pending",
+            "order_id": None,
+            "reason": "",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"line_items": [{"variant_id": 0, "quantity": 0}]}, "quantity"),
+        ({"line_items": [{"variant_id": 0, "quantity": -2}]}, "quantity"),
+        ({"line_items": []}, "line_items"),
+        ({"customer_id": None}, "customer_id"),
+        ({"customer_id": "abc"}, "customer_id"),
+        ({"begins_at": "yesterday"}, "begins_at"),
+        ({"ends_at": "2000-01-01T00:00:00"}, "ends_at"),
+        ({"schedule_id": 999999}, "schedule_id"),
+    ],
+)
+def test_create_rejects_bad_input(as_user, setup, overrides, field):
+    """Bad input answers 422 naming the field, and no subscription is written."""
+    data = body(setup, **overrides)
+    for line in data["line_items"]:
+        line["variant_id"] = line["variant_id"] or setup["kale"].pk
+    r = as_user(setup["manager"]).post(f"/enterprises/{setup['shop'].pk}/subscriptions", data)
+    assert r.status_code == 422, r.data
+    assert field in r.data["errors"], r.data
+    assert not Subscription.objects.exists()
+
+
+def test_create_rejects_other_shops_ids(as_user, setup):
+    """A customer, method or variant of another shop is not available: 422 naming each."""
+    other = f.shop()
+    data = body(
+        setup,
+        customer_id=f.customer(other).pk,
+        payment_method_id=f.payment_method(other).pk,
+        line_items=[{"variant_id": f.variant(other).pk, "quantity": 1}],
+    )
+    r = as_user(setup["manager"]).post(f"/enterprises/{setup['shop'].pk}/subscriptions", data)
+    assert r.status_code == 422
+    assert {"customer_id", "payment_method_id", "line_items"} <= set(r.data["errors"])
+    assert not Subscription.objects.exists()
+
+
+def test_list_and_filter(as_user, setup):
+    """GET subscriptions filters by status, q and schedule; an unknown status is 422."""
+    client = as_user(setup["manager"])
+    path = f"/enterprises/{setup['shop'].pk}/subscriptions"
+    first = client.post(path, body(setup)).data["id"]
+    later = (timezone.now() + timedelta(days=1)).isoformat()
+    second = client.post(
+        path,
+        body(setup, customer_id=f.customer(setup["shop"], "zoe@example.org").pk, begins_at=later),
+    ).data["id"]
+    assert client.get(path).data["count"] == 2
+    assert [s["id"] for s in client.get(path, status="active").data["items"]] == [first]
+    assert [s["id"] for s in client.get(path, status="pending").data["items"]] == [second]
+    assert [s["id"] for s in client.get(path, q="zoe").data["items"]] == [second]
+    assert client.get(path, schedule_id=setup["schedule"].pk).data["count"] == 2
+    r = client.get(path, status="sleeping")
+    assert r.status_code == 422 and list(r.data["errors"]) == ["status"]
+
+
+def test_patch_replaces_lines_and_refuses_fixed_fields(as_user, setup):
+    """PATCH replaces line_items and answers order_update_issues; customer_id cannot change."""
+    client = as_user(setup["manager"])
+    sid = client.post(f"/enterprises/{setup['shop'].pk}/subscriptions", body(setup)).data["id"]
+    r = client.patch(
+        f"/subscriptions/{sid}", {"line_items": [{"variant_id": setup["leek"].pk, "quantity": 3}]}
+    )
+    assert r.status_code == 200, r.data
+    assert r.data["order_update_issues"] == []
+    assert [(li["variant_id"], li["quantity"]) for li in r.data["line_items"]] == [
+        (setup["leek"].pk, 3)
+    ]
+    r = client.patch(f"/subscriptions/{sid}", {"customer_id": f.customer(setup["shop"]).pk})
+    assert r.status_code == 422 and list(r.data["errors"]) == ["customer_id"]
+    r = client.patch(f"/subscriptions/{sid}", {"line_items": [{"variant_id": 1, "quantity": 0}]})
+    assert r.status_code == 422 and list(r.data["errors"]) == ["quantity"]
+    sub = Subscription.objects.get(pk=sid)
+    assert [(li.variant_id, li.quantity) for li in sub.line_items.all()] == [(setup["leek"].pk, 3)]
+
+
+def test_pause_unpause_cancel(as_user, setup):
+    """Pause with a resume date, unpause, then cancel; a second cancel is 409."""
+    client = as_user(setup["manager"])
+    sid = client.post(f"/enterprises/{setup['shop'].pk}/subscriptions", body(setup)).data["id"]
+    resume_on = (timezone.now() + timedelta(days=10)).date().isoformat()
+    r = client.post(f"/subscriptions/{sid}/pause", {"open_orders": "keep", "resume_on": resume_on})
+    assert r.status_code == 200, r.data
+    assert (r.data["status"], r.data["resume_on"]) == ("paused", resume_on)
+    r = client.post(f"/subscriptions/{sid}/pause", {"open_orders": "maybe"})
+    assert r.status_code == 422 and list(r.data["errors"]) == ["open_orders"]
+    r = client.post(f"/subscriptions/{sid}/unpause")
+    assert r.status_code == 200 and r.data["status"] == "active"
+    r = client.post(f"/subscriptions/{sid}/cancel", {"open_orders": "cancel"})
+    assert r.status_code == 200 and r.data["status"] == "canceled"
+    assert r.data["canceled_at"] is not None
+    assert client.post(f"/subscriptions/{sid}/cancel", {"open_orders": "cancel"}).status_code == 409
+    assert ProxyOrder.objects.get(subscription_id=sid).state == ProxyOrderState.CANCELED
+
+
+def test_skip_and_resume_a_delivery(as_user, setup):
+    """Cancel then resume one proxy order; once its cycle has closed both answer 409."""
+    client = as_user(setup["manager"])
+    sid = client.post(f"/enterprises/{setup['shop'].pk}/subscriptions", body(setup)).data["id"]
+    proxy = ProxyOrder.objects.get(subscription_id=sid)
+    r = client.post(f"/proxy-orders/{proxy.pk}/cancel")
+    assert r.status_code == 200, r.data
+    assert r.data["state"] == "canceled"
+    r = client.post(f"/proxy-orders/{proxy.pk}/resume")
+    assert r.status_code == 200 and r.data["state"] == "pending"
+    cycle = setup["cycle"]
+    cycle.opens_at = timezone.now() - timedelta(days=3)
+    cycle.closes_at = timezone.now() - timedelta(days=1)
+    cycle.save()
+    r = client.post(f"/proxy-orders/{proxy.pk}/cancel")
+    assert r.status_code == 409 and r.data["detail"]
+    assert client.post(f"/proxy-orders/{proxy.pk}/resume").status_code == 409
+    assert ProxyOrder.objects.get(pk=proxy.pk).state == ProxyOrderState.PENDING
+
+
+def test_other_shops_subscriptions_are_not_found(as_user, setup):
+    """Another manager gets 404 on the subscription, its proxy orders and its actions."""
+    sid = (
+        as_user(setup["manager"])
+        .post(f"/enterprises/{setup['shop'].pk}/subscriptions", body(setup))
+        .data["id"]
+    )
+    proxy = ProxyOrder.objects.get(subscription_id=sid)
+    stranger = as_user(f.user())
+    assert stranger.get(f"/subscriptions/{sid}").status_code == 404
+    assert stranger.patch(f"/subscriptions/{sid}", {"ends_at": None}).status_code == 404
+    assert stranger.post(f"/subscriptions/{sid}/cancel", {"open_orders": "keep"}).status_code == 404
+    assert stranger.get(f"/subscriptions/{sid}/proxy-orders").status_code == 404
+    assert stranger.post(f"/proxy-orders/{proxy.pk}/cancel").status_code == 404
+    assert (
+        stranger.post(f"/enterprises/{setup['shop'].pk}/subscriptions", body(setup)).status_code
+        == 404
+    )
+    assert Subscription.objects.get(pk=sid).canceled_at is None
+
+
+def test_naive_datetimes_are_read_in_the_shop_zone(as_user, setup):
+    """begins_at without an offset is the shop's local time; the answer carries the offset."""
+    shop = setup["shop"]
+    shop.timezone = "America/New_York"
+    shop.save()
+    r = as_user(setup["manager"]).post(
+        f"/enterprises/{shop.pk}/subscriptions",
+        body(setup, begins_at="2031-07-01T08:00:00", ends_at="2032-07-01T08:00:00-04:00"),
+    )
+    assert r.status_code == 201, r.data
+    sub = Subscription.objects.get(pk=r.data["id"])
+    assert sub.begins_at.isoformat() == "2031-07-01T12:00:00+00:00"
+    assert r.data["begins_at"] == "2031-07-01T08:00:00-04:00"
+    assert r.data["status"] == "pending"

@@ -1,0 +1,117 @@
+"""Fixtures for the engine's tests: a real local SMTP server and subscription builders."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.utils import timezone
+
+from cadence.subscriptions.models import ProxyOrder, Subscription, SubscriptionLineItem
+from tests import factories
+
+
+@dataclass
+class _Inbox:
+    messages: list = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(parsed)
+        return "250 OK"
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if address in m["To"]]
+
+    @staticmethod
+    def text(message) -> str:
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+    @staticmethod
+    def html(message) -> str:
+        return message.get_body(preferencelist=("html",)).get_content()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on a local port; Django's mail layer points at it.
+
+    `smtp_server.messages` are the parsed emails that arrived."""
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+@dataclass
+class World:
+    """A shop with an open cycle, methods and a few variants, ready for subscriptions."""
+
+    shop: object
+    cycle: object
+    schedule: object
+    shipping: object
+    payment: object
+    variants: list
+
+    def subscribe(self, lines=None, *, customer=None, cycle=None, **fields) -> ProxyOrder:
+        """A subscription to this shop's schedule with a pending proxy order in `cycle`."""
+        customer = customer or factories.customer(self.shop)
+        fields.setdefault("bill_address", factories.address())
+        fields.setdefault("ship_address", factories.address())
+        fields.setdefault("begins_at", timezone.now() - timedelta(days=30))
+        sub = Subscription.objects.create(
+            shop=self.shop,
+            customer=customer,
+            schedule=self.schedule,
+            payment_method=fields.pop("payment_method", self.payment),
+            shipping_method=fields.pop("shipping_method", self.shipping),
+            **fields,
+        )
+        for variant, quantity in lines or [(self.variants[0], 2)]:
+            SubscriptionLineItem.objects.create(subscription=sub, variant=variant, quantity=quantity)
+        return ProxyOrder.objects.create(subscription=sub, order_cycle=cycle or self.cycle)
+
+
+def make_world(*, on_hand=(100, 100, 100), prices=("10.00", "4.50", "2.00"), **shop_fields):
+    shop = factories.shop(**shop_fields)
+    variants = [
+        factories.variant(shop, price=price, on_hand=stock)
+        for price, stock in zip(prices, on_hand, strict=True)
+    ]
+    now = timezone.now()
+    cycle = factories.order_cycle(
+        shop, opens_at=now - timedelta(hours=1), closes_at=now + timedelta(days=3), variants=variants
+    )
+    return World(
+        shop=shop,
+        cycle=cycle,
+        schedule=factories.schedule(shop, [cycle]),
+        shipping=factories.shipping_method(shop),
+        payment=factories.payment_method(shop),
+        variants=variants,
+    )
+
+
+@pytest.fixture
+def world(db):
+    return make_world()

@@ -1,0 +1,148 @@
+"""Confirmation: when a cycle closes, each placed order is confirmed once, its payment taken
+through the method's gateway, and the buyer told; the shop gets one summary."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from cadence.notifications.models import Email
+from cadence.orders.models import OrderState, PaymentState
+from cadence.orders.services import order_cancel
+from cadence.payments.gateways import ChargeResult, ChargeStatus
+from cadence.payments.models import Payment
+from cadence.subscriptions.models import ProxyOrderState
+from cadence.subscriptions.services import confirmation
+from cadence.subscriptions.services.confirmation import confirm_cycle
+from cadence.subscriptions.services.placement import place_cycle
+
+pytestmark = pytest.mark.django_db
+
+
+class ScriptedGateway:
+    """Stands in for the payment provider (a boundary, like the SMTP server): answers each
+    charge with the next scripted result and records the requests it got."""
+
+    def __init__(self, *results):
+        self.results = list(results)
+        self.requests = []
+
+    def charge(self, request):
+        self.requests.append(request)
+        return self.results.pop(0)
+
+
+def _placed(world, n=1):
+    proxies = [world.subscribe() for _ in range(n)]
+    place_cycle(order_cycle=world.cycle)
+    for proxy in proxies:
+        proxy.refresh_from_db()
+    return proxies
+
+
+def test_manual_payment_confirms_the_order_and_leaves_the_payment_pending(world):
+    """Manual (cash, transfer): order confirmed, payment still pending, confirmation email;
+    the shop's confirmation summary is queued once."""
+    (proxy,) = _placed(world)
+    after_close = world.cycle.closes_at + timedelta(minutes=1)
+
+    summary = confirm_cycle(order_cycle=world.cycle, now=after_close)
+
+    proxy.refresh_from_db()
+    assert summary.confirmed == [proxy.pk]
+    assert proxy.state == ProxyOrderState.CONFIRMED and proxy.confirmed_at == after_close
+    assert proxy.order.state == OrderState.CONFIRMED
+    assert proxy.order.payment_state == PaymentState.PENDING
+    assert Payment.objects.get(order=proxy.order).state == PaymentState.PENDING
+    email = Email.objects.get(kind="confirmation")
+    assert email.context["order"]["payment_state"] == PaymentState.PENDING
+    assert Email.objects.filter(kind="confirmation_summary").count() == 1
+
+    again = confirm_cycle(order_cycle=world.cycle, now=after_close + timedelta(hours=1))
+    assert not again.did_something
+    assert Email.objects.filter(kind="confirmation").count() == 1
+    assert Email.objects.filter(kind="confirmation_summary").count() == 1
+
+
+def test_nothing_is_confirmed_before_the_close(world):
+    """An open cycle is not confirmed."""
+    (proxy,) = _placed(world)
+    assert not confirm_cycle(order_cycle=world.cycle).confirmed
+    proxy.refresh_from_db()
+    assert proxy.state == ProxyOrderState.PLACED
+
+
+def test_a_canceled_order_is_not_confirmed_and_gets_no_email(world):
+    """A skipped delivery (order canceled) is left alone at close."""
+    (proxy,) = _placed(world)
+    order_cancel(order=proxy.order)
+
+    confirm_cycle(order_cycle=world.cycle, now=world.cycle.closes_at)
+
+    proxy.order.refresh_from_db()
+    assert proxy.order.state == OrderState.CANCELED
+    assert not Email.objects.filter(kind="confirmation").exists()
+
+
+def test_every_gateway_outcome_is_recorded(world, monkeypatch):
+    """succeeded -> paid; failed -> payment failed, reason kept, failed-payment email;
+    requires_action -> awaiting authorisation, email with the authentication link; retry ->
+    left placed for the next run, which charges with the same payment id."""
+    proxies = _placed(world, 4)
+    gateway = ScriptedGateway(
+        ChargeResult(ChargeStatus.SUCCEEDED, reference="pi_1"),
+        ChargeResult(ChargeStatus.FAILED, error="Your card was declined."),
+        ChargeResult(ChargeStatus.REQUIRES_ACTION, reference="pi_3"),
+        ChargeResult(ChargeStatus.RETRY),
+    )
+    monkeypatch.setattr(confirmation, "gateway_for", lambda kind: gateway)
+    now = world.cycle.closes_at
+
+    summary = confirm_cycle(order_cycle=world.cycle, now=now)
+
+    states = []
+    for proxy in proxies:
+        proxy.refresh_from_db()
+        states.append((proxy.state, proxy.order.payment_state))
+    assert states == [
+        (ProxyOrderState.CONFIRMED, PaymentState.PAID),
+        (ProxyOrderState.CONFIRMED, PaymentState.FAILED),
+        (ProxyOrderState.CONFIRMED, PaymentState.REQUIRES_AUTHORIZATION),
+        (ProxyOrderState.PLACED, PaymentState.PENDING),
+    ]
+    assert summary.paid == [proxies[0].pk] and summary.retry == [proxies[3].pk]
+    assert proxies[1].reason == "Your card was declined."
+    paid = Payment.objects.get(order=proxies[0].order)
+    assert (paid.state, paid.gateway_reference) == (PaymentState.PAID, "pi_1")
+    assert gateway.requests[0].amount == proxies[0].order.total == Decimal("20.00")
+    failed_email = Email.objects.get(kind="failed_payment")
+    assert failed_email.context["error"] == "Your card was declined."
+    auth = Email.objects.get(kind="authentication")
+    auth_payment = Payment.objects.get(order=proxies[2].order)
+    assert auth.context["auth_url"].endswith(f"/pay/authenticate/{auth_payment.pk}/")
+    assert not Email.objects.filter(kind="confirmation_summary").exists()  # one still to do
+
+    gateway.results.append(ChargeResult(ChargeStatus.SUCCEEDED, reference="pi_4"))
+    later = confirm_cycle(order_cycle=world.cycle, now=now + timedelta(minutes=1))
+    assert later.confirmed == [proxies[3].pk]
+    assert gateway.requests[-1].payment_id == gateway.requests[3].payment_id
+    report = Email.objects.get(kind="confirmation_summary")
+    assert report.context["confirmed"] == 4 and report.context["paid"] == 2
+    assert [r["reason"] for r in report.context["failed_payment"]] == ["Your card was declined."]
+    assert len(report.context["awaiting_authentication"]) == 1
+
+
+def test_the_final_total_is_charged_after_an_edit(world, monkeypatch):
+    """The payment is taken for the order's total at close, not the total at placement."""
+    (proxy,) = _placed(world)
+    proxy.order.total = Decimal("7.00")
+    proxy.order.save(update_fields=["total"])
+    gateway = ScriptedGateway(ChargeResult(ChargeStatus.SUCCEEDED))
+    monkeypatch.setattr(confirmation, "gateway_for", lambda kind: gateway)
+
+    confirm_cycle(order_cycle=world.cycle, now=world.cycle.closes_at)
+
+    assert gateway.requests[0].amount == Decimal("7.00")
+    assert Payment.objects.get(order=proxy.order).amount == Decimal("7.00")

@@ -1,0 +1,144 @@
+"""The minimal pages: sign-in, the account page's API token, and the staff-only outbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from cadence.api.models import ApiToken, hash_token
+from cadence.notifications.models import Email
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _email(**fields) -> Email:
+    fields.setdefault("to", "buyer@example.org")
+    fields.setdefault("subject", "Your order")
+    fields.setdefault("text", "Hello")
+    fields.setdefault("kind", "placement")
+    return Email.objects.create(**fields)
+
+
+def test_home_links_to_sign_in_and_api_docs(client):
+    """The home page answers anonymously with links to sign in and to the API docs."""
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"/accounts/login/" in response.content
+    assert b"/api/v1/docs" in response.content
+
+
+def test_login_with_email_and_password_leads_to_the_account_page(client):
+    """Signing in with the email as username and the password redirects to /account/."""
+    factories.user("ana@example.org", password="s3cret")
+
+    response = client.post(
+        "/accounts/login/", {"username": "ana@example.org", "password": "s3cret"}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/account/"
+    assert client.get("/account/").status_code == 200
+
+
+def test_login_with_a_wrong_password_is_refused(client):
+    """A wrong password shows the form again with an error, and no session."""
+    factories.user("ana@example.org", password="s3cret")
+
+    response = client.post("/accounts/login/", {"username": "ana@example.org", "password": "no"})
+
+    assert response.status_code == 200
+    assert b'role="alert"' in response.content
+    assert client.get("/account/").status_code == 302
+
+
+def test_logout_ends_the_session(client):
+    """POST /accounts/logout/ signs out; the account page then asks to sign in."""
+    client.force_login(factories.user())
+    assert client.post("/accounts/logout/").status_code == 302
+    assert client.get("/account/")["Location"].startswith("/accounts/login/")
+
+
+def test_account_requires_sign_in(client):
+    """Anonymous visitors are sent to the sign-in page."""
+    response = client.get("/account/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/account/"
+
+
+def test_account_lists_the_users_enterprises_only(client):
+    """The account page lists the enterprises the user manages, not others."""
+    user = factories.user()
+    factories.shop("Les Paniers", managers=[user])
+    factories.shop("Someone Else's Shop")
+    client.force_login(user)
+
+    content = client.get("/account/").content.decode()
+
+    assert "Les Paniers" in content
+    assert "Someone Else" not in content
+
+
+def test_account_creates_a_token_shown_once(client):
+    """The token button creates a token for the user and shows the raw value in that page
+    only; the database keeps the digest and the page afterwards shows only its prefix."""
+    user = factories.user()
+    client.force_login(user)
+
+    response = client.post("/account/tokens/")
+
+    assert response.status_code == 200
+    token = ApiToken.objects.get(user=user)
+    raw = response.context["new_token"]
+    assert token.digest == hash_token(raw)
+    assert raw in response.content.decode()
+    later = client.get("/account/").content.decode()
+    assert raw not in later and token.prefix in later
+
+
+def test_account_token_creation_needs_post_and_sign_in(client):
+    """GET does not create tokens; anonymous POST is sent to sign in."""
+    assert client.post("/account/tokens/").status_code == 302
+    client.force_login(factories.user())
+    assert client.get("/account/tokens/").status_code == 405
+    assert not ApiToken.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/outbox/", "/outbox/{id}/"])
+def test_outbox_is_for_staff_only(client, path):
+    """Anonymous visitors are sent to sign in; signed-in non-staff (a manager) get 403."""
+    email = _email()
+    url = path.format(id=email.pk)
+    assert client.get(url)["Location"].startswith("/accounts/login/")
+    user = factories.user()
+    factories.shop(managers=[user])
+    client.force_login(user)
+    assert client.get(url).status_code == 403
+
+
+def test_outbox_lists_emails_newest_first_and_shows_the_text(client):
+    """Staff see every email, newest first, and each one's text body."""
+    older = _email(subject="Older email")
+    newer = _email(subject="Newer email", text="Your basket for this week:\n- Carrots x 2")
+    client.force_login(factories.user(staff=True))
+
+    listing = client.get("/outbox/").content.decode()
+    detail = client.get(f"/outbox/{newer.pk}/").content.decode()
+
+    assert listing.index("Newer email") < listing.index("Older email")
+    assert f"/outbox/{older.pk}/" in listing
+    assert "- Carrots x 2" in detail
+    assert client.get("/outbox/999999/").status_code == 404
+
+
+def test_language_switch_to_french(client):
+    """The language switcher stores French for the visitor."""
+    response = client.post("/i18n/setlang/", {"language": "fr", "next": "/"})
+    assert response.status_code == 302
+    assert response.cookies["django_language"].value == "fr"
+
+
+def test_static_stylesheet_is_served(client):
+    """The web process serves its own stylesheet (no separate file server needed)."""
+    response = client.get("/static/web/style.css")
+    assert response.status_code == 200
+    assert b"Cadence" in b"".join(response.streaming_content)
