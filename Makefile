@@ -17,12 +17,13 @@ $(BIN)/python:
 
 # Reinstalled whenever the lock or the project metadata changes.
 $(STAMP): $(BIN)/python pyproject.toml requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m pip install --quiet --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+# e.g. make demo DEMO_ARGS="--port 8080"
 demo: $(STAMP)
-	$(BIN)/cadence demo
+	$(BIN)/cadence demo $(DEMO_ARGS)
 
 # SQLite (a throw-away test database); browser tests drive Debian's /usr/bin/chromium.
 test: $(STAMP)

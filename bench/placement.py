@@ -1,6 +1,7 @@
 """Placement and confirmation benchmark.
 
-    python bench/placement.py --subscriptions 10000 --shops 50 --lines 3 [--database postgres|sqlite]
+    python bench/placement.py --subscriptions 10000 --shops 50 --lines 3 \
+        [--database postgres|sqlite]
 
 Builds a fresh database (PostgreSQL: the database named by BENCH_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/cadence_bench, dropped and re-created; SQLite: a
@@ -31,9 +32,7 @@ sys.path.insert(0, str(ROOT / "src"))
 def _database_url(kind: str) -> str:
     if kind == "sqlite":
         return f"sqlite:///{tempfile.mkdtemp(prefix='cadence-bench-')}/bench.sqlite3"
-    return os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cadence_bench"
-    )
+    return os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cadence_bench")
 
 
 def _recreate_postgres(url: str) -> None:
@@ -76,9 +75,17 @@ def build(*, subscriptions: int, shops: int, lines: int, seed: int = 1):
 
     rng = random.Random(seed)
     now = timezone.now()
-    address = {"first_name": "Camille", "last_name": "Martin", "address1": "12 rue des Lilas",
-               "city": "Lyon", "postcode": "69003", "country": "FR"}
-    per_shop = [subscriptions // shops + (1 if i < subscriptions % shops else 0) for i in range(shops)]
+    address = {
+        "first_name": "Camille",
+        "last_name": "Martin",
+        "address1": "12 rue des Lilas",
+        "city": "Lyon",
+        "postcode": "69003",
+        "country": "FR",
+    }
+    per_shop = [
+        subscriptions // shops + (1 if i < subscriptions % shops else 0) for i in range(shops)
+    ]
     cycles = []
     for index, count in enumerate(per_shop):
         shop = Enterprise.objects.create(
@@ -103,25 +110,39 @@ def build(*, subscriptions: int, shops: int, lines: int, seed: int = 1):
             for n, p in enumerate(products)
         )
         cycle = OrderCycle.objects.create(
-            shop=shop, name=f"Week {index}", opens_at=now - timedelta(hours=1),
+            shop=shop,
+            name=f"Week {index}",
+            opens_at=now - timedelta(hours=1),
             closes_at=now + timedelta(days=2),
         )
         cycle.variants.add(*variants)
-        OrderCycleFee.objects.create(order_cycle=cycle, name="Packing", kind="per_order",
-                                     amount=Decimal("0.50"))
+        OrderCycleFee.objects.create(
+            order_cycle=cycle, name="Packing", kind="per_order", amount=Decimal("0.50")
+        )
         schedule = Schedule.objects.create(shop=shop, name="Weekly")
         schedule.order_cycles.add(cycle)
         shipping = ShippingMethod.objects.create(shop=shop, name="Delivery", fee=Decimal("3.00"))
         payment = PaymentMethod.objects.create(shop=shop, name="Cash", kind="manual")
         customers = Customer.objects.bulk_create(
-            Customer(shop=shop, email=f"buyer{index}-{n}@bench.test", first_name="Buyer",
-                     language="fr" if n % 3 == 0 else "en")
+            Customer(
+                shop=shop,
+                email=f"buyer{index}-{n}@bench.test",
+                first_name="Buyer",
+                language="fr" if n % 3 == 0 else "en",
+            )
             for n in range(count)
         )
         subs = Subscription.objects.bulk_create(
-            Subscription(shop=shop, customer=c, schedule=schedule, payment_method=payment,
-                         shipping_method=shipping, bill_address=address, ship_address=address,
-                         begins_at=now - timedelta(days=30))
+            Subscription(
+                shop=shop,
+                customer=c,
+                schedule=schedule,
+                payment_method=payment,
+                shipping_method=shipping,
+                bill_address=address,
+                ship_address=address,
+                begins_at=now - timedelta(days=30),
+            )
             for c in customers
         )
         SubscriptionLineItem.objects.bulk_create(
@@ -148,7 +169,9 @@ def raw_insert(*, orders: int, lines: int, chunk: int) -> float:
 
     cycle = OrderCycle.objects.select_related("shop").first()
     customer = Customer.objects.filter(shop=cycle.shop).first()
-    variant_ids = list(Variant.objects.filter(product__supplier=cycle.shop).values_list("pk", flat=True))
+    variant_ids = list(
+        Variant.objects.filter(product__supplier=cycle.shop).values_list("pk", flat=True)
+    )
     method = PaymentMethod.objects.filter(shop=cycle.shop).first()
     now = timezone.now()
 
@@ -161,13 +184,25 @@ def raw_insert(*, orders: int, lines: int, chunk: int) -> float:
             for start in range(0, orders, chunk):
                 with transaction.atomic():
                     batch = Order.objects.bulk_create(
-                        Order(number=f"R{n}", shop=cycle.shop, order_cycle=cycle, customer=customer,
-                              email=customer.email, total=Decimal("10.00"), placed_at=now)
+                        Order(
+                            number=f"R{n}",
+                            shop=cycle.shop,
+                            order_cycle=cycle,
+                            customer=customer,
+                            email=customer.email,
+                            total=Decimal("10.00"),
+                            placed_at=now,
+                        )
                         for n in range(start, min(start + chunk, orders))
                     )
                     LineItem.objects.bulk_create(
-                        LineItem(order=o, variant_id=variant_ids[i], quantity=1, requested_quantity=1,
-                                 price=Decimal("10.00"))
+                        LineItem(
+                            order=o,
+                            variant_id=variant_ids[i],
+                            quantity=1,
+                            requested_quantity=1,
+                            price=Decimal("10.00"),
+                        )
                         for o in batch
                         for i in range(lines)
                     )
@@ -209,9 +244,11 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
     cycles = build(subscriptions=args.subscriptions, shops=args.shops, lines=args.lines)
-    print(f"database: {connection.vendor}; built {args.subscriptions} subscriptions x "
-          f"{args.lines} lines over {args.shops} shops in {time.perf_counter() - started:.1f}s "
-          f"(peak RSS so far {peak_rss_mb():.0f} MB)")
+    print(
+        f"database: {connection.vendor}; built {args.subscriptions} subscriptions x "
+        f"{args.lines} lines over {args.shops} shops in {time.perf_counter() - started:.1f}s "
+        f"(peak RSS so far {peak_rss_mb():.0f} MB)"
+    )
 
     counter = QueryCounter()
     placed = empty = failed = 0
@@ -225,9 +262,11 @@ def main() -> None:
         place_seconds = time.perf_counter() - started
     place_queries = counter.count
     orders = Order.objects.count()
-    print(f"placement: {placed} orders placed ({empty} empty, {failed} failed) in "
-          f"{place_seconds:.2f}s = {placed / place_seconds:,.0f} orders/s; "
-          f"{100 * place_queries / max(placed, 1):.1f} queries per 100 orders")
+    print(
+        f"placement: {placed} orders placed ({empty} empty, {failed} failed) in "
+        f"{place_seconds:.2f}s = {placed / place_seconds:,.0f} orders/s; "
+        f"{100 * place_queries / max(placed, 1):.1f} queries per 100 orders"
+    )
 
     counter.count = 0
     with connection.execute_wrapper(counter):
@@ -237,13 +276,18 @@ def main() -> None:
             summary = confirm_cycle(order_cycle=cycle, now=cycle.closes_at + timedelta(minutes=1))
             confirmed += len(summary.confirmed)
         confirm_seconds = time.perf_counter() - started
-    print(f"confirmation: {confirmed} orders confirmed in {confirm_seconds:.2f}s = "
-          f"{confirmed / confirm_seconds:,.0f} orders/s; "
-          f"{100 * counter.count / max(confirmed, 1):.1f} queries per 100 orders")
+    print(
+        f"confirmation: {confirmed} orders confirmed in {confirm_seconds:.2f}s = "
+        f"{confirmed / confirm_seconds:,.0f} orders/s; "
+        f"{100 * counter.count / max(confirmed, 1):.1f} queries per 100 orders"
+    )
 
     raw_seconds = raw_insert(orders=orders, lines=args.lines, chunk=CHUNK_SIZE)
-    print(f"raw bulk insert of the same rows (orders, lines, payments): {raw_seconds:.2f}s = "
-          f"{orders / raw_seconds:,.0f} orders/s; placement / raw = {place_seconds / raw_seconds:.1f}x")
+    print(
+        f"raw bulk insert of the same rows (orders, lines, payments): {raw_seconds:.2f}s = "
+        f"{orders / raw_seconds:,.0f} orders/s; "
+        f"placement / raw = {place_seconds / raw_seconds:.1f}x"
+    )
     print(f"peak RSS: {peak_rss_mb():.0f} MB")
 
 

@@ -194,7 +194,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from cadence import demo
 
-    print(f"Migrating {os.environ['DATABASE_URL']} ...", flush=True)
+    # Listen first, so a port in use is reported before the minute of loading.
+    server = make_server(args.host, args.port)
+    print(f"Migrating {_database_label()} ...", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
     result = demo.demo_load()
     if result.created:
@@ -208,7 +210,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  {line}")
     tokens = demo.demo_tokens()
 
-    server = make_server(args.host, args.port)
     url = f"http://{args.host}:{server.effective_port}/"
     print()
     print(f"Cadence demo: {url}")
@@ -246,7 +247,7 @@ def _demo_worker(stop: threading.Event) -> None:
     """The demo's in-process worker; a failure is printed, the web server keeps running."""
     try:
         _processing().run_worker(stop=stop, log=_print_line("worker: "))
-    except Exception as exc:  # noqa: BLE001 - the demo must keep serving pages
+    except Exception as exc:  # the demo keeps serving pages whatever happens to the worker
         print(f"worker stopped: {exc!r}", file=sys.stderr, flush=True)
 
 

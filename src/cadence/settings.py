@@ -1,4 +1,8 @@
-"""Django settings, read from the environment (twelve-factor); the defaults give the embedded setup."""
+"""Django settings, read from the environment (twelve-factor).
+
+The defaults give the embedded set-up: a SQLite file in the working directory, emails on the
+console.
+"""
 
 import os
 from pathlib import Path

@@ -165,7 +165,7 @@ def test_forecast(as_user):
     _subscription_with_line(shop, cycle, eggs, 10, state=ProxyOrderState.PLACED)
     r = as_user(manager).get(f"/order-cycles/{cycle.pk}/forecast")
     assert r.status_code == 200
-    rows = {row["variant_id"]: row for row in r.data["items"]}
+    rows = {row["variant_id"]: row for row in r.data}
     assert rows[eggs.pk] == {
         "variant_id": eggs.pk,
         "producer_id": farm.pk,
@@ -180,7 +180,7 @@ def test_forecast(as_user):
         "on_hand": None,
         "shortfall": 0,
     }
-    assert r.data["count"] == 2
+    assert len(r.data) == 2
 
 
 def test_cycles_of_other_shops_are_not_found(as_user):

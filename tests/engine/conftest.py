@@ -88,7 +88,9 @@ class World:
             **fields,
         )
         for variant, quantity in lines or [(self.variants[0], 2)]:
-            SubscriptionLineItem.objects.create(subscription=sub, variant=variant, quantity=quantity)
+            SubscriptionLineItem.objects.create(
+                subscription=sub, variant=variant, quantity=quantity
+            )
         return ProxyOrder.objects.create(subscription=sub, order_cycle=cycle or self.cycle)
 
 
@@ -100,7 +102,10 @@ def make_world(*, on_hand=(100, 100, 100), prices=("10.00", "4.50", "2.00"), **s
     ]
     now = timezone.now()
     cycle = factories.order_cycle(
-        shop, opens_at=now - timedelta(hours=1), closes_at=now + timedelta(days=3), variants=variants
+        shop,
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(days=3),
+        variants=variants,
     )
     return World(
         shop=shop,

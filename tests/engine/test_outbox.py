@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cadence.notifications.models import Email, EmailStatus
+from cadence.notifications.rendering import render_email
 from cadence.notifications.services import email_queue, email_send, emails_send_due
 from cadence.subscriptions.services.placement import place_cycle
 from tests import factories
@@ -91,3 +92,24 @@ def test_an_email_interrupted_while_sending_is_not_sent_again(db, smtp_server):
 
     email.refresh_from_db()
     assert email.status == EmailStatus.FAILED and smtp_server.messages == []
+
+
+def test_buyers_without_an_account_are_told_to_contact_the_shop(world, settings):
+    """A buyer with a user account gets a link to their orders; one without is told how to
+    contact the shop instead. The "changes allowed until" time is shown where allowed."""
+    settings.BASE_URL = "https://cadence.test"
+    world.shop.allow_order_changes = True
+    world.shop.save()
+    member = world.subscribe(customer=factories.customer(world.shop, user=factories.user()))
+    guest = world.subscribe()
+    place_cycle(order_cycle=world.cycle)
+
+    def text_for(proxy):
+        email = Email.objects.get(kind="placement", to=proxy.subscription.customer.email)
+        return render_email(email)[1]
+
+    member_text, guest_text = text_for(member), text_for(guest)
+    assert "https://cadence.test/account/" in member_text
+    assert "until orders close on" in member_text
+    assert "https://cadence.test" not in guest_text
+    assert f"contact {world.shop.name} at {world.shop.contact_email}" in guest_text

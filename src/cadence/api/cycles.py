@@ -88,7 +88,6 @@ class ForecastRow(Schema):
 
 OrderCyclePage = page_schema(OrderCycleOut, "OrderCyclePage")
 SchedulePage = page_schema(ScheduleOut, "SchedulePage")
-ForecastPage = page_schema(ForecastRow, "ForecastPage")
 
 
 def order_cycle_out(cycle: OrderCycle) -> dict:
@@ -174,15 +173,14 @@ def update_order_cycle(request: HttpRequest, order_cycle_id: int, payload: Order
 
 
 @router.get(
-    "/order-cycles/{int:order_cycle_id}/forecast", response={200: ForecastPage, **READ_ERRORS}
+    "/order-cycles/{int:order_cycle_id}/forecast", response={200: list[ForecastRow], **READ_ERRORS}
 )
-def get_forecast(request: HttpRequest, order_cycle_id: int, page: Query[PageParams]):
+def get_forecast(request: HttpRequest, order_cycle_id: int):
     """Per variant of the cycle: what the active subscriptions still to be placed in it ask
-    for, against stock (`on_hand` null for on-demand variants)."""
+    for, against stock (`on_hand` null for on-demand variants). A plain array, as api.md
+    shows: one row per variant of the cycle."""
     cycle = order_cycle_for_manager(user=request.auth, order_cycle_id=order_cycle_id)
-    rows = forecast_for_cycle(order_cycle=cycle)
-    start = (page.page - 1) * page.page_size
-    return {"items": rows[start : start + page.page_size], "count": len(rows)}
+    return forecast_for_cycle(order_cycle=cycle)
 
 
 @router.post(

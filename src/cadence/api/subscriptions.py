@@ -135,7 +135,6 @@ class ProxyOrderOut(Schema):
 
 
 SubscriptionPage = page_schema(SubscriptionListItem, "SubscriptionPage")
-ProxyOrderPage = page_schema(ProxyOrderOut, "ProxyOrderPage")
 
 
 def _status(subscription: Subscription, now) -> str:
@@ -316,13 +315,13 @@ def cancel_subscription(request: HttpRequest, subscription_id: int, payload: Can
 
 @router.get(
     "/subscriptions/{int:subscription_id}/proxy-orders",
-    response={200: ProxyOrderPage, **READ_ERRORS},
+    response={200: list[ProxyOrderOut], **READ_ERRORS},
 )
-def list_proxy_orders(request: HttpRequest, subscription_id: int, page: Query[PageParams]):
-    """One row per order cycle of the subscription, in the order the cycles close."""
+def list_proxy_orders(request: HttpRequest, subscription_id: int):
+    """One row per order cycle of the subscription, in the order the cycles close. A plain
+    array, as api.md shows: a subscription has at most one row per cycle of its schedule."""
     subscription = subscription_for_manager(user=request.auth, subscription_id=subscription_id)
-    qs = proxy_orders_of(subscription=subscription)
-    return paginate(qs, page, lambda rows: [proxy_order_out(p) for p in rows])
+    return [proxy_order_out(p) for p in proxy_orders_of(subscription=subscription)]
 
 
 @router.post(

@@ -1,7 +1,9 @@
 """Turn an outbox row into subject, text and HTML, in the recipient's language.
 
-Dates in the context are ISO strings in UTC; each `*_at`/`*_until` key gets a `*_display`
-twin formatted in the shop's time zone (`context["timezone"]`) and the email's language.
+A context with a `builder` (dotted path) is a reference: the builder turns it into the
+full context at send time. Dates in the context are ISO strings in UTC; each
+`*_at`/`*_until` key gets a `*_display` twin formatted in the shop's time zone
+(`context["timezone"]`) and the email's language.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import datetime
 
 from django.template.loader import render_to_string
 from django.utils import formats, translation
+from django.utils.module_loading import import_string
 
 from cadence.notifications.models import Email
 
@@ -38,7 +41,12 @@ def render_email(email: Email) -> tuple[str, str, str]:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         tz = zoneinfo.ZoneInfo("UTC")
     with translation.override(email.language or "en"):
-        context = _with_display_dates(email.context, tz)
+        context = email.context
+        if context.get("builder"):
+            # A reference queued with the event (e.g. an order id), expanded now by the
+            # function that queued it; keeps the outbox row small.
+            context = import_string(context["builder"])(context)
+        context = _with_display_dates(context, tz)
         context["language"] = email.language or "en"
         base = f"notifications/{email.kind}"
         subject = " ".join(render_to_string(f"{base}_subject.txt", context).split())

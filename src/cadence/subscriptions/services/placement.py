@@ -247,6 +247,46 @@ def order_email_context(
     }
 
 
+ORDER_EMAIL_BUILDER = "cadence.subscriptions.services.placement.order_email_context_from_db"
+
+
+def order_email_reference(*, order_id: int, timezone_name: str, **extra) -> dict:
+    """What an order email's outbox row stores: a reference to the order, expanded by
+    `order_email_context_from_db` when the email is rendered for sending. Writing the
+    reference instead of the whole order keeps placement's bulk INSERT small; the email
+    shows the order as it is when sent (seconds later), which is what the buyer can see."""
+    return {
+        "builder": ORDER_EMAIL_BUILDER,
+        "order_id": order_id,
+        "timezone": timezone_name,
+        **extra,
+    }
+
+
+def order_email_context_from_db(reference: dict) -> dict:
+    """The full context of an order email from its outbox reference (called at send time)."""
+    order = Order.objects.select_related("shop", "order_cycle", "customer", "shipping_method").get(
+        pk=reference["order_id"]
+    )
+    payment = Payment.objects.select_related("method").filter(order=order).order_by("-pk").first()
+    lines = order.line_items.select_related("variant__product").order_by("pk")
+    context = order_email_context(
+        order=order,
+        lines=[
+            (li.variant.full_name, li.quantity, li.requested_quantity, li.price) for li in lines
+        ],
+        adjustments=list(order.adjustments.order_by("pk").values_list("label", "amount")),
+        shop=order.shop,
+        order_cycle=order.order_cycle,
+        customer_name=buyer_name(order.customer, order.bill_address),
+        has_account=order.customer.user_id is not None,
+        shipping=order.shipping_method,
+        payment_method=payment.method if payment else None,
+    )
+    context.update({k: v for k, v in reference.items() if k not in ("builder", "order_id")})
+    return context
+
+
 def buyer_name(customer, bill_address: dict | None) -> str:
     return (bill_address or {}).get("first_name") or customer.first_name or customer.email
 
@@ -508,34 +548,14 @@ def _place_chunk(
 
         # Emails, in the outbox with everything else.
         emails = []
-        for order, lines, fee_lines, proxy in zip(
-            orders, order_lines, order_fees, placed_proxies, strict=True
-        ):
+        for order, lines, proxy in zip(orders, order_lines, placed_proxies, strict=True):
             sub = proxy.subscription
-            context = order_email_context(
-                order=order,
-                lines=[
-                    (
-                        variants[li.variant_id].full_name,
-                        li.quantity,
-                        li.requested_quantity,
-                        li.price,
-                    )
-                    for li in lines
-                ],
-                adjustments=[(f.label, f.amount) for f in fee_lines],
-                shop=shop,
-                order_cycle=order_cycle,
-                customer_name=buyer_name(sub.customer, sub.bill_address),
-                has_account=sub.customer.user_id is not None,
-                shipping=sub.shipping_method,
-                payment_method=sub.payment_method,
-            )
+            context = order_email_reference(order_id=order.pk, timezone_name=shop.timezone)
             emails.append(
                 _buyer_email(kind="placement", customer=sub.customer, shop=shop, context=context)
             )
             summary.placed.append(proxy.pk)
-            if context["reduced"]:
+            if any(li.quantity < li.requested_quantity for li in lines):
                 summary.shortages.append(proxy.pk)
         for proxy in empty_proxies:
             sub = proxy.subscription

@@ -1,0 +1,216 @@
+"""Reliability on PostgreSQL: concurrent workers, workers killed mid-way, time zones.
+
+These tests commit for real (other connections and processes must see the rows), so they
+use `transactional_db`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import zoneinfo
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection, connections
+from django.db.models import Sum
+
+from cadence.catalog.models import Variant
+from cadence.notifications.models import Email
+from cadence.orders.models import LineItem, Order, OrderState
+from cadence.subscriptions.models import ProxyOrder, ProxyOrderState
+from cadence.subscriptions.services import placement
+from cadence.subscriptions.services.confirmation import confirm_cycle
+from cadence.subscriptions.services.placement import place_cycle
+from cadence.subscriptions.services.processing import run_tick
+from tests.engine.conftest import make_world
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _world_with_subscriptions(n: int, stock: int):
+    world = make_world(on_hand=(stock, 10_000, 10_000))
+    proxies = [
+        world.subscribe([(world.variants[0], 1 + i % 3), (world.variants[1], 1)]) for i in range(n)
+    ]
+    return world, proxies
+
+
+def _assert_placed_once_and_stock_conserved(world, proxies, initial: dict[int, int]):
+    states = Counter(
+        ProxyOrder.objects.filter(pk__in=[p.pk for p in proxies]).values_list("state", flat=True)
+    )
+    assert states[ProxyOrderState.PENDING] == 0, states
+    orders = Order.objects.filter(order_cycle=world.cycle)
+    placed = ProxyOrder.objects.filter(pk__in=[p.pk for p in proxies], order__isnull=False)
+    assert orders.count() == placed.count()  # one order per proxy order (and no orphan)
+    for variant_id, before in initial.items():
+        taken = (
+            LineItem.objects.filter(order__in=orders, variant_id=variant_id)
+            .exclude(order__state=OrderState.CANCELED)
+            .aggregate(n=Sum("quantity"))["n"]
+            or 0
+        )
+        assert Variant.objects.get(pk=variant_id).on_hand + taken == before
+    return placed
+
+
+def _no_email_twice():
+    per_recipient = Counter(Email.objects.values_list("kind", "to"))
+    assert all(n == 1 for n in per_recipient.values()), per_recipient.most_common(3)
+
+
+@pytest.mark.postgres
+def test_two_workers_placing_the_same_cycle_place_each_proxy_order_once(
+    transactional_db, monkeypatch
+):
+    """Two workers run the same cycle's placement at the same moment (small chunks, so they
+    interleave): every proxy order gets exactly one order, stock is conserved and scarce
+    stock is never oversold."""
+    monkeypatch.setattr(placement, "CHUNK_SIZE", 7)
+    world, proxies = _world_with_subscriptions(120, stock=150)
+    initial = {v.pk: v.on_hand for v in world.variants}
+    start = threading.Barrier(2)
+    errors = []
+
+    def worker():
+        try:
+            start.wait()
+            place_cycle(order_cycle=world.cycle)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    _assert_placed_once_and_stock_conserved(world, proxies, initial)
+    assert Variant.objects.get(pk=world.variants[0].pk).on_hand >= 0
+    _no_email_twice()
+
+
+def _crash(mode: str, cycle_id: int, fragment: str, nth: int, when: str) -> int:
+    env = dict(os.environ)
+    settings = connection.settings_dict
+    env["DATABASE_URL"] = (
+        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
+        f"{settings['PORT'] or 5432}/{settings['NAME']}"
+    )
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "src")])
+    env["LOG_LEVEL"] = "CRITICAL"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.engine.crash_worker",
+            mode,
+            str(cycle_id),
+            fragment,
+            str(nth),
+            when,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    return proc.returncode
+
+
+PLACEMENT_KILL_POINTS = [
+    ('INSERT INTO "orders_order"', 1, "before"),  # first chunk, mid-transaction
+    ('UPDATE "subscriptions_proxyorder"', 1, "after"),  # first chunk, just before commit
+    ('INSERT INTO "notifications_email"', 3, "after"),  # third chunk, before commit
+    ("FOR UPDATE", 3, "before"),  # after two chunks committed
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("fragment", "nth", "when"), PLACEMENT_KILL_POINTS)
+def test_a_worker_killed_during_placement_loses_nothing_and_duplicates_nothing(
+    transactional_db, smtp_server, fragment, nth, when
+):
+    """A worker SIGKILLed at any point of placement; then a tick: every eligible proxy order
+    has exactly one order, stock is conserved, each email exists and is sent once."""
+    world, proxies = _world_with_subscriptions(35, stock=40)
+    initial = {v.pk: v.on_hand for v in world.variants}
+
+    assert _crash("place", world.cycle.pk, fragment, nth, when) == -9
+
+    run_tick()
+    placed = _assert_placed_once_and_stock_conserved(world, proxies, initial)
+    assert placed.count() + ProxyOrder.objects.filter(state=ProxyOrderState.EMPTY).count() == 35
+    _no_email_twice()
+    sent = Counter(m["To"] for m in smtp_server.messages)
+    assert all(n == 1 for n in sent.values())
+    assert run_tick() == []  # and a second tick has nothing left to do
+
+
+CONFIRMATION_KILL_POINTS = [
+    ('UPDATE "orders_order"', 1, "after"),  # first batch, before commit
+    ('INSERT INTO "notifications_email"', 2, "after"),  # second batch, before commit
+    ("FOR UPDATE", 2, "before"),  # after the first batch committed
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("fragment", "nth", "when"), CONFIRMATION_KILL_POINTS)
+def test_a_worker_killed_during_confirmation_confirms_everything_once(
+    transactional_db, fragment, nth, when
+):
+    """A worker SIGKILLed during confirmation; then a tick after the close: every order is
+    confirmed, none twice, each confirmation email exists once."""
+    world, proxies = _world_with_subscriptions(25, stock=10_000)
+    place_cycle(order_cycle=world.cycle)
+
+    assert _crash("confirm", world.cycle.pk, fragment, nth, when) == -9
+
+    after_close = world.cycle.closes_at + timedelta(minutes=2)
+    run_tick(now=after_close)
+    assert set(ProxyOrder.objects.values_list("state", flat=True)) == {ProxyOrderState.CONFIRMED}
+    assert Order.objects.filter(state=OrderState.CONFIRMED).count() == 25
+    assert Email.objects.filter(kind="confirmation").count() == 25
+    _no_email_twice()
+    assert run_tick(now=after_close + timedelta(minutes=1)) == []
+
+
+def test_cycle_boundaries_follow_the_shop_time_zone_across_a_dst_change(db):
+    """A Paris cycle opening Saturday 28 March 2026 at 10:00 (UTC+1) and closing Sunday 29
+    March at 10:00 (UTC+2, after the clocks went forward): placed from 09:00 UTC, not a
+    second before; confirmed from 08:00 UTC on Sunday, not a second before; the email shows
+    the closing time in Paris time."""
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
+    opens = datetime(2026, 3, 28, 10, 0, tzinfo=paris)
+    closes = datetime(2026, 3, 29, 10, 0, tzinfo=paris)
+    world = make_world(timezone="Europe/Paris", allow_order_changes=True)
+    world.cycle.opens_at, world.cycle.closes_at = opens, closes
+    world.cycle.save()
+    proxy = world.subscribe(begins_at=opens - timedelta(days=7))
+    utc = zoneinfo.ZoneInfo("UTC")
+
+    assert run_tick(now=datetime(2026, 3, 28, 8, 59, 59, tzinfo=utc)) == []
+    run_tick(now=datetime(2026, 3, 28, 9, 0, tzinfo=utc))
+    proxy.refresh_from_db()
+    assert proxy.state == ProxyOrderState.PLACED
+
+    assert not confirm_cycle(
+        order_cycle=world.cycle, now=datetime(2026, 3, 29, 7, 59, 59, tzinfo=utc)
+    ).confirmed
+    run_tick(now=datetime(2026, 3, 29, 8, 0, tzinfo=utc))
+    proxy.refresh_from_db()
+    assert proxy.state == ProxyOrderState.CONFIRMED
+
+    from cadence.notifications.rendering import render_email
+
+    _subject, text, _html = render_email(Email.objects.get(kind="placement"))
+    assert "10:00" in text or "10 a.m." in text
+    assert closes.astimezone(utc).hour == 8  # 10:00 Paris is 08:00 UTC after the change
