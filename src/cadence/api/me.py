@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -19,19 +18,15 @@ from ninja import Field, Query, Router, Schema, Status
 
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, local, money
 from cadence.api.pagination import PageParams, page_schema, paginate
-from cadence.catalog.services import stock_release
-from cadence.customers.models import Customer
+from cadence.customers.selectors import customers_of_buyer
 from cadence.enterprises.models import Enterprise
-from cadence.errors import Conflict, ErrorCollector, PermissionDenied, ValidationFailed
-from cadence.orders.models import LineItem, Order, OrderState
-from cadence.orders.services import order_cancel
+from cadence.errors import ValidationFailed
+from cadence.orders.models import Order, OrderState
 from cadence.payments import cards
 from cadence.payments.models import ChargeConsent, SavedCard
-from cadence.payments.services import payments_void_for_order
 from cadence.subscriptions.domain import status_of
 from cadence.subscriptions.models import ProxyOrder, Subscription
-from cadence.subscriptions.services import lifecycle
-from cadence.subscriptions.services.order_sync import order_payment_method, order_refresh_totals
+from cadence.subscriptions.services import buyer
 
 router = Router(tags=["buyer"])
 
@@ -39,19 +34,8 @@ router = Router(tags=["buyer"])
 # --- scoping -------------------------------------------------------------------------------
 
 
-def _customers_of(user) -> QuerySet[Customer]:
-    match = Q(user=user)
-    if user.email:
-        match |= Q(email__iexact=user.email)
-    return Customer.objects.filter(match)
-
-
 def _orders_of(user) -> QuerySet[Order]:
-    return Order.objects.filter(customer__in=_customers_of(user))
-
-
-def _proxy_orders_of(user) -> QuerySet[ProxyOrder]:
-    return ProxyOrder.objects.filter(subscription__customer__in=_customers_of(user))
+    return Order.objects.filter(customer__in=customers_of_buyer(user))
 
 
 # --- cards and consent ---------------------------------------------------------------------
@@ -249,77 +233,21 @@ class OrderPatch(Schema):
     line_items: list[LineChange]
 
 
-def _changeable_order(user, order_id: int, now: datetime) -> Order:
-    """The buyer's order, locked, when its shop allows changes and its cycle is open.
-    Raises PermissionDenied (403) or Conflict (409); 404 when not theirs."""
-    order = get_object_or_404(
-        _orders_of(user).select_for_update(of=("self",)).select_related("shop", "order_cycle"),
-        pk=order_id,
-    )
-    if not order.shop.allow_order_changes:
-        raise PermissionDenied(
-            _("%(shop)s does not allow changes to orders.") % {"shop": order.shop.name}
-        )
-    if order.order_cycle.closes_at <= now or order.state == OrderState.CONFIRMED:
-        raise Conflict(_("This order's cycle has closed: it can no longer be changed."))
-    if order.state != OrderState.COMPLETE:
-        raise Conflict(_("This order is canceled: it can no longer be changed."))
-    return order
-
-
 @router.patch("/orders/{int:order_id}", response={200: MyOrderOut, **WRITE_ERRORS})
 def update_order(request: HttpRequest, order_id: int, payload: OrderPatch):
     """Lower quantities or remove lines (quantity 0) of an order still open to changes."""
-    with transaction.atomic():
-        order = _changeable_order(request.auth, order_id, timezone.now())
-        lines = {
-            li.variant_id: li for li in LineItem.objects.select_for_update().filter(order=order)
-        }
-        errors = ErrorCollector()
-        seen: set[int] = set()
-        for change in payload.line_items:
-            line = lines.get(change.variant_id)
-            if line is None:
-                errors.add(
-                    "line_items",
-                    _("Variant %(id)s is not in this order.") % {"id": change.variant_id},
-                )
-            elif change.variant_id in seen:
-                errors.add(
-                    "line_items", _("Variant %(id)s appears twice.") % {"id": change.variant_id}
-                )
-            elif change.quantity > line.quantity:
-                errors.add(
-                    "line_items",
-                    _("Quantities can only be lowered (variant %(id)s has %(quantity)s).")
-                    % {"id": change.variant_id, "quantity": line.quantity},
-                )
-            seen.add(change.variant_id)
-        errors.raise_if_any()
-        for change in payload.line_items:
-            line = lines[change.variant_id]
-            if change.quantity < line.quantity:
-                stock_release(variant_id=line.variant_id, quantity=line.quantity - change.quantity)
-                line.quantity = change.quantity
-                line.save(update_fields=["quantity"])
-        order_refresh_totals(order=order, payment_method=order_payment_method(order=order))
+    order = buyer.buyer_order_update(
+        user=request.auth,
+        order_id=order_id,
+        line_items=[(c.variant_id, c.quantity) for c in payload.line_items],
+    )
     return _order_out(_orders_with_details(Order.objects.filter(pk=order.pk)).get())
 
 
 @router.post("/orders/{int:order_id}/cancel", response={200: MyOrderOut, **WRITE_ERRORS})
 def cancel_order(request: HttpRequest, order_id: int):
     """Cancel an order still open to changes (its stock is released, its payment voided)."""
-    now = timezone.now()
-    with transaction.atomic():
-        order = _changeable_order(request.auth, order_id, now)
-        proxy = ProxyOrder.objects.filter(order=order).first()
-        if proxy is not None:
-            # A subscription's order: skipping the delivery cancels it and keeps the
-            # subscription's records straight.
-            lifecycle.proxy_order_cancel(proxy_order=proxy, actor=request.auth, now=now)
-        else:
-            order_cancel(order=order, now=now)
-            payments_void_for_order(order=order)
+    order = buyer.buyer_order_cancel(user=request.auth, order_id=order_id)
     return _order_out(_orders_with_details(Order.objects.filter(pk=order.pk)).get())
 
 
@@ -395,24 +323,12 @@ def list_subscriptions(request: HttpRequest, page: Query[PageParams]):
     """The buyer's subscriptions with their deliveries (proxy orders)."""
     now = timezone.now()
     qs = (
-        Subscription.objects.filter(customer__in=_customers_of(request.auth))
+        Subscription.objects.filter(customer__in=customers_of_buyer(request.auth))
         .select_related("shop", "schedule")
         .prefetch_related("line_items__variant__product", "proxy_orders__order_cycle")
         .order_by("-created_at", "-pk")
     )
     return paginate(qs, page, lambda rows: [_subscription_out(s, now) for s in rows])
-
-
-def _own_delivery(request: HttpRequest, proxy_order_id: int) -> ProxyOrder:
-    proxy = get_object_or_404(
-        _proxy_orders_of(request.auth).select_related("subscription__shop"), pk=proxy_order_id
-    )
-    shop = proxy.subscription.shop
-    if not shop.allow_order_changes:
-        raise PermissionDenied(
-            _("%(shop)s does not allow changes to orders.") % {"shop": shop.name}
-        )
-    return proxy
 
 
 class MyProxyOrderOut(Schema):
@@ -439,8 +355,7 @@ def _proxy_out(proxy_id: int) -> dict:
 )
 def skip_delivery(request: HttpRequest, proxy_order_id: int):
     """Skip one delivery where the shop allows changes (409 once its cycle has closed)."""
-    proxy = _own_delivery(request, proxy_order_id)
-    lifecycle.proxy_order_cancel(proxy_order=proxy, actor=request.auth)
+    proxy = buyer.buyer_delivery_skip(user=request.auth, proxy_order_id=proxy_order_id)
     return _proxy_out(proxy.pk)
 
 
@@ -449,6 +364,5 @@ def skip_delivery(request: HttpRequest, proxy_order_id: int):
 )
 def resume_delivery(request: HttpRequest, proxy_order_id: int):
     """Resume a skipped delivery where the shop allows changes (409 once its cycle closed)."""
-    proxy = _own_delivery(request, proxy_order_id)
-    lifecycle.proxy_order_resume(proxy_order=proxy, actor=request.auth)
+    proxy = buyer.buyer_delivery_resume(user=request.auth, proxy_order_id=proxy_order_id)
     return _proxy_out(proxy.pk)

@@ -31,3 +31,11 @@ def customer_for_manager(*, user, customer_id: int) -> Customer:
         pk=customer_id,
         label=_("Customer"),
     )
+
+
+def customers_of_buyer(user) -> QuerySet[Customer]:
+    """The customer rows that are this buyer: linked to their account or with their email."""
+    match = Q(user=user)
+    if user.email:
+        match |= Q(email__iexact=user.email)
+    return Customer.objects.filter(match)

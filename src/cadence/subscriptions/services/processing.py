@@ -97,17 +97,19 @@ def _requeue_lost_summaries(now: datetime) -> list[str]:
     """Summaries whose cycle is done but whose email row is missing (a crash between the
     last chunk's commit and the summary's)."""
     lines = []
-    recent = OrderCycle.objects.filter(opens_at__gte=now - SUMMARY_LOOKBACK - timedelta(days=60))
     worked = ProxyOrder.objects.filter(order_cycle=OuterRef("pk")).exclude(
         state__in=[ProxyOrderState.PENDING, ProxyOrderState.CANCELED]
     )
-    placed_keys = set(
-        Email.objects.filter(dedup_key__startswith="summary:").values_list("dedup_key", flat=True)
+    open_cycles = list(
+        OrderCycle.objects.filter(opens_at__lte=now, closes_at__gt=now - SUMMARY_LOOKBACK)
+        .filter(Exists(worked), shop__enable_subscriptions=True)
+        .select_related("shop")
     )
-    open_cycles = recent.filter(opens_at__lte=now, closes_at__gt=now - SUMMARY_LOOKBACK).filter(
-        Exists(worked), shop__enable_subscriptions=True
-    )
-    for cycle in open_cycles.select_related("shop"):
+    keys = [placement.placement_summary_key(c.pk) for c in open_cycles] + [
+        confirmation.confirmation_summary_key(c.pk) for c in open_cycles
+    ]
+    placed_keys = set(Email.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True))
+    for cycle in open_cycles:
         if placement.placement_summary_key(cycle.pk) not in placed_keys:
             if placement.placement_summary_queue_if_done(order_cycle=cycle, now=now):
                 lines.append(f"placement summary queued for {_cycle_label(cycle)}")
