@@ -114,8 +114,14 @@ def make_server(host: str, port: int, *, threads: int = 8):
         raise CommandFailed(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     server = make_server(args.host, args.port, threads=args.threads)
+    # SIGTERM (a process manager stopping us) closes the listening socket like Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     print(f"Cadence is serving on http://{args.host}:{server.effective_port}/", flush=True)
     try:
         server.run()
@@ -229,6 +235,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"Try: curl -H 'Authorization: Bearer {tokens[demo.MANAGER_EMAIL]}' {url}api/v1/enterprises"
     )
     print("Stop with Ctrl-C.", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)
     stop = threading.Event()
     worker = threading.Thread(target=_demo_worker, args=(stop,), name="cadence-worker", daemon=True)
     worker.start()

@@ -250,3 +250,13 @@ def test_queries_per_chunk_do_not_grow_with_orders(world, django_assert_max_num_
     with django_assert_max_num_queries(30):
         summary = place_cycle(order_cycle=world.cycle)
     assert len(summary.placed) == 60
+
+
+def test_placed_proxy_orders_record_when(world):
+    """The placed transition stores the placement time and the order (read back as such)."""
+    proxy = world.subscribe()
+    moment = world.cycle.opens_at + timedelta(minutes=5)
+    place_cycle(order_cycle=world.cycle, now=moment)
+    proxy.refresh_from_db()
+    assert proxy.placed_at == moment and proxy.order.placed_at == moment
+    assert proxy.order.proxy_order == proxy

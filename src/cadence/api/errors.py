@@ -3,12 +3,14 @@
 Domain errors from services: ValidationFailed → 422 `{"errors": {field: [...]}}`, Conflict →
 409, NotFound → 404, PermissionDenied → 403, each `{"detail": ...}`. Input the schemas reject
 (wrong types, missing fields, values out of range, a body that is not JSON) also answers 422
-with the same `errors` shape, keyed by the API's field name.
+with the same `errors` shape, keyed by the API's field name. Values the schemas accept but
+the database cannot hold (an id or a stock figure beyond the column's range, a NUL character
+in a text) are invalid input too: 422 under `__all__`, never a 500.
 """
 
 from __future__ import annotations
 
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -77,6 +79,16 @@ def register_exception_handlers(api: NinjaAPI) -> None:
             {"detail": _("This conflicts with a change made at the same time; try again.")},
             status=409,
         )
+
+    def out_of_range(request: HttpRequest, exc: Exception):
+        # Raised by the database (driver) when a value does not fit its column, or by Python
+        # when an integer does not fit SQLite's; the service's transaction is rolled back, so
+        # nothing is written.
+        message = _("A value in the request cannot be stored: too large, too long or with a NUL.")
+        return api.create_response(request, {"errors": {"__all__": [message]}}, status=422)
+
+    api.add_exception_handler(OverflowError, out_of_range)
+    api.add_exception_handler(DataError, out_of_range)
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request: HttpRequest, exc: AuthenticationError):

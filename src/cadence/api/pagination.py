@@ -11,10 +11,12 @@ from ninja import Field, Schema
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+# Far beyond any real list, and small enough that the row offset fits the database's integers.
+MAX_PAGE = 1_000_000
 
 
 class PageParams(Schema):
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
 
 

@@ -278,9 +278,11 @@ def update_subscription(request: HttpRequest, subscription_id: int, payload: Sub
 @router.post(
     "/subscriptions/{int:subscription_id}/pause", response={200: SubscriptionOut, **WRITE_ERRORS}
 )
-def pause_subscription(request: HttpRequest, subscription_id: int, payload: PauseIn):
+def pause_subscription(request: HttpRequest, subscription_id: int, payload: PauseIn | None = None):
     """Stop placements; `open_orders` says whether orders already placed in open cycles are
-    kept or canceled (409 when there are some and it is missing)."""
+    kept or canceled (409 when there are some and it is missing). The body is optional: a
+    request without one is a pause with nothing to say about open orders."""
+    payload = payload or PauseIn()
     subscription = subscription_for_manager(user=request.auth, subscription_id=subscription_id)
     lifecycle.subscription_pause(
         subscription=subscription,
@@ -305,7 +307,12 @@ def unpause_subscription(request: HttpRequest, subscription_id: int):
 @router.post(
     "/subscriptions/{int:subscription_id}/cancel", response={200: SubscriptionOut, **WRITE_ERRORS}
 )
-def cancel_subscription(request: HttpRequest, subscription_id: int, payload: CancelIn):
+def cancel_subscription(
+    request: HttpRequest, subscription_id: int, payload: CancelIn | None = None
+):
+    """Cancel for good; `open_orders` as for pause (409 when needed and missing). The body
+    is optional."""
+    payload = payload or CancelIn()
     subscription = subscription_for_manager(user=request.auth, subscription_id=subscription_id)
     lifecycle.subscription_cancel(
         subscription=subscription, open_orders=payload.open_orders, actor=request.auth

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from email.utils import formataddr
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -146,7 +146,8 @@ def _message(
 ) -> EmailMultiAlternatives:
     from_email = settings.DEFAULT_FROM_EMAIL
     if email.from_name:
-        from_email = formataddr((email.from_name, settings.DEFAULT_FROM_EMAIL))
+        # The shop's name with the instance's address (which may itself carry a name).
+        from_email = formataddr((email.from_name, parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
