@@ -59,11 +59,24 @@ def producer(name: str | None = None, *, supplies=(), **fields) -> Enterprise:
 
 
 def variant(
-    supplier: Enterprise, *, price: str | Decimal = "10.00", on_hand: int = 100, on_demand=False, name="1 kg", product_name=None
+    supplier: Enterprise,
+    *,
+    price: str | Decimal = "10.00",
+    on_hand: int = 100,
+    on_demand=False,
+    name="1 kg",
+    product_name=None,
 ) -> Variant:
-    product = Product.objects.create(supplier=supplier, name=product_name or f"Product {next(_seq)}")
+    product = Product.objects.create(
+        supplier=supplier, name=product_name or f"Product {next(_seq)}"
+    )
     return Variant.objects.create(
-        product=product, name=name, unit="kg", price=Decimal(price), on_hand=on_hand, on_demand=on_demand
+        product=product,
+        name=name,
+        unit="kg",
+        price=Decimal(price),
+        on_hand=on_hand,
+        on_demand=on_demand,
     )
 
 
@@ -84,7 +97,9 @@ def order_cycle(
     )
     oc.variants.add(*variants)
     for fee_name, kind, amount in fees:
-        OrderCycleFee.objects.create(order_cycle=oc, name=fee_name, kind=kind, amount=Decimal(amount))
+        OrderCycleFee.objects.create(
+            order_cycle=oc, name=fee_name, kind=kind, amount=Decimal(amount)
+        )
     return oc
 
 
@@ -102,13 +117,21 @@ def customer(shop: Enterprise, email: str | None = None, *, user=None, **fields)
     )
 
 
-def shipping_method(shop: Enterprise, *, fee="0.00", requires_address=True, name="Delivery") -> ShippingMethod:
+def shipping_method(
+    shop: Enterprise, *, fee="0.00", requires_address=True, name="Delivery"
+) -> ShippingMethod:
     return ShippingMethod.objects.create(
         shop=shop, name=name, fee=Decimal(fee), requires_address=requires_address
     )
 
 
-def payment_method(shop: Enterprise, *, kind="manual", fee="0.00", fee_percent="0", name=None) -> PaymentMethod:
+def payment_method(
+    shop: Enterprise, *, kind="manual", fee="0.00", fee_percent="0", name=None
+) -> PaymentMethod:
     return PaymentMethod.objects.create(
-        shop=shop, name=name or kind.title(), kind=kind, fee=Decimal(fee), fee_percent=Decimal(fee_percent)
+        shop=shop,
+        name=name or kind.title(),
+        kind=kind,
+        fee=Decimal(fee),
+        fee_percent=Decimal(fee_percent),
     )

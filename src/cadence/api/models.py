@@ -20,6 +20,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
     @classmethod
     def issue(cls, user) -> tuple["ApiToken", str]:
         raw = "cad_" + secrets.token_urlsafe(32)

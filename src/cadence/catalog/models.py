@@ -34,7 +34,9 @@ class Variant(models.Model):
     class Meta:
         ordering = ["product__name", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(on_hand__gte=0), name="variant_on_hand_not_negative"),
+            models.CheckConstraint(
+                condition=Q(on_hand__gte=0), name="variant_on_hand_not_negative"
+            ),
             models.CheckConstraint(condition=Q(price__gte=0), name="variant_price_not_negative"),
         ]
 

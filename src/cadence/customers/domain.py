@@ -8,7 +8,16 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-ADDRESS_FIELDS = ("first_name", "last_name", "address1", "address2", "city", "postcode", "country", "phone")
+ADDRESS_FIELDS = (
+    "first_name",
+    "last_name",
+    "address1",
+    "address2",
+    "city",
+    "postcode",
+    "country",
+    "phone",
+)
 REQUIRED_ADDRESS_FIELDS = ("first_name", "last_name", "address1", "city", "country")
 
 

@@ -61,3 +61,6 @@ class SupplierPermission(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["producer", "shop"], name="uniq_supplier_permission")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.producer_id} → {self.shop_id}"

@@ -66,16 +66,18 @@ def fee_amount(fee: Fee, *, items: Decimal, item_count: int, currency: str = "EU
     return round_money(amount, currency)
 
 
-def compute_totals(
-    lines: Sequence[Line], fees: Sequence[Fee], currency: str = "EUR"
-) -> Totals:
+def compute_totals(lines: Sequence[Line], fees: Sequence[Fee], currency: str = "EUR") -> Totals:
     """Item total and fee lines. An order with nothing delivered pays no fees."""
     items = item_total(lines, currency)
     count = sum(ln.quantity for ln in lines)
     if count == 0:
         return Totals(items, ())
     fee_lines = tuple(
-        FeeLine(f.label, f.adjustment_kind, fee_amount(f, items=items, item_count=count, currency=currency))
+        FeeLine(
+            f.label,
+            f.adjustment_kind,
+            fee_amount(f, items=items, item_count=count, currency=currency),
+        )
         for f in fees
     )
     return Totals(items, tuple(fl for fl in fee_lines if fl.amount != ZERO))

@@ -97,6 +97,9 @@ class LineItem(models.Model):
             models.UniqueConstraint(fields=["order", "variant"], name="uniq_line_item_variant"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.variant_id}"
+
 
 class AdjustmentKind(models.TextChoices):
     SHIPPING = "shipping", _("Shipping")
@@ -112,3 +115,6 @@ class Adjustment(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.amount}"

@@ -53,6 +53,9 @@ class Payment(models.Model):
     class Meta:
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return f"{self.amount} ({self.state})"
+
 
 class StripeCustomer(models.Model):
     """The instance's Stripe Customer for a buyer (one per user)."""
@@ -62,6 +65,9 @@ class StripeCustomer(models.Model):
     )
     stripe_customer_id = models.CharField(max_length=100, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.stripe_customer_id
 
 
 class SavedCard(models.Model):
@@ -93,6 +99,9 @@ class SavedCard(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.brand} •••• {self.last4}"
+
 
 class ChargeConsent(models.Model):
     """A buyer's consent that a shop may charge their default card off-session ("allow charges").
@@ -116,6 +125,9 @@ class ChargeConsent(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.shop_id}"
+
 
 class StripeEvent(models.Model):
     """Webhook events already processed; the unique id is what makes replays harmless."""
@@ -123,3 +135,6 @@ class StripeEvent(models.Model):
     stripe_event_id = models.CharField(max_length=100, unique=True)
     type = models.CharField(max_length=100)
     received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.stripe_event_id

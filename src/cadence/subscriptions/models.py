@@ -40,6 +40,9 @@ class Subscription(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"#{self.pk}"
+
 
 class SubscriptionLineItem(models.Model):
     subscription = models.ForeignKey(
@@ -58,6 +61,9 @@ class SubscriptionLineItem(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.variant_id}"
+
 
 class ProxyOrderState(models.TextChoices):
     PENDING = "pending", _("Pending")
@@ -72,7 +78,9 @@ class ProxyOrder(models.Model):
     subscription = models.ForeignKey(
         Subscription, on_delete=models.CASCADE, related_name="proxy_orders"
     )
-    order_cycle = models.ForeignKey(OrderCycle, on_delete=models.PROTECT, related_name="proxy_orders")
+    order_cycle = models.ForeignKey(
+        OrderCycle, on_delete=models.PROTECT, related_name="proxy_orders"
+    )
     order = models.OneToOneField(
         Order, null=True, blank=True, on_delete=models.PROTECT, related_name="proxy_order"
     )
@@ -95,6 +103,9 @@ class ProxyOrder(models.Model):
         ]
         indexes = [models.Index(fields=["order_cycle", "state"])]
 
+    def __str__(self) -> str:
+        return f"#{self.pk} ({self.state})"
+
 
 class SubscriptionEvent(models.Model):
     """The audit trail: who did what to a subscription, and when."""
@@ -109,3 +120,6 @@ class SubscriptionEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.kind
