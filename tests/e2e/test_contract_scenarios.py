@@ -1467,3 +1467,34 @@ def test_scenario_4_proxy_orders_follow_schedule_cycle_and_subscription_changes(
     order = shop.order(order_id)
     assert Decimal(order["fee_total"]) == fee_before - Decimal("3.00")
     assert order["payments"][0]["amount"] == order["total"]
+
+
+def test_scenario_1_naive_datetimes_and_a_variant_in_no_cycle(shop):
+    """A datetime without an offset is read in the shop's time zone and answered with the
+    offset; a variant in no open or upcoming cycle of the schedule is accepted (the line shows
+    as unavailable) rather than refused."""
+    r = shop.manager.post(
+        f"/enterprises/{shop.id}/products",
+        {"name": "Kale", "variants": [{"name": "Bunch", "price": "2.00", "on_hand": 5}]},
+    )
+    assert r.status_code == 201, r.data
+    kale = r.data["variants"][0]["id"]
+    begins = "2026-01-15T08:00:00"
+    r = shop.manager.post(
+        f"/enterprises/{shop.id}/subscriptions",
+        {
+            "customer_id": shop.customers["bob"],
+            "schedule_id": shop.schedule_id,
+            "payment_method_id": shop.payment_id,
+            "shipping_method_id": shop.shipping_id,
+            "begins_at": begins,
+            "line_items": [
+                {"variant_id": kale, "quantity": 1},
+                {"variant_id": shop.variants["eggs"], "quantity": 1},
+            ],
+        },
+    )
+    assert r.status_code == 201, r.data
+    assert r.data["begins_at"] == "2026-01-15T08:00:00+01:00"
+    available = {li["variant_id"]: li["available"] for li in r.data["line_items"]}
+    assert available == {kale: False, shop.variants["eggs"]: True}
