@@ -38,19 +38,19 @@ def test_create_product_with_variants(as_user):
 
 
 def test_create_product_rejects_bad_variants(as_user):
-    """Negative price, negative stock or no variants answer 422 naming the field; nothing
-    is written."""
+    """Negative price, negative stock or no variants answer 422 naming the field (a
+    variant's field under `variants` and its own name); nothing is written."""
     manager = f.user()
     shop = f.shop(managers=[manager])
     client = as_user(manager)
     body = _product_body()
     body["variants"][0]["price"] = "-1"
     r = client.post(f"/enterprises/{shop.pk}/products", body)
-    assert r.status_code == 422 and list(r.data["errors"]) == ["price"]
+    assert r.status_code == 422 and list(r.data["errors"]) == ["variants", "price"]
     body = _product_body()
     body["variants"][1]["on_hand"] = -3
     r = client.post(f"/enterprises/{shop.pk}/products", body)
-    assert r.status_code == 422 and list(r.data["errors"]) == ["on_hand"]
+    assert r.status_code == 422 and list(r.data["errors"]) == ["variants", "on_hand"]
     r = client.post(f"/enterprises/{shop.pk}/products", _product_body(variants=[]))
     assert r.status_code == 422 and list(r.data["errors"]) == ["variants"]
     r = client.post(f"/enterprises/{shop.pk}/products", _product_body(name=" "))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import Client
 
-from cadence.api.errors import field_name
+from cadence.api.errors import field_names
 from cadence.customers.models import Customer
 from tests import factories as f
 
@@ -56,14 +56,19 @@ def test_wrong_types_and_missing_fields_name_the_field(as_user):
     assert r.status_code == 422 and r.data["errors"]
 
 
-def test_field_name_takes_the_last_named_location():
-    """Error locations map to the API field: nested fields by their own name, the body as
-    `__all__`."""
-    assert field_name(("body", "payload", "line_items", 0, "quantity")) == "quantity"
-    assert field_name(("body", "payload", "line_items", 0)) == "line_items"
-    assert field_name(("body", "payload")) == "__all__"
-    assert field_name(("query", "page_size")) == "page_size"
-    assert field_name(("query", "page")) == "page"
+def test_field_names_give_the_top_level_and_the_innermost_field():
+    """Error locations map to the API fields: a nested error under its top-level body field
+    and under its own name, the body as `__all__`, a query parameter by its name."""
+    assert field_names(("body", "payload", "line_items", 0, "quantity")) == [
+        "line_items",
+        "quantity",
+    ]
+    assert field_names(("body", "payload", "bill_address", "city")) == ["bill_address", "city"]
+    assert field_names(("body", "payload", "line_items", 0)) == ["line_items"]
+    assert field_names(("body", "payload", "customer_id")) == ["customer_id"]
+    assert field_names(("body", "payload")) == ["__all__"]
+    assert field_names(("query", "page_size")) == ["page_size"]
+    assert field_names(("query", "page")) == ["page"]
 
 
 def test_pagination(as_user):

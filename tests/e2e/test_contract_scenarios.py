@@ -429,16 +429,21 @@ def test_scenario_1_setup_and_subscription_detail(shop):
     for line in sub["line_items"]:
         assert {"id", "variant_id", "quantity", "price_estimate", "available"} <= set(line)
         assert is_money(line["price_estimate"]) and line["available"] is True
-    # The estimate is the variant price (plus per-item fees where counted), never less.
-    assert Decimal(sub["line_items"][0]["price_estimate"]) >= Decimal("12.50")
+    # A line's estimate is the variant's price: what the placed order's line will cost.
+    assert [li["price_estimate"] for li in sub["line_items"]] == ["12.50", "4.00"]
     estimates = sub["estimates"]
     assert set(estimates) >= {"items", "fees", "total"}
     assert all(is_money(estimates[k]) for k in ("items", "fees", "total"))
     items = sum(Decimal(li["price_estimate"]) * li["quantity"] for li in sub["line_items"])
     assert Decimal(estimates["items"]) == items
     assert Decimal(estimates["total"]) == Decimal(estimates["items"]) + Decimal(estimates["fees"])
-    # Shipping 3.00 and payment 1.00 are at least in the fee estimate.
-    assert Decimal(estimates["fees"]) >= Decimal("4.00")
+    # Every fee the order will pay: hub 2.00 + packing 5×0.50 + 10 % of 37.00 + shipping
+    # 3.00 + payment 1.00 (the order placed in scenario 2 has the same figures).
+    assert (estimates["items"], estimates["fees"], estimates["total"]) == (
+        "37.00",
+        "12.20",
+        "49.20",
+    )
 
     proxies = shop.proxy_orders(sub["id"])
     assert sorted(p["order_cycle_id"] for p in proxies) == sorted(
@@ -473,6 +478,7 @@ def test_scenario_2_tick_places_then_confirms(shop, cli):
     capping, reserves stock, and marks the proxy order placed; a second tick changes
     nothing; closing the cycle early (closes_at in the past) and ticking confirms it."""
     sub = shop.subscribe("alice", {"box": 2, "eggs": 3})
+    estimates = sub["estimates"]
     out = cli.tick()
     assert "This week" in out
 
@@ -498,6 +504,12 @@ def test_scenario_2_tick_places_then_confirms(shop, cli):
     assert order["item_total"] == "37.00"
     assert order["fee_total"] == "12.20"
     assert order["total"] == "49.20"
+    # The subscription's estimates announced exactly this order.
+    assert (estimates["items"], estimates["fees"], estimates["total"]) == (
+        order["item_total"],
+        order["fee_total"],
+        order["total"],
+    )
     assert order["payment_state"] == "pending"
     assert len(order["payments"]) == 1
     payment = order["payments"][0]

@@ -7,9 +7,8 @@ from decimal import Decimal
 
 from cadence.subscriptions.domain import (
     ExistingProxy,
-    fee_estimates,
+    estimate,
     in_range,
-    price_estimate,
     status_of,
     sync_plan,
 )
@@ -90,17 +89,28 @@ def test_sync_plan_keeps_pending_of_closed_in_range_cycle():
     assert (create, delete) == (set(), set())
 
 
-def test_price_estimate_adds_per_item_fees_and_rounds():
-    """Variant price 12.00 with a 1.75 per-item fee is estimated at 13.75."""
-    assert price_estimate(
-        variant_price=Decimal("12.00"), per_item_fees=[Decimal("1.75")]
-    ) == Decimal("13.75")
-    assert price_estimate(variant_price=Decimal("2.505")) == Decimal("2.51")
+def test_estimate_counts_every_kind_of_fee_like_an_order():
+    """Items 2×12.00 + 1×3.00 = 27.00; cycle fees per order 2.00, per item 1.75 × 3 = 5.25,
+    percent 10% = 2.70; shipping 3.00; payment 0.50 + 2% = 0.54+0.50: every fee counts."""
+    est = estimate(
+        lines=[(Decimal("12.00"), 2), (Decimal("3.00"), 1)],
+        cycle_fees=[
+            ("Packing", "per_order", Decimal("2.00")),
+            ("Handling", "per_item", Decimal("1.75")),
+            ("Market", "percent", Decimal("10")),
+        ],
+        shipping=("Delivery", Decimal("3.00")),
+        payment=("Card", Decimal("0.50"), Decimal("2")),
+    )
+    assert est.items == Decimal("27.00")
+    assert (est.shipping, est.payment) == (Decimal("3.00"), Decimal("1.04"))
+    assert est.fees == Decimal("2.00") + Decimal("5.25") + Decimal("2.70") + Decimal("4.04")
+    assert est.total == Decimal("27.00") + est.fees
 
 
-def test_fee_estimates_like_the_reference():
+def test_estimate_like_the_reference():
     """Items 4+5+6: flat shipping 12.34 and 10% payment give 12.34 and 1.50."""
-    est = fee_estimates(
+    est = estimate(
         lines=[(Decimal("4"), 1), (Decimal("5"), 1), (Decimal("6"), 1)],
         shipping=("Delivery", Decimal("12.34")),
         payment=("Card", Decimal("0"), Decimal("10")),
@@ -113,9 +123,9 @@ def test_fee_estimates_like_the_reference():
     assert est.total == Decimal("28.84")
 
 
-def test_fee_estimates_without_items_are_zero():
+def test_estimate_without_items_is_zero():
     """Nothing to deliver pays no fees."""
-    est = fee_estimates(
+    est = estimate(
         lines=[], shipping=("D", Decimal("3")), payment=("C", Decimal("1"), Decimal("0"))
     )
     assert est.total == Decimal("0")

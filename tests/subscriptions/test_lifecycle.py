@@ -62,20 +62,80 @@ def test_create_writes_lines_estimates_proxy_orders_and_event():
     assert proxies(sub) == {w.open.pk: "pending", w.upcoming.pk: "pending"}
     event = SubscriptionEvent.objects.get(subscription=sub)
     assert (event.kind, event.actor) == ("created", user)
-    assert subscription_estimates(sub) == {
+    assert subscription_estimates(sub, now=w.now) == {
         "items": Decimal("8.00"),
         "fees": Decimal("2.50"),
         "total": Decimal("10.50"),
     }
 
 
-def test_create_price_estimate_includes_per_item_fees_of_next_cycle():
-    """The estimate is the variant price plus the per-item fees of the next cycle to close."""
+def test_create_estimates_use_variant_price_and_every_fee_of_next_cycle():
+    """A line's price estimate is the variant's price (what the order line will cost); the
+    fees are every fee of the next cycle to close (per order, per item, percent) plus the
+    shipping and payment fees, not those of a later cycle."""
     w = world()
     w.open.fees.create(name="Packing", kind="per_item", amount=Decimal("1.75"))
+    w.open.fees.create(name="Hub", kind="per_order", amount=Decimal("1.00"))
+    w.open.fees.create(name="Market", kind="percent", amount=Decimal("10"))
     w.upcoming.fees.create(name="Other", kind="per_item", amount=Decimal("9.00"))
     sub = subscribe(w)
-    assert sub.line_items.get().price_estimate == Decimal("5.75")
+    assert sub.line_items.get().price_estimate == Decimal("4.00")
+    # Items 2 × 4.00; fees 2 × 1.75 + 1.00 + 10% of 8.00 + shipping 2.00 + payment 0.50.
+    assert subscription_estimates(sub, now=w.now) == {
+        "items": Decimal("8.00"),
+        "fees": Decimal("7.80"),
+        "total": Decimal("15.80"),
+    }
+
+
+def test_estimate_total_is_the_placed_order_total():
+    """With fees of every kind (cycle per order, per item and percent, shipping, payment fixed
+    and percent), odd prices that round, and enough stock, the estimated total of a
+    subscription is exactly the total of the order placement makes in that cycle."""
+    from cadence.subscriptions.services.placement import place_proxy_orders
+
+    w = world()
+    w.apples.price = Decimal("3.33")
+    w.apples.save()
+    w.open.fees.create(name="Packing", kind="per_item", amount=Decimal("0.35"))
+    w.open.fees.create(name="Hub", kind="per_order", amount=Decimal("1.25"))
+    w.open.fees.create(name="Market", kind="percent", amount=Decimal("7.5"))
+    card_like = factories.payment_method(w.shop, kind="manual", fee="0.30", fee_percent="2.9")
+    sub = subscribe(
+        w,
+        payment_method_id=card_like.pk,
+        line_items=[
+            {"variant_id": w.apples.pk, "quantity": 3},
+            {"variant_id": w.pears.pk, "quantity": 1},
+        ],
+    )
+    estimates = subscription_estimates(sub, now=w.now)
+    proxy = sub.proxy_orders.get(order_cycle=w.open)
+    summary = place_proxy_orders(proxy_order_ids=[proxy.pk], now=w.now)
+    proxy.refresh_from_db()
+    assert proxy.state == ProxyOrderState.PLACED, (summary, proxy.reason)
+    order = proxy.order
+    assert (order.item_total, order.fee_total, order.total) == (
+        estimates["items"],
+        estimates["fees"],
+        estimates["total"],
+    )
+    assert estimates["items"] == Decimal("15.99")
+
+
+def test_estimates_leave_out_lines_the_next_cycle_does_not_offer():
+    """A variant missing from the next cycle is not delivered in it: its line counts for
+    nothing in the estimate (as placement gives it quantity 0)."""
+    w = world()
+    w.open.variants.remove(w.pears)
+    sub = subscribe(
+        w,
+        line_items=[
+            {"variant_id": w.apples.pk, "quantity": 1},
+            {"variant_id": w.pears.pk, "quantity": 2},
+        ],
+    )
+    assert subscription_estimates(sub, now=w.now)["items"] == Decimal("4.00")
 
 
 def test_create_requires_every_field():
@@ -311,7 +371,7 @@ def test_update_with_deleted_variant_already_on_subscription():
     sub, _ = subscription_update(
         subscription=sub, changes={"ends_at": w.now + timedelta(days=60)}, now=w.now
     )
-    assert subscription_estimates(sub)["items"] == Decimal("4.00")
+    assert subscription_estimates(sub, now=w.now)["items"] == Decimal("4.00")
     available = line_item_available(sub, now=w.now)
     assert sorted(available.values()) == [False, True]
     sub, _ = subscription_update(

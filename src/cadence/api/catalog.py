@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from cadence.api.access import product_for_manager, variant_for_manager
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, money
+from cadence.api.inputs import Count, Flag, Money, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.catalog.models import Product, Variant
 from cadence.catalog.services import product_create, product_delete, variant_delete, variant_update
@@ -20,26 +19,26 @@ router = Router(tags=["catalog"])
 
 
 class VariantIn(Schema):
-    name: str = Field("", max_length=200)
-    unit: str = Field("", max_length=50)
-    price: Decimal = Field(..., ge=0, max_digits=12, decimal_places=2)
-    on_hand: int = Field(0, ge=0)
-    on_demand: bool = False
-    sku: str = Field("", max_length=64)
+    name: Text = Field("", max_length=200)
+    unit: Text = Field("", max_length=50)
+    price: Money
+    on_hand: Count = 0
+    on_demand: Flag = False
+    sku: Text = Field("", max_length=64)
 
 
 class ProductIn(Schema):
-    name: str = Field(..., max_length=200)
+    name: Text = Field(..., max_length=200)
     variants: list[VariantIn] = Field(..., min_length=1)
 
 
 class VariantPatch(Schema):
-    name: str = Field(None, max_length=200)
-    unit: str = Field(None, max_length=50)
-    sku: str = Field(None, max_length=64)
-    price: Decimal = Field(None, ge=0, max_digits=12, decimal_places=2)
-    on_hand: int = Field(None, ge=0)
-    on_demand: bool = None
+    name: Text = Field(None, max_length=200)
+    unit: Text = Field(None, max_length=50)
+    sku: Text = Field(None, max_length=64)
+    price: Money = None
+    on_hand: Count = None
+    on_demand: Flag = None
 
 
 class VariantOut(Schema):

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, local
+from cadence.api.inputs import Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.customers import services
 from cadence.customers.models import Customer
@@ -19,24 +20,24 @@ router = Router(tags=["customers"])
 
 
 class CustomerIn(Schema):
-    email: str = Field(..., max_length=254)
-    first_name: str = ""
-    last_name: str = ""
-    phone: str = ""
-    code: str = ""
-    tags: str = ""
+    email: Text = Field(..., max_length=254)
+    first_name: Text = Field("", max_length=100)
+    last_name: Text = Field("", max_length=100)
+    phone: Text = Field("", max_length=50)
+    code: Text = Field("", max_length=50)
+    tags: Text = Field("", max_length=200)
     language: Literal["en", "fr"] = "en"
     bill_address: dict[str, Any] | None = None
     ship_address: dict[str, Any] | None = None
 
 
 class CustomerPatch(Schema):
-    email: str = Field(None, max_length=254)
-    first_name: str = None
-    last_name: str = None
-    phone: str = None
-    code: str = None
-    tags: str = None
+    email: Text = Field(None, max_length=254)
+    first_name: Text = Field(None, max_length=100)
+    last_name: Text = Field(None, max_length=100)
+    phone: Text = Field(None, max_length=50)
+    code: Text = Field(None, max_length=50)
+    tags: Text = Field(None, max_length=200)
     language: Literal["en", "fr"] = None
     bill_address: dict[str, Any] | None = None
     ship_address: dict[str, Any] | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Literal
 
 from django.http import HttpRequest
@@ -12,6 +11,7 @@ from ninja import Field, Query, Router, Schema, Status
 from cadence.api.access import order_cycle_for_manager, schedule_for_manager
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, aware, local, money
 from cadence.api.forecast import forecast_for_cycle
+from cadence.api.inputs import Id, IsoDateTime, Money, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.cycles.models import OrderCycle, Schedule
 from cadence.cycles.selectors import order_cycles_for_shop, schedules_for_shop
@@ -22,24 +22,24 @@ router = Router(tags=["order cycles and schedules"])
 
 
 class FeeIn(Schema):
-    name: str = Field(..., min_length=1, max_length=200)
+    name: Text = Field(..., min_length=1, max_length=200)
     kind: Literal["per_order", "per_item", "percent"]
-    amount: Decimal = Field(..., ge=0, max_digits=12, decimal_places=2)
+    amount: Money
 
 
 class OrderCycleIn(Schema):
-    name: str = Field(..., max_length=200)
-    opens_at: datetime
-    closes_at: datetime
-    variant_ids: list[int] = []
+    name: Text = Field(..., max_length=200)
+    opens_at: IsoDateTime
+    closes_at: IsoDateTime
+    variant_ids: list[Id] = []
     fees: list[FeeIn] = []
 
 
 class OrderCyclePatch(Schema):
-    name: str = Field(None, max_length=200)
-    opens_at: datetime = None
-    closes_at: datetime = None
-    variant_ids: list[int] = None
+    name: Text = Field(None, max_length=200)
+    opens_at: IsoDateTime = None
+    closes_at: IsoDateTime = None
+    variant_ids: list[Id] = None
     fees: list[FeeIn] = None
 
 
@@ -62,13 +62,13 @@ class OrderCycleOut(Schema):
 
 
 class ScheduleIn(Schema):
-    name: str = Field(..., max_length=200)
-    order_cycle_ids: list[int] = []
+    name: Text = Field(..., max_length=200)
+    order_cycle_ids: list[Id] = []
 
 
 class SchedulePatch(Schema):
-    name: str = Field(None, max_length=200)
-    order_cycle_ids: list[int] = None
+    name: Text = Field(None, max_length=200)
+    order_cycle_ids: list[Id] = None
 
 
 class ScheduleOut(Schema):

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS
+from cadence.api.inputs import Flag, Id, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.enterprises import services
 from cadence.enterprises.models import Enterprise
@@ -20,24 +21,26 @@ router = Router(tags=["enterprises"])
 Policy = Literal["first_come", "fair_share"]
 
 
+# `timezone` and `currency` have no length limit here: the service checks both (a known zone,
+# three letters) and names both at once when both are wrong.
 class EnterpriseIn(Schema):
-    name: str = Field(..., max_length=200)
-    is_shop: bool = True
-    is_producer: bool = False
-    contact_email: str = ""
-    timezone: str = "Europe/Paris"
-    currency: str = "EUR"
+    name: Text = Field(..., max_length=200)
+    is_shop: Flag = True
+    is_producer: Flag = False
+    contact_email: Text = Field("", max_length=254)
+    timezone: Text = "Europe/Paris"
+    currency: Text = "EUR"
 
 
 class EnterprisePatch(Schema):
-    name: str = Field(None, max_length=200)
-    contact_email: str = None
-    timezone: str = None
-    currency: str = None
-    enable_subscriptions: bool = None
-    allow_order_changes: bool = None
-    allow_self_subscribe: bool = None
-    send_subscription_emails: bool = None
+    name: Text = Field(None, max_length=200)
+    contact_email: Text = Field(None, max_length=254)
+    timezone: Text = None
+    currency: Text = None
+    enable_subscriptions: Flag = None
+    allow_order_changes: Flag = None
+    allow_self_subscribe: Flag = None
+    send_subscription_emails: Flag = None
     allocation_policy: Policy = None
 
 
@@ -57,7 +60,7 @@ class EnterpriseOut(Schema):
 
 
 class ManagerIn(Schema):
-    email: str = Field(..., max_length=254)
+    email: Text = Field(..., max_length=254)
 
 
 class ManagerOut(Schema):
@@ -67,7 +70,7 @@ class ManagerOut(Schema):
 
 
 class SupplierIn(Schema):
-    producer_id: int
+    producer_id: Id
 
 
 class SupplierOut(Schema):

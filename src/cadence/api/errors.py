@@ -3,9 +3,10 @@
 Domain errors from services: ValidationFailed → 422 `{"errors": {field: [...]}}`, Conflict →
 409, NotFound → 404, PermissionDenied → 403, each `{"detail": ...}`. Input the schemas reject
 (wrong types, missing fields, values out of range, a body that is not JSON) also answers 422
-with the same `errors` shape, keyed by the API's field name. Values the schemas accept but
-the database cannot hold (an id or a stock figure beyond the column's range, a NUL character
-in a text) are invalid input too: 422 under `__all__`, never a 500.
+with the same `errors` shape, keyed by the API's field name: the top-level field, and for an
+error inside a list or an object also the innermost field (`line_items` and `quantity`). The
+schemas carry the database's limits (see `inputs`); a value that still does not fit a column
+is invalid input too: 422 under `__all__`, never a 500.
 """
 
 from __future__ import annotations
@@ -19,19 +20,29 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from cadence.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
-# Locations that name the whole body or query rather than a field of it.
-_CONTAINER_NAMES = {"body", "query", "path", "payload"}
+# Where a parameter comes from: the first element of an error location. A body's location
+# then names the handler's parameter ("payload") before the fields.
+_SOURCES = {"query", "path", "header", "cookie", "form", "file"}
 
 
-def field_name(loc) -> str:
-    """The API field an error location points at: its last named element.
+def field_names(loc) -> list[str]:
+    """The API fields an error location points at: the top-level field of the body or query,
+    and also, for an error inside a list or an object, the innermost named field, so a client
+    looking for either finds it.
 
-    `("body", "payload", "line_items", 0, "quantity")` → `quantity`;
-    `("body", "payload", "line_items", 0)` → `line_items`; the body itself → `__all__`."""
-    names = [part for part in loc if isinstance(part, str)]
-    if len(names) <= 2 and (not names or names[-1] in _CONTAINER_NAMES):
-        return "__all__"
-    return names[-1]
+    `("body", "payload", "line_items", 0, "quantity")` → `["line_items", "quantity"]`;
+    `("body", "payload", "line_items", 0)` → `["line_items"]`; `("query", "page")` →
+    `["page"]`; the body itself → `["__all__"]`."""
+    parts = list(loc)
+    if parts and parts[0] == "body":
+        parts = parts[2:]
+    elif parts and parts[0] in _SOURCES:
+        parts = parts[1:]
+    names = [part for part in parts if isinstance(part, str)]
+    if not names:
+        return ["__all__"]
+    top, innermost = names[0], names[-1]
+    return [top] if top == innermost else [top, innermost]
 
 
 def _message(error: dict) -> str:
@@ -51,7 +62,11 @@ def register_exception_handlers(api: NinjaAPI) -> None:
     def schema_validation(request: HttpRequest, exc: NinjaValidationError):
         errors: dict[str, list[str]] = {}
         for error in exc.errors:
-            errors.setdefault(field_name(error.get("loc", ())), []).append(_message(error))
+            for name in field_names(error.get("loc", ())):
+                messages = errors.setdefault(name, [])
+                message = _message(error)
+                if message not in messages:
+                    messages.append(message)
         return api.create_response(request, {"errors": errors}, status=422)
 
     @api.exception_handler(Conflict)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, local, money
+from cadence.api.inputs import Count, Flag, Id, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.customers.selectors import customers_of_buyer
 from cadence.enterprises.models import Enterprise
@@ -42,9 +43,9 @@ def _orders_of(user) -> QuerySet[Order]:
 
 
 class CardIn(Schema):
-    stripe_payment_method_id: str = Field(..., max_length=100)
+    stripe_payment_method_id: Text = Field(..., max_length=100)
     # The SetupIntent Stripe.js confirmed in a page; without it one is confirmed here.
-    setup_intent_id: str = Field("", max_length=100)
+    setup_intent_id: Text = Field("", max_length=100)
 
 
 class CardOut(Schema):
@@ -110,7 +111,7 @@ class ShopOut(Schema):
 
 
 class ShopPatch(Schema):
-    allow_charges: bool
+    allow_charges: Flag
 
 
 def _shop_out(shop: Enterprise, allowed: bool) -> dict:
@@ -225,8 +226,8 @@ def list_orders(request: HttpRequest, page: Query[PageParams]):
 
 
 class LineChange(Schema):
-    variant_id: int
-    quantity: int = Field(..., ge=0)
+    variant_id: Id
+    quantity: Count
 
 
 class OrderPatch(Schema):

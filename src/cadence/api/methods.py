@@ -10,6 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from cadence.api.access import payment_method_for_manager, shipping_method_for_manager
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, money
+from cadence.api.inputs import Flag, Money, Percent, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.enterprises.selectors import enterprise_for_manager
 from cadence.orders.models import ShippingMethod
@@ -23,18 +24,18 @@ Kind = Literal["manual", "stripe", "other"]
 
 
 class ShippingMethodIn(Schema):
-    name: str = Field(..., max_length=200)
-    description: str = ""
-    fee: Decimal = Field(Decimal("0"), ge=0, max_digits=12, decimal_places=2)
-    requires_address: bool = True
+    name: Text = Field(..., max_length=200)
+    description: Text = ""
+    fee: Money = Decimal("0")
+    requires_address: Flag = True
 
 
 class ShippingMethodPatch(Schema):
-    name: str = Field(None, max_length=200)
-    description: str = None
-    fee: Decimal = Field(None, ge=0, max_digits=12, decimal_places=2)
-    requires_address: bool = None
-    active: bool = None
+    name: Text = Field(None, max_length=200)
+    description: Text = None
+    fee: Money = None
+    requires_address: Flag = None
+    active: Flag = None
 
 
 class ShippingMethodOut(Schema):
@@ -47,21 +48,21 @@ class ShippingMethodOut(Schema):
 
 
 class PaymentMethodIn(Schema):
-    name: str = Field(..., max_length=200)
-    description: str = ""
+    name: Text = Field(..., max_length=200)
+    description: Text = ""
     kind: Kind
-    fee: Decimal = Field(Decimal("0"), ge=0, max_digits=12, decimal_places=2)
-    fee_percent: Decimal = Field(Decimal("0"), ge=0, le=100, max_digits=6, decimal_places=3)
-    stripe_account: str = Field("", max_length=100)
+    fee: Money = Decimal("0")
+    fee_percent: Percent = Decimal("0")
+    stripe_account: Text = Field("", max_length=100)
 
 
 class PaymentMethodPatch(Schema):
-    name: str = Field(None, max_length=200)
-    description: str = None
-    fee: Decimal = Field(None, ge=0, max_digits=12, decimal_places=2)
-    fee_percent: Decimal = Field(None, ge=0, le=100, max_digits=6, decimal_places=3)
-    stripe_account: str = Field(None, max_length=100)
-    active: bool = None
+    name: Text = Field(None, max_length=200)
+    description: Text = None
+    fee: Money = None
+    fee_percent: Percent = None
+    stripe_account: Text = Field(None, max_length=100)
+    active: Flag = None
 
 
 class PaymentMethodOut(Schema):

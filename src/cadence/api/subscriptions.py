@@ -11,15 +11,16 @@ from ninja import Field, Query, Router, Schema, Status
 
 from cadence.api.access import proxy_order_for_manager, subscription_for_manager
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, aware, local, money
+from cadence.api.inputs import Id, IsoDate, IsoDateTime, Quantity
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.enterprises.selectors import enterprise_for_manager
-from cadence.subscriptions.domain import status_of
+from cadence.subscriptions.domain import Estimate, status_of
 from cadence.subscriptions.models import ProxyOrder, Subscription
 from cadence.subscriptions.selectors import (
     line_item_available,
     proxy_orders_of,
     subscription_detail,
-    subscription_estimates,
+    subscriptions_estimates,
     subscriptions_for_shop,
 )
 from cadence.subscriptions.services import lifecycle
@@ -31,17 +32,17 @@ OpenOrders = Literal["keep", "cancel"]
 
 
 class LineIn(Schema):
-    variant_id: int
-    quantity: int = Field(..., ge=1)
+    variant_id: Id
+    quantity: Quantity
 
 
 class SubscriptionIn(Schema):
-    customer_id: int
-    schedule_id: int
-    payment_method_id: int
-    shipping_method_id: int
-    begins_at: datetime
-    ends_at: datetime | None = None
+    customer_id: Id
+    schedule_id: Id
+    payment_method_id: Id
+    shipping_method_id: Id
+    begins_at: IsoDateTime
+    ends_at: IsoDateTime | None = None
     bill_address: dict[str, Any] | None = None
     ship_address: dict[str, Any] | None = None
     line_items: list[LineIn] = Field(..., min_length=1)
@@ -50,12 +51,12 @@ class SubscriptionIn(Schema):
 class SubscriptionPatch(Schema):
     # customer_id and schedule_id are accepted only to answer 422 when they differ: they are
     # fixed at creation.
-    customer_id: int = None
-    schedule_id: int = None
-    payment_method_id: int = None
-    shipping_method_id: int = None
-    begins_at: datetime = None
-    ends_at: datetime | None = None
+    customer_id: Id = None
+    schedule_id: Id = None
+    payment_method_id: Id = None
+    shipping_method_id: Id = None
+    begins_at: IsoDateTime = None
+    ends_at: IsoDateTime | None = None
     bill_address: dict[str, Any] = None
     ship_address: dict[str, Any] = None
     line_items: list[LineIn] = Field(None, min_length=1)
@@ -63,7 +64,7 @@ class SubscriptionPatch(Schema):
 
 class PauseIn(Schema):
     open_orders: OpenOrders | None = None
-    resume_on: date | None = None
+    resume_on: IsoDate | None = None
 
 
 class CancelIn(Schema):
@@ -149,8 +150,8 @@ def _status(subscription: Subscription, now) -> str:
     )
 
 
-def _estimates(subscription: Subscription) -> dict:
-    return {k: money(v) for k, v in subscription_estimates(subscription).items()}
+def _estimates(est: Estimate) -> dict:
+    return {"items": money(est.items), "fees": money(est.fees), "total": money(est.total)}
 
 
 def subscription_out(subscription: Subscription, *, now=None) -> dict:
@@ -159,6 +160,7 @@ def subscription_out(subscription: Subscription, *, now=None) -> dict:
     now = now or timezone.now()
     shop = subscription.shop
     available = line_item_available(subscription, now=now)
+    est = subscriptions_estimates([subscription], now=now)[subscription.pk]
     return {
         "id": subscription.pk,
         "shop_id": subscription.shop_id,
@@ -179,12 +181,13 @@ def subscription_out(subscription: Subscription, *, now=None) -> dict:
                 "id": line.pk,
                 "variant_id": line.variant_id,
                 "quantity": line.quantity,
-                "price_estimate": money(line.price_estimate),
+                # What the placed order's line will cost (the variant's current price).
+                "price_estimate": money(line.variant.price),
                 "available": available.get(line.pk, False),
             }
             for line in subscription.line_items.all()
         ],
-        "estimates": _estimates(subscription),
+        "estimates": _estimates(est),
     }
 
 
@@ -234,6 +237,8 @@ def list_subscriptions(
     )
 
     def render(rows):
+        rows = list(rows)
+        estimates = subscriptions_estimates(rows, now=now)
         return [
             {
                 "id": s.pk,
@@ -244,7 +249,7 @@ def list_subscriptions(
                 "schedule_id": s.schedule_id,
                 "begins_at": local(s.begins_at, shop),
                 "ends_at": local(s.ends_at, shop),
-                "estimates": _estimates(s),
+                "estimates": _estimates(estimates[s.pk]),
             }
             for s in rows
         ]

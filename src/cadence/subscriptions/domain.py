@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from cadence.money import ZERO, round_money
+from cadence.money import ZERO
+from cadence.orders.domain import FeeLine, compute_totals, fees_for
 from cadence.orders.domain import Line as OrderLine
-from cadence.orders.domain import compute_totals, fees_for
 
 
 class Status:
@@ -102,46 +102,53 @@ def sync_plan(
     return wanted - have, delete
 
 
-def price_estimate(
-    *, variant_price: Decimal, per_item_fees: Sequence[Decimal] = (), currency: str = "EUR"
-) -> Decimal:
-    """A line's estimated unit price: the variant's price plus the cycle's per-item fees."""
-    return round_money(variant_price + sum(per_item_fees, ZERO), currency)
-
-
 @dataclass(frozen=True)
-class FeeEstimates:
+class Estimate:
+    """What one delivery would cost: the item total and every fee line an order placed with
+    these lines would get."""
+
     items: Decimal
-    shipping: Decimal
-    payment: Decimal
+    fee_lines: tuple[FeeLine, ...] = ()
+
+    def _of_kind(self, kind: str) -> Decimal:
+        return sum((f.amount for f in self.fee_lines if f.adjustment_kind == kind), ZERO)
+
+    @property
+    def shipping(self) -> Decimal:
+        return self._of_kind("shipping")
+
+    @property
+    def payment(self) -> Decimal:
+        return self._of_kind("payment")
 
     @property
     def fees(self) -> Decimal:
-        return self.shipping + self.payment
+        return sum((f.amount for f in self.fee_lines), ZERO)
 
     @property
     def total(self) -> Decimal:
         return self.items + self.fees
 
 
-def fee_estimates(
+def estimate(
     *,
     lines: Sequence[tuple[Decimal, int]],
-    shipping: tuple[str, Decimal],
-    payment: tuple[str, Decimal, Decimal],
+    cycle_fees: Iterable[tuple[str, str, Decimal]] = (),
+    shipping: tuple[str, Decimal] | None = None,
+    payment: tuple[str, Decimal, Decimal] | None = None,
     currency: str = "EUR",
-) -> FeeEstimates:
-    """Item total and shipping/payment fee estimates for (unit price, quantity) lines."""
+) -> Estimate:
+    """The estimate of one delivery for (unit price, quantity) lines, computed exactly as
+    placement computes an order: the cycle's fees (name, kind, amount) of every kind, the
+    shipping method's fee (name, fee) and the payment method's fixed and percent fee
+    (name, fee, percent). With unchanged prices and enough stock, its total is the placed
+    order's total."""
     totals = compute_totals(
         [OrderLine(price, qty) for price, qty in lines],
-        fees_for(shipping=shipping, payment=payment),
+        fees_for(cycle_fees=cycle_fees, shipping=shipping, payment=payment),
         currency,
     )
-    shipping_fee = sum(
-        (f.amount for f in totals.fee_lines if f.adjustment_kind == "shipping"), ZERO
-    )
-    payment_fee = sum((f.amount for f in totals.fee_lines if f.adjustment_kind == "payment"), ZERO)
-    return FeeEstimates(totals.item_total, shipping_fee, payment_fee)
+    return Estimate(totals.item_total, totals.fee_lines)
 
 
 def jsonable(value):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -9,11 +12,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cadence.cycles.models import OrderCycle, OrderCycleFee, Schedule
 from cadence.cycles.selectors import variant_ids_in_not_closed_cycles
 from cadence.enterprises.models import Enterprise
 from cadence.errors import NotFound, ValidationFailed
-from cadence.money import ZERO
-from cadence.subscriptions.domain import Status
+from cadence.subscriptions.domain import Estimate, Status, estimate
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState, Subscription
 
 
@@ -108,16 +111,79 @@ def line_item_available(
     }
 
 
-def subscription_estimates(subscription: Subscription) -> dict[str, Decimal]:
-    """The estimated items, fees and total of one delivery, from the stored estimates.
-    Lines of deleted variants count for nothing (they are not delivered)."""
-    items = sum(
-        (
-            (line.price_estimate or ZERO) * line.quantity
-            for line in subscription.line_items.all()
-            if not line.variant.is_deleted
-        ),
-        ZERO,
+@dataclass(frozen=True)
+class _NextCycle:
+    fees: tuple[tuple[str, str, Decimal], ...]
+    offered: frozenset[int]
+
+
+def _next_cycles(schedule_ids: Iterable[int], now: datetime) -> dict[int, _NextCycle]:
+    """Per schedule id: the fees and offered variants of its next cycle not closed yet (the
+    one `next_cycle_of_schedule` picks). Three queries whatever the number of schedules."""
+    through = Schedule.order_cycles.through
+    first: dict[int, int] = {}
+    for schedule_id, cycle_id in (
+        through.objects.filter(
+            schedule_id__in=list(set(schedule_ids)), ordercycle__closes_at__gt=now
+        )
+        .order_by("ordercycle__closes_at", "ordercycle_id")
+        .values_list("schedule_id", "ordercycle_id")
+    ):
+        first.setdefault(schedule_id, cycle_id)
+    cycle_ids = set(first.values())
+    fees: dict[int, list[tuple[str, str, Decimal]]] = defaultdict(list)
+    for cycle_id, name, kind, amount in (
+        OrderCycleFee.objects.filter(order_cycle_id__in=cycle_ids)
+        .order_by("id")
+        .values_list("order_cycle_id", "name", "kind", "amount")
+    ):
+        fees[cycle_id].append((name, kind, amount))
+    offered: dict[int, set[int]] = defaultdict(set)
+    for cycle_id, variant_id in OrderCycle.variants.through.objects.filter(
+        ordercycle_id__in=cycle_ids
+    ).values_list("ordercycle_id", "variant_id"):
+        offered[cycle_id].add(variant_id)
+    return {
+        schedule_id: _NextCycle(tuple(fees[cycle_id]), frozenset(offered[cycle_id]))
+        for schedule_id, cycle_id in first.items()
+    }
+
+
+def _estimate_of(subscription: Subscription, cycle: _NextCycle | None) -> Estimate:
+    # Lines as placement in the next cycle will build them: the variant's current price, and
+    # nothing for a deleted variant or one the cycle does not offer. With no cycle to come
+    # there is nothing to check against: every line that is not deleted counts.
+    lines = [
+        (line.variant.price, line.quantity)
+        for line in subscription.line_items.all()
+        if not line.variant.is_deleted and (cycle is None or line.variant_id in cycle.offered)
+    ]
+    shipping, payment = subscription.shipping_method, subscription.payment_method
+    return estimate(
+        lines=lines,
+        cycle_fees=cycle.fees if cycle is not None else (),
+        shipping=(shipping.name, shipping.fee),
+        payment=(payment.name, payment.fee, payment.fee_percent),
+        currency=subscription.shop.currency,
     )
-    fees = subscription.shipping_fee_estimate + subscription.payment_fee_estimate
-    return {"items": items, "fees": fees, "total": items + fees}
+
+
+def subscriptions_estimates(
+    subscriptions: Iterable[Subscription], *, now: datetime | None = None
+) -> dict[int, Estimate]:
+    """Per subscription id: the estimate of its next delivery, computed from current prices,
+    offers and fees as placement will compute the order (see `domain.estimate`). For
+    subscriptions read with `_with_relations` (a list page or a detail) this costs three
+    queries in all."""
+    now = now or timezone.now()
+    subscriptions = list(subscriptions)
+    cycles = _next_cycles((s.schedule_id for s in subscriptions), now)
+    return {s.pk: _estimate_of(s, cycles.get(s.schedule_id)) for s in subscriptions}
+
+
+def subscription_estimates(
+    subscription: Subscription, *, now: datetime | None = None
+) -> dict[str, Decimal]:
+    """The estimated items, fees and total of the next delivery of one subscription."""
+    est = subscriptions_estimates([subscription], now=now)[subscription.pk]
+    return {"items": est.items, "fees": est.fees, "total": est.total}

@@ -225,14 +225,19 @@ def confirm_proxy_order(*, proxy: ProxyOrder, now: datetime | None = None) -> st
 
 
 def _manual(proxy_order_ids: list[int]) -> list[int]:
-    """Those whose payment to take is manual with something to pay: nothing to call."""
+    """Those whose payment to take is manual with something to pay: nothing to call.
+
+    Starts from the proxy orders' primary keys so the database walks indexes (proxy order
+    -> order -> its payments), whatever the size of the tables."""
     return list(
-        Payment.objects.filter(
-            order__proxy_order__in=proxy_order_ids,
-            state=PaymentState.PENDING,
-            method__kind=PaymentMethodKind.MANUAL,
+        ProxyOrder.objects.filter(
+            pk__in=proxy_order_ids,
             order__total__gt=0,
-        ).values_list("order__proxy_order", flat=True)
+            order__payments__state=PaymentState.PENDING,
+            order__payments__method__kind=PaymentMethodKind.MANUAL,
+        )
+        .values_list("pk", flat=True)
+        .distinct()
     )
 
 

@@ -37,9 +37,8 @@ from cadence.payments.selectors import stripe_charge_problems
 from cadence.payments.services import payments_void_for_order
 from cadence.subscriptions.domain import (
     OPEN_ORDERS_CHOICES,
-    fee_estimates,
+    estimate,
     jsonable,
-    price_estimate,
 )
 from cadence.subscriptions.models import (
     ProxyOrder,
@@ -285,27 +284,31 @@ def _write_lines(subscription: Subscription, lines: list[tuple[Variant, int]]) -
 
 
 def subscription_estimate(*, subscription: Subscription, now: datetime | None = None) -> None:
-    """Store price estimates (variant price plus the per-item fees of the schedule's next
-    cycle) and the shipping and payment fee estimates. Deleted variants count for nothing."""
+    """Store the estimates as of now: each line's price estimate (the variant's current price,
+    what the placed order's line will cost) and the shipping and payment fees of an order
+    placed in the schedule's next cycle. The API computes its estimates afresh on each read
+    (`selectors.subscriptions_estimates`); these columns keep the figures of the last edit."""
     now = now or timezone.now()
-    currency = subscription.shop.currency
     cycle = next_cycle_of_schedule(schedule=subscription.schedule, now=now)
-    per_item = [f.amount for f in cycle.fees.all() if f.kind == "per_item"] if cycle else []
     lines = list(subscription.line_items.select_related("variant__product"))
     for line in lines:
-        line.price_estimate = price_estimate(
-            variant_price=line.variant.price, per_item_fees=per_item, currency=currency
-        )
+        line.price_estimate = line.variant.price
     SubscriptionLineItem.objects.bulk_update(lines, ["price_estimate"])
+    offered = set(cycle.variants.values_list("pk", flat=True)) if cycle else None
     shipping, payment = subscription.shipping_method, subscription.payment_method
-    estimates = fee_estimates(
-        lines=[(li.price_estimate, li.quantity) for li in lines if not li.variant.is_deleted],
+    est = estimate(
+        lines=[
+            (li.price_estimate, li.quantity)
+            for li in lines
+            if not li.variant.is_deleted and (offered is None or li.variant_id in offered)
+        ],
+        cycle_fees=[(f.name, f.kind, f.amount) for f in cycle.fees.all()] if cycle else (),
         shipping=(shipping.name, shipping.fee),
         payment=(payment.name, payment.fee, payment.fee_percent),
-        currency=currency,
+        currency=subscription.shop.currency,
     )
-    subscription.shipping_fee_estimate = estimates.shipping
-    subscription.payment_fee_estimate = estimates.payment
+    subscription.shipping_fee_estimate = est.shipping
+    subscription.payment_fee_estimate = est.payment
     subscription.save(update_fields=["shipping_fee_estimate", "payment_fee_estimate", "updated_at"])
 
 
