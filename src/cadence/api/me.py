@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -19,24 +18,23 @@ from ninja import Field, Query, Router, Schema, Status
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, local, money
 from cadence.api.inputs import Count, Flag, Id, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
-from cadence.customers.selectors import customers_of_buyer
 from cadence.enterprises.models import Enterprise
 from cadence.errors import ValidationFailed
-from cadence.orders.models import Order, OrderState
+from cadence.orders.models import Order
 from cadence.payments import cards
 from cadence.payments.models import ChargeConsent, SavedCard
-from cadence.subscriptions.domain import status_of
+from cadence.subscriptions.buyer_selectors import (
+    buyer_order_get,
+    buyer_orders,
+    buyer_subscriptions,
+    changes_allowed_until,
+    delivery_changes_allowed,
+    subscription_status,
+)
 from cadence.subscriptions.models import ProxyOrder, Subscription
 from cadence.subscriptions.services import buyer
 
 router = Router(tags=["buyer"])
-
-
-# --- scoping -------------------------------------------------------------------------------
-
-
-def _orders_of(user) -> QuerySet[Order]:
-    return Order.objects.filter(customer__in=customers_of_buyer(user))
 
 
 # --- cards and consent ---------------------------------------------------------------------
@@ -179,12 +177,6 @@ class MyOrderOut(Schema):
 MyOrderPage = page_schema(MyOrderOut, "MyOrderPage")
 
 
-def _changes_allowed_until(order: Order) -> datetime | None:
-    if not order.shop.allow_order_changes or order.state != OrderState.COMPLETE:
-        return None
-    return local(order.order_cycle.closes_at, order.shop)
-
-
 def _order_out(order: Order) -> dict:
     return {
         "id": order.pk,
@@ -210,19 +202,14 @@ def _order_out(order: Order) -> dict:
         "fee_total": money(order.fee_total),
         "total": money(order.total),
         "placed_at": local(order.placed_at, order.shop),
-        "changes_allowed_until": _changes_allowed_until(order),
+        "changes_allowed_until": local(changes_allowed_until(order), order.shop),
     }
-
-
-def _orders_with_details(qs: QuerySet[Order]) -> QuerySet[Order]:
-    return qs.select_related("shop", "order_cycle").prefetch_related("line_items__variant__product")
 
 
 @router.get("/orders", response={200: MyOrderPage, **READ_ERRORS})
 def list_orders(request: HttpRequest, page: Query[PageParams]):
     """The buyer's orders, newest first."""
-    qs = _orders_with_details(_orders_of(request.auth)).order_by("-created_at", "-pk")
-    return paginate(qs, page, lambda rows: [_order_out(o) for o in rows])
+    return paginate(buyer_orders(request.auth), page, lambda rows: [_order_out(o) for o in rows])
 
 
 class LineChange(Schema):
@@ -242,14 +229,14 @@ def update_order(request: HttpRequest, order_id: int, payload: OrderPatch):
         order_id=order_id,
         line_items=[(c.variant_id, c.quantity) for c in payload.line_items],
     )
-    return _order_out(_orders_with_details(Order.objects.filter(pk=order.pk)).get())
+    return _order_out(buyer_order_get(user=request.auth, order_id=order.pk))
 
 
 @router.post("/orders/{int:order_id}/cancel", response={200: MyOrderOut, **WRITE_ERRORS})
 def cancel_order(request: HttpRequest, order_id: int):
     """Cancel an order still open to changes (its stock is released, its payment voided)."""
     order = buyer.buyer_order_cancel(user=request.auth, order_id=order_id)
-    return _order_out(_orders_with_details(Order.objects.filter(pk=order.pk)).get())
+    return _order_out(buyer_order_get(user=request.auth, order_id=order.pk))
 
 
 # --- subscriptions and deliveries ----------------------------------------------------------
@@ -288,15 +275,7 @@ def _subscription_out(subscription: Subscription, now: datetime) -> dict:
         "shop_id": shop.pk,
         "shop_name": shop.name,
         "schedule_name": subscription.schedule.name,
-        "status": str(
-            status_of(
-                canceled_at=subscription.canceled_at,
-                paused_at=subscription.paused_at,
-                begins_at=subscription.begins_at,
-                ends_at=subscription.ends_at,
-                now=now,
-            )
-        ),
+        "status": subscription_status(subscription, now=now),
         "begins_at": local(subscription.begins_at, shop),
         "ends_at": local(subscription.ends_at, shop),
         "line_items": [
@@ -312,7 +291,7 @@ def _subscription_out(subscription: Subscription, now: datetime) -> dict:
                 "state": p.state,
                 "order_id": p.order_id,
                 "reason": p.reason,
-                "changes_allowed": shop.allow_order_changes and p.order_cycle.closes_at > now,
+                "changes_allowed": delivery_changes_allowed(p, shop=shop, now=now),
             }
             for p in subscription.proxy_orders.all()
         ],
@@ -323,13 +302,11 @@ def _subscription_out(subscription: Subscription, now: datetime) -> dict:
 def list_subscriptions(request: HttpRequest, page: Query[PageParams]):
     """The buyer's subscriptions with their deliveries (proxy orders)."""
     now = timezone.now()
-    qs = (
-        Subscription.objects.filter(customer__in=customers_of_buyer(request.auth))
-        .select_related("shop", "schedule")
-        .prefetch_related("line_items__variant__product", "proxy_orders__order_cycle")
-        .order_by("-created_at", "-pk")
+    return paginate(
+        buyer_subscriptions(request.auth),
+        page,
+        lambda rows: [_subscription_out(s, now) for s in rows],
     )
-    return paginate(qs, page, lambda rows: [_subscription_out(s, now) for s in rows])
 
 
 class MyProxyOrderOut(Schema):
