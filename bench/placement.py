@@ -9,15 +9,22 @@ temporary file), with one open order cycle per shop and the subscriptions spread
 shops. Then it times one placement round of every cycle and the confirmation of every
 cycle (manual payments), and a raw bulk insert of the same rows (orders, lines, payments)
 for comparison. Prints orders/s, queries per 100 orders, the ratio to the raw insert and
-the process's peak RSS.
+memory.
+
+Memory is measured apart from the data building: placement and confirmation run in a fresh
+process (this script with `--engine`, started once the data is built), whose peak RSS and
+growth over its own baseline (RSS after Django is set up, before the engine runs) are the
+engine's alone. The building process's peak is printed too, for reference.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,6 +66,15 @@ class QueryCounter:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mb() -> float:
+    """Current resident set size (Linux)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def build(*, subscriptions: int, shops: int, lines: int, seed: int = 1):
@@ -216,17 +232,7 @@ def raw_insert(*, orders: int, lines: int, chunk: int) -> float:
     return elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--subscriptions", type=int, default=10000)
-    parser.add_argument("--shops", type=int, default=50)
-    parser.add_argument("--lines", type=int, default=3)
-    parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
-    args = parser.parse_args()
-
-    url = _database_url(args.database)
-    if args.database == "postgres":
-        _recreate_postgres(url)
+def _setup(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadence.settings")
     os.environ.setdefault("EMAIL_URL", "locmem:")
@@ -234,25 +240,21 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
+
+
+def engine(url: str) -> None:
+    """Placement then confirmation of every cycle, in this (fresh) process; prints one JSON
+    line with the timings, query counts and memory."""
+    _setup(url)
     from django.db import connection
 
-    from cadence.orders.models import Order
+    from cadence.cycles.models import OrderCycle
     from cadence.subscriptions.services.confirmation import confirm_cycle
-    from cadence.subscriptions.services.placement import CHUNK_SIZE, place_cycle
+    from cadence.subscriptions.services.placement import place_cycle
 
-    call_command("migrate", verbosity=0)
-    started = time.perf_counter()
-    cycles = build(subscriptions=args.subscriptions, shops=args.shops, lines=args.lines)
-    with connection.cursor() as cursor:
-        # Fresh statistics, as autovacuum would have them on a live instance.
-        cursor.execute("ANALYZE")
-    print(
-        f"database: {connection.vendor}; built {args.subscriptions} subscriptions x "
-        f"{args.lines} lines over {args.shops} shops in {time.perf_counter() - started:.1f}s "
-        f"(peak RSS so far {peak_rss_mb():.0f} MB)"
-    )
-
+    cycles = list(OrderCycle.objects.select_related("shop").order_by("pk"))
+    connection.close()
+    baseline = rss_mb()
     counter = QueryCounter()
     placed = empty = failed = 0
     with connection.execute_wrapper(counter):
@@ -264,12 +266,7 @@ def main() -> None:
             failed += len(summary.failed)
         place_seconds = time.perf_counter() - started
     place_queries = counter.count
-    orders = Order.objects.count()
-    print(
-        f"placement: {placed} orders placed ({empty} empty, {failed} failed) in "
-        f"{place_seconds:.2f}s = {placed / place_seconds:,.0f} orders/s; "
-        f"{100 * place_queries / max(placed, 1):.1f} queries per 100 orders"
-    )
+    after_placement = peak_rss_mb()
 
     counter.count = 0
     with connection.execute_wrapper(counter):
@@ -280,18 +277,89 @@ def main() -> None:
             confirmed += len(summary.confirmed)
         confirm_seconds = time.perf_counter() - started
     print(
-        f"confirmation: {confirmed} orders confirmed in {confirm_seconds:.2f}s = "
-        f"{confirmed / confirm_seconds:,.0f} orders/s; "
-        f"{100 * counter.count / max(confirmed, 1):.1f} queries per 100 orders"
+        json.dumps(
+            {
+                "placed": placed,
+                "empty": empty,
+                "failed": failed,
+                "place_seconds": place_seconds,
+                "place_queries": place_queries,
+                "confirmed": confirmed,
+                "confirm_seconds": confirm_seconds,
+                "confirm_queries": counter.count,
+                "baseline_mb": baseline,
+                "peak_after_placement_mb": after_placement,
+                "peak_mb": peak_rss_mb(),
+            }
+        )
     )
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscriptions", type=int, default=10000)
+    parser.add_argument("--shops", type=int, default=50)
+    parser.add_argument("--lines", type=int, default=3)
+    parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--engine", metavar="DATABASE_URL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.engine:
+        engine(args.engine)
+        return
+
+    url = _database_url(args.database)
+    if args.database == "postgres":
+        _recreate_postgres(url)
+    _setup(url)
+    from django.core.management import call_command
+    from django.db import connection
+
+    from cadence.orders.models import Order
+    from cadence.subscriptions.services.placement import CHUNK_SIZE
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    build(subscriptions=args.subscriptions, shops=args.shops, lines=args.lines)
+    with connection.cursor() as cursor:
+        # Fresh statistics, as autovacuum would have them on a live instance.
+        cursor.execute("ANALYZE")
+    print(
+        f"database: {connection.vendor}; built {args.subscriptions} subscriptions x "
+        f"{args.lines} lines over {args.shops} shops in {time.perf_counter() - started:.1f}s "
+        f"(peak RSS of the building process {peak_rss_mb():.0f} MB)",
+        flush=True,
+    )
+    connection.close()
+
+    done = subprocess.run(
+        [sys.executable, __file__, "--engine", url], capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        sys.exit(f"the engine process failed:\n{done.stderr}")
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    placed, confirmed = r["placed"], r["confirmed"]
+    print(
+        f"placement: {placed} orders placed ({r['empty']} empty, {r['failed']} failed) in "
+        f"{r['place_seconds']:.2f}s = {placed / r['place_seconds']:,.0f} orders/s; "
+        f"{100 * r['place_queries'] / max(placed, 1):.1f} queries per 100 orders"
+    )
+    print(
+        f"confirmation: {confirmed} orders confirmed, each in its own transaction, in "
+        f"{r['confirm_seconds']:.2f}s = {confirmed / r['confirm_seconds']:,.0f} orders/s; "
+        f"{100 * r['confirm_queries'] / max(confirmed, 1):.1f} queries per 100 orders"
+    )
+    orders = Order.objects.count()
     raw_seconds = raw_insert(orders=orders, lines=args.lines, chunk=CHUNK_SIZE)
     print(
         f"raw bulk insert of the same rows (orders, lines, payments): {raw_seconds:.2f}s = "
         f"{orders / raw_seconds:,.0f} orders/s; "
-        f"placement / raw = {place_seconds / raw_seconds:.1f}x"
+        f"placement / raw = {r['place_seconds'] / raw_seconds:.1f}x"
     )
-    print(f"peak RSS: {peak_rss_mb():.0f} MB")
+    print(
+        f"engine memory (fresh process): peak RSS {r['peak_mb']:.0f} MB "
+        f"(after placement {r['peak_after_placement_mb']:.0f} MB), "
+        f"{r['peak_mb'] - r['baseline_mb']:.0f} MB above its {r['baseline_mb']:.0f} MB baseline"
+    )
 
 
 if __name__ == "__main__":

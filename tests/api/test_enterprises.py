@@ -138,3 +138,24 @@ def test_suppliers_need_a_manager_of_both(as_user):
     assert SupplierPermission.objects.filter(shop=shop, producer=farm).count() == 1
     r = as_user(both).post(f"/enterprises/{shop.pk}/suppliers", {"producer_id": 999999})
     assert r.status_code == 422 and list(r.data["errors"]) == ["producer_id"]
+
+
+def test_language_is_shown_and_patchable_and_validated(as_user):
+    """The shop's language (for its own emails) defaults to English, can be set to French,
+    and an unknown language answers 422 naming `language` with nothing written."""
+    manager = f.user()
+    shop = f.shop(managers=[manager])
+    client = as_user(manager)
+    assert client.get(f"/enterprises/{shop.pk}").data["language"] == "en"
+
+    r = client.patch(f"/enterprises/{shop.pk}", {"language": "fr"})
+    assert r.status_code == 200, r.data
+    assert r.data["language"] == "fr"
+    shop.refresh_from_db()
+    assert shop.language == "fr"
+
+    r = client.patch(f"/enterprises/{shop.pk}", {"language": "de", "name": "Changed"})
+    assert r.status_code == 422
+    assert list(r.data["errors"]) == ["language"]
+    shop.refresh_from_db()
+    assert (shop.language, shop.name) != ("de", "Changed")

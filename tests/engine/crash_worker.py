@@ -28,7 +28,7 @@ def main() -> None:
     from cadence.subscriptions.services import confirmation, placement
 
     placement.CHUNK_SIZE = 10
-    confirmation.BATCH_SIZE = 10
+    confirmation.CHUNK_SIZE = 10
     seen = 0
 
     def die_at(execute, sql, params, many, context):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cadence.subscriptions.allocation import FAIR_SHARE, FIRST_COME, Claim, allocate
+from cadence.subscriptions.allocation import FAIR_SHARE, FIRST_COME, Claim, Share, allocate
 
 
 def _claims(*quantities):
@@ -58,3 +58,30 @@ def test_never_more_than_asked_never_more_than_stock_and_nothing_wasted(quantiti
     assert sum(shares.values()) == min(stock, demand)
     if policy == FAIR_SHARE and demand > stock:
         assert all(shares[c.key] >= c.quantity * stock // demand for c in claims)
+
+
+@given(
+    quantities=st.lists(st.integers(min_value=0, max_value=50), min_size=1, max_size=30),
+    stock=st.integers(min_value=0, max_value=400),
+    policy=st.sampled_from([FIRST_COME, FAIR_SHARE]),
+    given_demand=st.booleans(),
+)
+def test_the_streamed_share_gives_each_claim_what_allocate_gives(
+    quantities, stock, policy, given_demand
+):
+    """A cycle-wide `Share` (built by streaming the claims, kept in constant space) answers
+    for every claim exactly what `allocate` gives with all claims in memory; None when
+    nobody is capped."""
+    claims = _claims(*quantities)
+    expected = allocate(claims=claims, stock=stock, policy=policy)
+    share = Share.build(
+        claims=lambda: ((c.rank, c.quantity) for c in claims),
+        stock=stock,
+        policy=policy,
+        demand=sum(quantities) if given_demand else None,
+    )
+    if share is None:
+        assert sum(quantities) <= stock
+        assert expected == {c.key: c.quantity for c in claims}
+    else:
+        assert {c.key: share.given(quantity=c.quantity, rank=c.rank) for c in claims} == expected

@@ -155,10 +155,12 @@ def test_a_worker_killed_during_placement_loses_nothing_and_duplicates_nothing(
     assert run_tick() == []  # and a second tick has nothing left to do
 
 
+# Each order is confirmed in its own transaction: proxy order, order, payment, email row.
 CONFIRMATION_KILL_POINTS = [
-    ('UPDATE "orders_order"', 1, "after"),  # first batch, before commit
-    ('INSERT INTO "notifications_email"', 2, "after"),  # second batch, before commit
-    ("FOR UPDATE", 2, "before"),  # after the first batch committed
+    ('UPDATE "orders_order"', 1, "after"),  # first order, mid-transaction
+    ('INSERT INTO "notifications_email"', 2, "after"),  # second order, just before commit
+    ('UPDATE "subscriptions_proxyorder"', 4, "before"),  # after three orders committed
+    ('UPDATE "subscriptions_proxyorder"', 13, "after"),  # second chunk, mid-transaction
 ]
 
 
@@ -173,6 +175,17 @@ def test_a_worker_killed_during_confirmation_confirms_everything_once(
     place_cycle(order_cycle=world.cycle)
 
     assert _crash("confirm", world.cycle.pk, fragment, nth, when) == -9
+
+    # What the crash left: each order confirmed with its email queued, or still to do.
+    emailed = {e.context["order_id"] for e in Email.objects.filter(kind="confirmation")}
+    for state, order_state, order_id in ProxyOrder.objects.values_list(
+        "state", "order__state", "order_id"
+    ):
+        if state == ProxyOrderState.CONFIRMED:
+            assert order_state == OrderState.CONFIRMED and order_id in emailed
+        else:
+            assert (state, order_state) == (ProxyOrderState.PLACED, OrderState.COMPLETE)
+            assert order_id not in emailed
 
     after_close = world.cycle.closes_at + timedelta(minutes=2)
     run_tick(now=after_close)

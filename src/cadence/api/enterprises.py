@@ -19,6 +19,8 @@ from cadence.errors import PermissionDenied, ValidationFailed
 router = Router(tags=["enterprises"])
 
 Policy = Literal["first_come", "fair_share"]
+# The language of the shop's own emails (placement and confirmation summaries).
+ShopLanguage = Literal["en", "fr"]
 
 
 # `timezone` and `currency` have no length limit here: the service checks both (a known zone,
@@ -42,6 +44,7 @@ class EnterprisePatch(Schema):
     allow_self_subscribe: Flag = None
     send_subscription_emails: Flag = None
     allocation_policy: Policy = None
+    language: ShopLanguage = None
 
 
 class EnterpriseOut(Schema):
@@ -57,6 +60,7 @@ class EnterpriseOut(Schema):
     allow_self_subscribe: bool
     send_subscription_emails: bool
     allocation_policy: str
+    language: str
 
 
 class ManagerIn(Schema):

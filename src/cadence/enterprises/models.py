@@ -10,6 +10,13 @@ class AllocationPolicy(models.TextChoices):
     FAIR_SHARE = "fair_share", _("Fair share")
 
 
+class Language(models.TextChoices):
+    """Languages a shop's own emails (placement and confirmation summaries) are written in."""
+
+    ENGLISH = "en", _("English")
+    FRENCH = "fr", _("French")
+
+
 class Enterprise(models.Model):
     name = models.CharField(_("name"), max_length=200)
     is_shop = models.BooleanField(_("is a shop"), default=True)
@@ -21,6 +28,9 @@ class Enterprise(models.Model):
     allow_order_changes = models.BooleanField(_("allow order changes"), default=False)
     allow_self_subscribe = models.BooleanField(_("allow self-subscribe"), default=False)
     send_subscription_emails = models.BooleanField(_("send subscription emails"), default=True)
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.ENGLISH
+    )
     allocation_policy = models.CharField(
         _("allocation policy"),
         max_length=20,

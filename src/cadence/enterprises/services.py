@@ -11,7 +11,12 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from cadence.enterprises.models import AllocationPolicy, Enterprise, SupplierPermission
+from cadence.enterprises.models import (
+    AllocationPolicy,
+    Enterprise,
+    Language,
+    SupplierPermission,
+)
 from cadence.errors import ErrorCollector, PermissionDenied, ValidationFailed
 
 # Fields a manager may change on their enterprise (`is_shop`/`is_producer` are set at creation).
@@ -25,6 +30,7 @@ EDITABLE_FIELDS = (
     "allow_self_subscribe",
     "send_subscription_emails",
     "allocation_policy",
+    "language",
 )
 
 
@@ -58,6 +64,11 @@ def _check_fields(values: dict[str, Any], errors: ErrorCollector) -> dict[str, A
         errors.add(
             "allocation_policy",
             _("must be one of: %(choices)s") % {"choices": ", ".join(AllocationPolicy.values)},
+        )
+    if "language" in values and values["language"] not in Language.values:
+        errors.add(
+            "language",
+            _("must be one of: %(choices)s") % {"choices": ", ".join(Language.values)},
         )
     return cleaned
 

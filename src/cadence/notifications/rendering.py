@@ -3,13 +3,15 @@
 A context with a `builder` (dotted path) is a reference: the builder turns it into the
 full context at send time. Dates in the context are ISO strings in UTC; each
 `*_at`/`*_until` key gets a `*_display` twin formatted in the shop's time zone
-(`context["timezone"]`) and the email's language.
+(`context["timezone"]`) and the email's language. Calendar days (`*_on` keys, ISO dates
+already in the shop's zone) get a `*_display` twin formatted as a date. Nested dicts, and
+dicts in lists, are formatted the same way.
 """
 
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime
+from datetime import date, datetime
 
 from django.template.loader import render_to_string
 from django.utils import formats, translation
@@ -27,8 +29,18 @@ def _with_display_dates(context: dict, tz: zoneinfo.ZoneInfo) -> dict:
             except ValueError:
                 continue
             out[f"{key}_display"] = formats.date_format(moment.astimezone(tz), "DATETIME_FORMAT")
+        elif isinstance(value, str) and key.endswith("_on"):
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:
+                continue
+            out[f"{key}_display"] = formats.date_format(day, "DATE_FORMAT")
         elif isinstance(value, dict):
             out[key] = _with_display_dates(value, tz)
+        elif isinstance(value, list):
+            out[key] = [
+                _with_display_dates(item, tz) if isinstance(item, dict) else item for item in value
+            ]
     return out
 
 

@@ -35,13 +35,14 @@ def place_cycle_task(*, order_cycle_id: int, opens_at: str) -> str:
 
 @task()
 def place_chunk_task(
-    *, order_cycle_id: int, proxy_order_ids: list[int], allotments: dict | None = None
+    *, order_cycle_id: int, proxy_order_ids: list[int], shares: dict | None = None
 ) -> str:
-    """One chunk of a cycle's placement (a few hundred proxy orders)."""
+    """One chunk of a cycle's placement (a few hundred proxy orders); `shares` is the
+    cycle-wide division of scarce stock (`placement.shares_to_json`)."""
     if not OrderCycle.objects.filter(pk=order_cycle_id).exists():
         return "stale"
     summary = placement.place_chunk(
-        order_cycle_id=order_cycle_id, proxy_order_ids=proxy_order_ids, allotments=allotments
+        order_cycle_id=order_cycle_id, proxy_order_ids=proxy_order_ids, shares=shares
     )
     return summary.describe()
 

@@ -3,9 +3,19 @@
 Every closed cycle with placed, unconfirmed orders is confirmed, however long ago it closed
 (the worker's catch-up finds them), so downtime never leaves a cycle unconfirmed.
 
-Orders paid by hand (no gateway call) are confirmed in batches, one transaction per batch
-(`_confirm_manual_batch`). Other orders one at a time, in three steps (never holding a
-database lock across a payment call):
+Each order is confirmed in its own transaction. The placed proxy orders are read chunk by
+chunk (keyset pagination, so memory does not grow with the cycle); a chunk's orders,
+payments, methods and customers are loaded in a few set-based queries, then:
+
+Orders paid by hand (no gateway call) get one short transaction each (`_confirm_manual`):
+guarded UPDATE of the proxy order placed -> confirmed, guarded UPDATE of the order
+complete -> confirmed, the payment's amount set to the final total, the buyer's email row.
+Any guard that finds its row changed rolls the whole transaction back. The chunk's emails
+are handed to the sender once the chunk is done (the outbox rows are already committed, so
+a crash before that loses nothing: the worker's catch-up sends due rows).
+
+Other orders one at a time, in three steps (never holding a database lock across a payment
+call):
 1. read the order and its pending payment (no lock);
 2. ask the payment's gateway to charge the final total, outside any transaction; the
    gateway derives its idempotency key from our payment id, so asking twice (a retry, a
@@ -37,9 +47,10 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cadence.customers.models import Customer
 from cadence.cycles.models import OrderCycle
 from cadence.notifications.models import Email
-from cadence.notifications.services import email_build, email_queue, emails_queue_bulk
+from cadence.notifications.services import email_build, email_queue
 from cadence.orders.models import Order, OrderState, PaymentState
 from cadence.payments.gateways import ChargeRequest, ChargeResult, ChargeStatus, gateway_for
 from cadence.payments.models import Payment, PaymentMethod, PaymentMethodKind
@@ -48,7 +59,9 @@ from cadence.subscriptions.services.placement import order_email_reference
 
 logger = logging.getLogger("cadence.confirmation")
 
-BATCH_SIZE = 200
+# Proxy orders read (and their orders, payments, customers loaded) at once; each order is
+# still confirmed in its own transaction.
+CHUNK_SIZE = 200
 
 _PAYMENT_STATE = {
     ChargeStatus.PENDING: PaymentState.PENDING,
@@ -224,128 +237,185 @@ def confirm_proxy_order(*, proxy: ProxyOrder, now: datetime | None = None) -> st
     return "confirmed"
 
 
-def _manual(proxy_order_ids: list[int]) -> list[int]:
+@dataclass(frozen=True)
+class _ManualOrder:
+    proxy_id: int
+    order_id: int
+    payment_id: int
+    method_id: int
+    email: str
+    language: str
+
+
+def _manual(proxy_order_ids: list[int]) -> list[_ManualOrder]:
     """Those whose payment to take is manual with something to pay: nothing to call.
 
-    Three single-table reads by key rather than one join, so the plan stays an index walk
+    Single-table reads by key rather than one join, so the plan stays an index walk
     whatever the table statistics say."""
-    orders = {
-        order_id: proxy_id
-        for proxy_id, order_id, total in ProxyOrder.objects.filter(pk__in=proxy_order_ids)
+    proxies = dict(
+        ProxyOrder.objects.filter(
+            pk__in=proxy_order_ids, state=ProxyOrderState.PLACED, order__isnull=False
+        )
         .order_by()
-        .values_list("pk", "order_id", "order__total")
-        if order_id is not None and total > 0
-    }
-    payments = list(
-        Payment.objects.filter(order_id__in=list(orders), state=PaymentState.PENDING)
-        .order_by()
-        .values_list("order_id", "method_id")
+        .values_list("order_id", "pk")
     )
+    orders = {
+        order_id: (email, customer_id)
+        for order_id, email, customer_id, total in Order.objects.filter(
+            pk__in=list(proxies), state=OrderState.COMPLETE
+        )
+        .order_by()
+        .values_list("pk", "email", "customer_id", "total")
+        if total > 0
+    }
+    payments: dict[int, tuple[int, int]] = {}
+    for payment_id, order_id, method_id in (
+        Payment.objects.filter(order_id__in=list(orders), state=PaymentState.PENDING)
+        .order_by("pk")
+        .values_list("pk", "order_id", "method_id")
+    ):
+        payments[order_id] = (payment_id, method_id)  # the latest, as `confirm_proxy_order`
     manual = set(
         PaymentMethod.objects.filter(
-            pk__in={method_id for _o, method_id in payments}, kind=PaymentMethodKind.MANUAL
+            pk__in={method_id for _p, method_id in payments.values()},
+            kind=PaymentMethodKind.MANUAL,
         ).values_list("pk", flat=True)
     )
-    return sorted({orders[order_id] for order_id, method_id in payments if method_id in manual})
+    customers = {
+        pk: (email, language)
+        for pk, email, language in Customer.objects.filter(
+            pk__in={customer_id for _e, customer_id in orders.values()}
+        ).values_list("pk", "email", "language")
+    }
+    rows = []
+    for order_id, (payment_id, method_id) in payments.items():
+        if method_id not in manual:
+            continue
+        email, customer_id = orders[order_id]
+        customer_email, language = customers[customer_id]
+        rows.append(
+            _ManualOrder(
+                proxy_id=proxies[order_id],
+                order_id=order_id,
+                payment_id=payment_id,
+                method_id=method_id,
+                email=email or customer_email,
+                language=language,
+            )
+        )
+    return sorted(rows, key=lambda row: row.proxy_id)
 
 
-def _confirm_manual_batch(
+class _Changed(Exception):
+    """A guarded UPDATE found its row changed: roll this order's transaction back."""
+
+
+def _confirm_manual(*, row: _ManualOrder, shop, now: datetime) -> int | None:
+    """Confirm one order paid by hand in its own transaction; the id of its email row, or
+    None when something changed since the chunk was read (another worker confirmed it, it
+    was canceled, its payment changed): nothing is written then."""
+    try:
+        with transaction.atomic():
+            # The proxy order first: a concurrent skip or cancel that locked it waits for
+            # us, or we wait for it and then find it no longer placed.
+            if not ProxyOrder.objects.filter(
+                pk=row.proxy_id, state=ProxyOrderState.PLACED, order_id=row.order_id
+            ).update(state=ProxyOrderState.CONFIRMED, confirmed_at=now, reason=""):
+                raise _Changed
+            if not Order.objects.filter(pk=row.order_id, state=OrderState.COMPLETE).update(
+                state=OrderState.CONFIRMED, confirmed_at=now, updated_at=now
+            ):
+                raise _Changed
+            # The payment is of the final total (edits since placement included).
+            if not Payment.objects.filter(
+                pk=row.payment_id, state=PaymentState.PENDING, method_id=row.method_id
+            ).update(
+                amount=Subquery(Order.objects.filter(pk=OuterRef("order_id")).values("total")[:1]),
+                updated_at=now,
+            ):
+                raise _Changed
+            email = email_build(
+                to=row.email,
+                kind="confirmation",
+                context=order_email_reference(order_id=row.order_id, timezone_name=shop.timezone),
+                language=row.language,
+                from_name=shop.name,
+                reply_to=shop.contact_email,
+            )
+            email.save()
+    except _Changed:
+        return None
+    return email.pk
+
+
+def _send_soon(email_ids: list[int]) -> None:
+    """Hand committed outbox rows to the sender (if this fails, the catch-up sends them)."""
+    if not email_ids:
+        return
+    from cadence.notifications.tasks import emails_send_task
+
+    try:
+        emails_send_task.enqueue(email_ids=email_ids)
+    except Exception:
+        logger.exception("could not enqueue sending of emails %s", email_ids[:5])
+
+
+def _id_chunks(qs, size: int):
+    """The queryset's ids, one chunk read at a time (keyset pagination on the key)."""
+    last = 0
+    while True:
+        chunk = list(qs.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size])
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1]
+
+
+def _confirm_chunk(
     *, order_cycle: OrderCycle, proxy_order_ids: list[int], now: datetime
-) -> list[int]:
-    """Confirm orders paid by hand in one transaction: no gateway is called, so nothing
-    needs to happen outside the transaction, and the batch is all or nothing. The
-    guarantee is the same as one order per transaction (marked only together with its
-    payment update and its email row), at a fraction of the commits."""
-    if not proxy_order_ids:
-        return []
-    shop = order_cycle.shop
-    with transaction.atomic():
-        qs = proxy_orders_to_confirm(order_cycle=order_cycle).filter(pk__in=proxy_order_ids)
-        if connection.features.has_select_for_update_skip_locked:
-            qs = qs.select_for_update(skip_locked=True, of=("self",))
-        rows = list(
-            qs.order_by("pk").values_list(
-                "pk", "order_id", "order__email", "order__customer__language"
-            )
-        )
-        if not rows:
-            return []
-        claimed = [r[0] for r in rows]
-        order_ids = [r[1] for r in rows]
-        changed = ProxyOrder.objects.filter(pk__in=claimed, state=ProxyOrderState.PLACED).update(
-            state=ProxyOrderState.CONFIRMED, confirmed_at=now, reason=""
-        )
-        if changed != len(claimed):
-            raise RuntimeError("proxy orders changed under a confirmation that held their locks")
-        Order.objects.filter(pk__in=order_ids, state=OrderState.COMPLETE).update(
-            state=OrderState.CONFIRMED, confirmed_at=now, updated_at=now
-        )
-        # The payment is of the final total (edits since placement included).
-        Payment.objects.filter(order_id__in=order_ids, state=PaymentState.PENDING).update(
-            amount=Subquery(Order.objects.filter(pk=OuterRef("order_id")).values("total")[:1]),
-            updated_at=now,
-        )
-        emails_queue_bulk(
-            emails=[
-                email_build(
-                    to=email,
-                    kind="confirmation",
-                    context=order_email_reference(order_id=order_id, timezone_name=shop.timezone),
-                    language=language,
-                    from_name=shop.name,
-                    reply_to=shop.contact_email,
-                )
-                for _pk, order_id, email, language in rows
-            ]
-        )
-    return claimed
-
-
-def confirm_cycle(*, order_cycle: OrderCycle, now: datetime | None = None) -> ConfirmationSummary:
-    """Confirm every placed order of a closed cycle, then queue the shop's summary once
-    nothing is left. Idempotent: safe to run again at any time."""
-    now = now or timezone.now()
-    order_cycle = OrderCycle.objects.select_related("shop").get(pk=order_cycle.pk)
+) -> ConfirmationSummary:
     summary = ConfirmationSummary()
-    if now < order_cycle.closes_at:
-        return summary
-    ids = list(
-        proxy_orders_to_confirm(order_cycle=order_cycle).order_by("pk").values_list("pk", flat=True)
-    )
-    for start in range(0, len(ids), BATCH_SIZE):
-        batch = ids[start : start + BATCH_SIZE]
+    email_ids = []
+    try:
+        manual = _manual(proxy_order_ids)
+    except Exception:  # one by one below, which isolates whatever is wrong
+        logger.exception("reading confirmation chunk of cycle %s failed", order_cycle.pk)
+        manual = []
+    for row in manual:
         try:
-            summary.confirmed += _confirm_manual_batch(
-                order_cycle=order_cycle, proxy_order_ids=_manual(batch), now=now
-            )
-        except Exception:  # fall back to one by one below, which isolates the bad one
-            logger.exception("batch confirmation of cycle %s failed", order_cycle.pk)
-        proxies = ProxyOrder.objects.select_related("subscription__payment_method").filter(
-            pk__in=batch, state=ProxyOrderState.PLACED
-        )
-        for proxy in proxies.order_by("pk"):
-            try:
-                outcome = confirm_proxy_order(proxy=proxy, now=now)
-            except Exception as exc:  # one broken order never stops the others
-                logger.exception("confirmation of proxy order %s failed", proxy.pk)
-                summary.errors[proxy.pk] = str(exc)[:500]
-                continue
-            if outcome == "retry":
-                summary.retry.append(proxy.pk)
-            elif outcome == "skipped":
-                summary.skipped += 1
-            else:
-                summary.confirmed.append(proxy.pk)
-    if summary.confirmed:
+            email_id = _confirm_manual(row=row, shop=order_cycle.shop, now=now)
+        except Exception:  # the general path below retries it and records the error
+            logger.exception("confirmation of proxy order %s failed", row.proxy_id)
+            continue
+        if email_id is not None:
+            summary.confirmed.append(row.proxy_id)
+            email_ids.append(email_id)
+    _send_soon(email_ids)
+    others = []
+    proxies = ProxyOrder.objects.select_related("subscription__payment_method").filter(
+        pk__in=proxy_order_ids, state=ProxyOrderState.PLACED
+    )
+    for proxy in proxies.order_by("pk"):
+        try:
+            outcome = confirm_proxy_order(proxy=proxy, now=now)
+        except Exception as exc:  # one broken order never stops the others
+            logger.exception("confirmation of proxy order %s failed", proxy.pk)
+            summary.errors[proxy.pk] = str(exc)[:500]
+            continue
+        if outcome == "retry":
+            summary.retry.append(proxy.pk)
+        elif outcome == "skipped":
+            summary.skipped += 1
+        else:
+            summary.confirmed.append(proxy.pk)
+            others.append(proxy.pk)
+    if others:
+        # Orders paid by hand keep a pending payment; the others' outcome is on the order.
         states = dict(
-            Order.objects.filter(proxy_order__in=summary.confirmed).values_list(
-                "proxy_order", "payment_state"
-            )
+            Order.objects.filter(proxy_order__in=others).values_list("proxy_order", "payment_state")
         )
-        reasons = dict(
-            ProxyOrder.objects.filter(pk__in=summary.confirmed).values_list("pk", "reason")
-        )
-        for proxy_id in summary.confirmed:
+        reasons = dict(ProxyOrder.objects.filter(pk__in=others).values_list("pk", "reason"))
+        for proxy_id in others:
             state = states.get(proxy_id)
             if state == PaymentState.PAID:
                 summary.paid.append(proxy_id)
@@ -353,6 +423,20 @@ def confirm_cycle(*, order_cycle: OrderCycle, now: datetime | None = None) -> Co
                 summary.payment_failed[proxy_id] = reasons.get(proxy_id, "")
             elif state == PaymentState.REQUIRES_AUTHORIZATION:
                 summary.requires_action.append(proxy_id)
+    return summary
+
+
+def confirm_cycle(*, order_cycle: OrderCycle, now: datetime | None = None) -> ConfirmationSummary:
+    """Confirm every placed order of a closed cycle, each in its own transaction, then
+    queue the shop's summary once nothing is left. Idempotent: safe to run again at any
+    time."""
+    now = now or timezone.now()
+    order_cycle = OrderCycle.objects.select_related("shop").get(pk=order_cycle.pk)
+    summary = ConfirmationSummary()
+    if now < order_cycle.closes_at:
+        return summary
+    for chunk in _id_chunks(proxy_orders_to_confirm(order_cycle=order_cycle), CHUNK_SIZE):
+        summary.merge(_confirm_chunk(order_cycle=order_cycle, proxy_order_ids=chunk, now=now))
     confirmation_summary_queue_if_done(order_cycle=order_cycle, now=now)
     return summary
 

@@ -2,8 +2,9 @@
 one delivery (a proxy order).
 
 Each public function is one use case and one transaction: validation first (nothing is
-written on failure), then the rows, then the proxy-order sync, the audit event, and side
-effects (placement of orders due now) only after commit.
+written on failure), then the rows, then the proxy-order sync, the audit event, the buyer's
+email (an outbox row in the same transaction, see `services.emails`), and side effects
+(placement of orders due now) only after commit.
 
 Transactions here are not `durable`: the CSV import runs these services inside its own
 transaction (and rolls it back for a dry run).
@@ -48,6 +49,7 @@ from cadence.subscriptions.models import (
     SubscriptionLineItem,
 )
 from cadence.subscriptions.selectors import placed_open_proxy_orders
+from cadence.subscriptions.services import emails
 from cadence.subscriptions.services.order_sync import (
     order_payment_method,
     order_refresh_totals,
@@ -431,6 +433,9 @@ def subscription_create(
         actor,
         {"line_items": {str(v.pk): q for v, q in data.lines}},
     )
+    emails.subscription_email_queue(
+        subscription=subscription, kind=emails.SUBSCRIPTION_STARTED, now=now
+    )
     return subscription
 
 
@@ -507,6 +512,13 @@ def subscription_update(
         if before[key] != after[key]
     }
     _record(subscription, "updated", actor, {"changes": changed, "order_update_issues": issues})
+    if changed:
+        emails.subscription_email_queue(
+            subscription=subscription,
+            kind=emails.SUBSCRIPTION_CHANGED,
+            now=now,
+            extra={"changes": sorted(changed)},
+        )
     return subscription, issues
 
 
@@ -547,6 +559,18 @@ def subscription_pause(
             "canceled_orders": [p.order_id for p in placed] if open_orders == "cancel" else [],
         },
     )
+    emails.subscription_email_queue(
+        subscription=subscription,
+        kind=emails.SUBSCRIPTION_PAUSED,
+        now=now,
+        extra={
+            "resume_on": resume_on.isoformat() if resume_on else None,
+            **emails.placed_orders_context(
+                kept=placed if open_orders != "cancel" else [],
+                canceled=placed if open_orders == "cancel" else [],
+            ),
+        },
+    )
     return subscription
 
 
@@ -585,6 +609,9 @@ def subscription_unpause(
     )
     _record(subscription, "unpaused", actor, {"placing": due})
     _place_after_commit(due, now)
+    emails.subscription_email_queue(
+        subscription=subscription, kind=emails.SUBSCRIPTION_RESUMED, now=now
+    )
     return subscription, issues
 
 
@@ -643,6 +670,15 @@ def subscription_cancel(
             "open_orders": open_orders,
             "kept_orders": sorted(p.order_id for p in placed if p.pk in kept),
         },
+    )
+    emails.subscription_email_queue(
+        subscription=subscription,
+        kind=emails.SUBSCRIPTION_CANCELED,
+        now=now,
+        extra=emails.placed_orders_context(
+            kept=[p for p in placed if p.pk in kept],
+            canceled=[p for p in placed if p.pk not in kept],
+        ),
     )
     return subscription
 

@@ -8,8 +8,13 @@ proxy orders are still pending and the next run (a task retry or the worker's ca
 places them.
 
 Who gets scarce stock is decided for the whole cycle *before* the chunks run
-(`cycle_allotments`, following the shop's allocation policy), so the result does not depend
+(`cycle_shares`, following the shop's allocation policy), so the result does not depend
 on how the cycle was cut or in which order workers took the chunks.
+
+Memory does not grow with the cycle: proxy order ids are read chunk by chunk (keyset
+pagination on the primary key), demand is summed per variant in the database, and only for
+the variants in shortage are the claims streamed, oldest first, into a constant-size
+`Share` (a cut-off rank) that each chunk applies to its own proxy orders.
 
 Idempotency and concurrency:
 - a proxy order is claimed inside the chunk's transaction with SELECT … FOR UPDATE SKIP
@@ -28,14 +33,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -47,7 +52,7 @@ from cadence.notifications.services import email_build, email_queue, emails_queu
 from cadence.orders.domain import Line, compute_totals, fees_for
 from cadence.orders.models import Adjustment, LineItem, Order, OrderState, PaymentState
 from cadence.payments.models import Payment, PaymentMethodKind
-from cadence.subscriptions.allocation import Claim, allocate
+from cadence.subscriptions.allocation import Claim, Share, allocate
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState, SubscriptionLineItem
 
 logger = logging.getLogger("cadence.placement")
@@ -62,7 +67,7 @@ CHUNK_SIZE = 250
 CYCLE_STATES = (ProxyOrderState.PENDING,)
 EXPLICIT_STATES = (ProxyOrderState.PENDING, ProxyOrderState.EMPTY, ProxyOrderState.FAILED)
 
-Allotments = dict[int, dict[int, int]]  # proxy order id -> variant id -> most it may get
+Shares = dict[int, Share]  # variant id -> how its scarce stock is divided over the cycle
 
 
 @dataclass
@@ -74,6 +79,8 @@ class PlacementSummary:
     empty: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
     skipped: int = 0  # no longer eligible, or taken by another worker
+    # Of the skipped: found already placed (by an earlier run, or a worker placing them now).
+    already_placed: list[int] = field(default_factory=list)
     queued_chunks: int = 0
 
     def merge(self, other: PlacementSummary) -> PlacementSummary:
@@ -82,6 +89,7 @@ class PlacementSummary:
         self.empty += other.empty
         self.failed.update(other.failed)
         self.skipped += other.skipped
+        self.already_placed += other.already_placed
         self.queued_chunks += other.queued_chunks
         return self
 
@@ -94,7 +102,8 @@ class PlacementSummary:
             return f"{self.queued_chunks} placement chunk(s) queued"
         return (
             f"placed {len(self.placed)} ({len(self.shortages)} with shortages), "
-            f"empty {len(self.empty)}, failed {len(self.failed)}"
+            f"empty {len(self.empty)}, already placed {len(self.already_placed)}, "
+            f"failed {len(self.failed)}"
         )
 
 
@@ -142,45 +151,75 @@ def _offered_variant_ids(order_cycle: OrderCycle) -> set[int]:
     )
 
 
-def cycle_allotments(
-    *, order_cycle: OrderCycle, proxy_order_ids: Sequence[int], policy: str
-) -> Allotments:
-    """For variants whose demand exceeds their stock, how much each proxy order may take.
+def cycle_shares(*, order_cycle: OrderCycle, proxies: QuerySet[ProxyOrder], policy: str) -> Shares:
+    """For variants whose demand (over `proxies`) exceeds their stock, how the stock is
+    divided; variants with enough stock, or on demand, are left out (everyone gets what they
+    ask for).
 
-    Variants with enough stock are left out (everyone gets what they ask for). Ranked by the
-    subscription's age, so the oldest subscription is served first (first_come) or gets the
-    rounding remainder (fair_share).
+    Demand is summed per variant in one GROUP BY; only for variants in shortage are the
+    claims read, streamed oldest subscription first, so memory stays the same however many
+    subscriptions the cycle has. The oldest subscription is served first (first_come) or
+    gets the rounding remainder (fair_share).
     """
-    if not proxy_order_ids:
-        return {}
     offered = _offered_variant_ids(order_cycle)
-    proxies, ranks = {}, {}
-    for proxy_id, sub_id, created_at in ProxyOrder.objects.filter(
-        pk__in=proxy_order_ids
-    ).values_list("pk", "subscription_id", "subscription__created_at"):
-        proxies[sub_id] = proxy_id
-        ranks[sub_id] = (created_at, sub_id)
-    demand: dict[int, list[Claim]] = defaultdict(list)
-    for sub_id, variant_id, quantity in SubscriptionLineItem.objects.filter(
-        subscription_id__in=list(proxies), variant_id__in=offered
-    ).values_list("subscription_id", "variant_id", "quantity"):
-        demand[variant_id].append(Claim(proxies[sub_id], ranks[sub_id], quantity))
-    stock = {
-        v["pk"]: v
-        for v in Variant.objects.filter(pk__in=list(demand)).values("pk", "on_hand", "on_demand")
+    if not offered:
+        return {}
+    lines = SubscriptionLineItem.objects.filter(
+        subscription_id__in=proxies.order_by().values("subscription_id"),
+        variant_id__in=offered,
+        quantity__gt=0,
+    )
+    demand = dict(
+        lines.order_by()
+        .values("variant_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("variant_id", "total")
+    )
+    shares: Shares = {}
+    for variant_id, on_hand in (
+        Variant.objects.filter(pk__in=list(demand), on_demand=False)
+        .order_by("pk")
+        .values_list("pk", "on_hand")
+    ):
+        if demand[variant_id] <= on_hand:
+            continue
+        ranked = (
+            lines.filter(variant_id=variant_id)
+            .order_by("subscription__created_at", "subscription_id")
+            .values_list("subscription__created_at", "subscription_id", "quantity")
+        )
+
+        def claims(ranked=ranked) -> Iterator[tuple[tuple, int]]:
+            return (((created, sub), q) for created, sub, q in ranked.iterator(chunk_size=2000))
+
+        share = Share.build(claims=claims, stock=on_hand, policy=policy, demand=demand[variant_id])
+        if share is not None:
+            shares[variant_id] = share
+    return shares
+
+
+def shares_to_json(shares: Shares) -> dict:
+    """Shares as task arguments (JSON): ranks are (created_at, subscription id)."""
+    return {
+        str(variant_id): [
+            share.policy,
+            share.stock,
+            share.demand,
+            [share.cutoff[0].isoformat(), share.cutoff[1]] if share.cutoff else None,
+            share.partial,
+        ]
+        for variant_id, share in shares.items()
     }
-    allotments: Allotments = defaultdict(dict)
-    for variant_id, claims in demand.items():
-        info = stock.get(variant_id)
-        if info is None or info["on_demand"]:
-            continue
-        if sum(c.quantity for c in claims) <= info["on_hand"]:
-            continue
-        for proxy_id, quantity in allocate(
-            claims=claims, stock=info["on_hand"], policy=policy
-        ).items():
-            allotments[proxy_id][variant_id] = quantity
-    return dict(allotments)
+
+
+def shares_from_json(data: dict | None) -> Shares:
+    shares: Shares = {}
+    for variant_id, (policy, stock, demand, cutoff, partial) in (data or {}).items():
+        rank = (datetime.fromisoformat(cutoff[0]), int(cutoff[1])) if cutoff else None
+        shares[int(variant_id)] = Share(
+            policy=policy, stock=int(stock), demand=int(demand), cutoff=rank, partial=int(partial)
+        )
+    return shares
 
 
 # --- emails -------------------------------------------------------------------------------
@@ -406,7 +445,7 @@ def _place_chunk(
     *,
     order_cycle: OrderCycle,
     proxy_order_ids: Sequence[int],
-    allotments: Allotments,
+    shares: Shares,
     now: datetime,
     states: Sequence[str],
 ) -> PlacementSummary:
@@ -429,6 +468,13 @@ def _place_chunk(
             )
         )
         summary.skipped = len(set(proxy_order_ids)) - len(proxies)
+        if summary.skipped:
+            summary.already_placed = _already_placed(
+                order_cycle=order_cycle,
+                proxy_order_ids=set(proxy_order_ids) - {p.pk for p in proxies},
+                now=now,
+                states=states,
+            )
         if not proxies:
             return summary
         offered = _offered_variant_ids(order_cycle)
@@ -449,7 +495,7 @@ def _place_chunk(
             variants_qs = variants_qs.select_for_update(of=("self",))
         variants = {v.pk: v for v in variants_qs.order_by("pk")}
 
-        # What each proxy order wants of each variant, after the cycle-wide allotment.
+        # What each proxy order wants of each variant, after the cycle-wide share.
         wanted: dict[int, list[tuple[int, int, int]]] = {}  # proxy -> (variant, asked, want)
         failures: dict[int, str] = {}
         for proxy in proxies:
@@ -458,11 +504,14 @@ def _place_chunk(
                 failures[proxy.pk] = problem
                 continue
             rows = []
+            rank = (proxy.subscription.created_at, proxy.subscription_id)
             for variant_id, asked in sub_lines[proxy.subscription_id]:
                 variant = variants.get(variant_id)
                 sellable = variant is not None and variant_id in offered and not variant.is_deleted
                 want = asked if sellable else 0
-                want = min(want, allotments.get(proxy.pk, {}).get(variant_id, want))
+                share = shares.get(variant_id)
+                if want and share is not None:
+                    want = min(want, share.given(quantity=asked, rank=rank))
                 rows.append((variant_id, asked, want))
             wanted[proxy.pk] = rows
 
@@ -630,11 +679,26 @@ def _place_chunk(
     return summary
 
 
+def _already_placed(
+    *, order_cycle: OrderCycle, proxy_order_ids: set[int], now: datetime, states: Sequence[str]
+) -> list[int]:
+    """Of the proxy orders a chunk did not get, those already placed: with an order, or still
+    eligible but locked by a worker placing them right now (SKIP LOCKED passed them by)."""
+    being_placed = eligible_proxy_orders(order_cycle=order_cycle, now=now, states=states).filter(
+        pk__in=proxy_order_ids
+    )
+    return sorted(
+        ProxyOrder.objects.filter(pk__in=proxy_order_ids)
+        .filter(Q(order__isnull=False) | Q(pk__in=being_placed.values("pk")))
+        .values_list("pk", flat=True)
+    )
+
+
 def _place_chunk_isolated(
     *,
     order_cycle: OrderCycle,
     proxy_order_ids: Sequence[int],
-    allotments: Allotments,
+    shares: Shares,
     now: datetime,
     states: Sequence[str],
 ) -> PlacementSummary:
@@ -644,7 +708,7 @@ def _place_chunk_isolated(
         return _place_chunk(
             order_cycle=order_cycle,
             proxy_order_ids=proxy_order_ids,
-            allotments=allotments,
+            shares=shares,
             now=now,
             states=states,
         )
@@ -659,7 +723,7 @@ def _place_chunk_isolated(
                 _place_chunk(
                     order_cycle=order_cycle,
                     proxy_order_ids=[proxy_id],
-                    allotments=allotments,
+                    shares=shares,
                     now=now,
                     states=states,
                 )
@@ -681,32 +745,43 @@ def _chunks(ids: Sequence[int], size: int) -> Iterable[list[int]]:
         yield list(ids[start : start + size])
 
 
+def _id_chunks(qs: QuerySet, size: int) -> Iterator[list[int]]:
+    """The queryset's ids in chunks, read one chunk at a time (keyset pagination on the
+    primary key), so a cycle of any size never has all its ids in memory."""
+    last = 0
+    while True:
+        chunk = list(qs.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size])
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1]
+
+
 def place_chunk(
     *,
     order_cycle_id: int,
     proxy_order_ids: Sequence[int],
-    allotments: dict | None = None,
+    shares: dict | None = None,
     now: datetime | None = None,
     summarize: bool = True,
 ) -> PlacementSummary:
     """Place one chunk of a cycle (the unit a task runs); queue the shop's summary when the
-    cycle has nothing left to place. `allotments` may have string keys (from JSON)."""
+    cycle has nothing left to place. `shares` as made by `shares_to_json`."""
     now = now or timezone.now()
     order_cycle = OrderCycle.objects.select_related("shop").get(pk=order_cycle_id)
     if not _cycle_is_open(order_cycle, now):
         return PlacementSummary(skipped=len(proxy_order_ids))
-    parsed = {
-        int(p): {int(v): int(q) for v, q in per.items()} for p, per in (allotments or {}).items()
-    }
     summary = _place_chunk_isolated(
         order_cycle=order_cycle,
         proxy_order_ids=proxy_order_ids,
-        allotments=parsed,
+        shares=shares_from_json(shares),
         now=now,
         states=CYCLE_STATES,
     )
     if summarize:
-        placement_summary_queue_if_done(order_cycle=order_cycle, now=now)
+        placement_summary_queue_if_done(
+            order_cycle=order_cycle, now=now, already_placed=len(summary.already_placed)
+        )
     return summary
 
 
@@ -724,43 +799,37 @@ def place_cycle(
     order_cycle = OrderCycle.objects.select_related("shop").get(pk=order_cycle.pk)
     if not _cycle_is_open(order_cycle, now) or not order_cycle.shop.enable_subscriptions:
         return PlacementSummary()
-    ids = list(
-        eligible_proxy_orders(order_cycle=order_cycle, now=now)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    eligible = eligible_proxy_orders(order_cycle=order_cycle, now=now)
     summary = PlacementSummary()
-    if not ids:
+    if not eligible.exists():
         placement_summary_queue_if_done(order_cycle=order_cycle, now=now)
         return summary
-    allotments = cycle_allotments(
-        order_cycle=order_cycle, proxy_order_ids=ids, policy=order_cycle.shop.allocation_policy
+    shares = cycle_shares(
+        order_cycle=order_cycle, proxies=eligible, policy=order_cycle.shop.allocation_policy
     )
     if fan_out:
         from cadence.subscriptions.tasks import place_chunk_task
 
-        for chunk in _chunks(ids, CHUNK_SIZE):
-            chunk_allotments = {str(p): allotments[p] for p in chunk if p in allotments}
+        shares_json = shares_to_json(shares)
+        for chunk in _id_chunks(eligible, CHUNK_SIZE):
             place_chunk_task.enqueue(
-                order_cycle_id=order_cycle.pk,
-                proxy_order_ids=chunk,
-                allotments={
-                    p: {str(v): q for v, q in a.items()} for p, a in chunk_allotments.items()
-                },
+                order_cycle_id=order_cycle.pk, proxy_order_ids=chunk, shares=shares_json
             )
             summary.queued_chunks += 1
         return summary
-    for chunk in _chunks(ids, CHUNK_SIZE):
+    for chunk in _id_chunks(eligible, CHUNK_SIZE):
         summary.merge(
             _place_chunk_isolated(
                 order_cycle=order_cycle,
                 proxy_order_ids=chunk,
-                allotments=allotments,
+                shares=shares,
                 now=now,
                 states=CYCLE_STATES,
             )
         )
-    placement_summary_queue_if_done(order_cycle=order_cycle, now=now)
+    placement_summary_queue_if_done(
+        order_cycle=order_cycle, now=now, already_placed=len(summary.already_placed)
+    )
     return summary
 
 
@@ -789,15 +858,19 @@ def place_proxy_orders(
         if not _cycle_is_open(order_cycle, now):
             summary.skipped += len(ids)
             continue
-        allotments = cycle_allotments(
-            order_cycle=order_cycle, proxy_order_ids=ids, policy=order_cycle.shop.allocation_policy
+        shares = cycle_shares(
+            order_cycle=order_cycle,
+            proxies=eligible_proxy_orders(
+                order_cycle=order_cycle, now=now, states=EXPLICIT_STATES
+            ).filter(pk__in=ids),
+            policy=order_cycle.shop.allocation_policy,
         )
         for chunk in _chunks(ids, CHUNK_SIZE):
             summary.merge(
                 _place_chunk_isolated(
                     order_cycle=order_cycle,
                     proxy_order_ids=chunk,
-                    allotments=allotments,
+                    shares=shares,
                     now=now,
                     states=EXPLICIT_STATES,
                 )
@@ -812,11 +885,15 @@ def placement_summary_key(order_cycle_id: int) -> str:
     return f"summary:placement:{order_cycle_id}"
 
 
-def placement_summary_queue_if_done(*, order_cycle: OrderCycle, now: datetime) -> Email | None:
+def placement_summary_queue_if_done(
+    *, order_cycle: OrderCycle, now: datetime, already_placed: int = 0
+) -> Email | None:
     """Queue the shop's one placement summary for the cycle once nothing is left to place.
 
     Built from the proxy orders' states in the database, so it covers every chunk and every
     worker; the `dedup_key` makes it exist once however many workers get here.
+    `already_placed` is how many proxy orders the run that completes the cycle found already
+    placed (by an earlier run or a worker racing it); they are counted among the placed too.
     """
     shop = order_cycle.shop
     if not shop.contact_email or not shop.enable_subscriptions:
@@ -825,7 +902,21 @@ def placement_summary_queue_if_done(*, order_cycle: OrderCycle, now: datetime) -
         return None
     if Email.objects.filter(dedup_key=placement_summary_key(order_cycle.pk)).exists():
         return None
-    rows = list(
+    short_orders = set(
+        LineItem.objects.filter(
+            order__order_cycle=order_cycle,
+            order__proxy_order__isnull=False,
+            quantity__lt=F("requested_quantity"),
+        ).values_list("order_id", flat=True)
+    )
+
+    def who(email: str, first: str, last: str) -> str:
+        name = f"{first} {last}".strip()
+        return f"{name} <{email}>" if name else email
+
+    placed, shortages, empty, failed = 0, [], [], []
+    # Streamed: only the rows the email lists are kept, not one per placed order.
+    for state, reason, order_id, number, *person in (
         ProxyOrder.objects.filter(
             order_cycle=order_cycle,
             state__in=[
@@ -845,36 +936,27 @@ def placement_summary_queue_if_done(*, order_cycle: OrderCycle, now: datetime) -
             "subscription__customer__first_name",
             "subscription__customer__last_name",
         )
-    )
-    if not rows:
+        .iterator(chunk_size=2000)
+    ):
+        if order_id:
+            placed += 1
+            if order_id in short_orders:
+                shortages.append({"number": number, "customer": who(*person)})
+        if state == ProxyOrderState.EMPTY:
+            empty.append({"customer": who(*person)})
+        if state == ProxyOrderState.FAILED:
+            failed.append({"customer": who(*person), "reason": reason})
+    if not (placed or empty or failed):
         return None
-    short_orders = set(
-        LineItem.objects.filter(
-            order__order_cycle=order_cycle,
-            order__proxy_order__isnull=False,
-            quantity__lt=F("requested_quantity"),
-        ).values_list("order_id", flat=True)
-    )
-
-    def who(email: str, first: str, last: str) -> str:
-        name = f"{first} {last}".strip()
-        return f"{name} <{email}>" if name else email
-
-    placed = [r for r in rows if r[2]]
     context = {
         "timezone": shop.timezone,
         "shop": {"name": shop.name, "contact_email": shop.contact_email},
         "cycle": {"name": order_cycle.name, "opens_at": order_cycle.opens_at.isoformat()},
-        "placed": len(placed),
-        "shortages": [
-            {"number": r[3], "customer": who(*r[4:])} for r in placed if r[2] in short_orders
-        ],
-        "empty": [{"customer": who(*r[4:])} for r in rows if r[0] == ProxyOrderState.EMPTY],
-        "failed": [
-            {"customer": who(*r[4:]), "reason": r[1]}
-            for r in rows
-            if r[0] == ProxyOrderState.FAILED
-        ],
+        "placed": placed,
+        "already_placed": min(already_placed, placed),
+        "shortages": shortages,
+        "empty": empty,
+        "failed": failed,
     }
     return email_queue(
         to=shop.contact_email,

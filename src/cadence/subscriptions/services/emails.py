@@ -1,0 +1,164 @@
+"""Emails to a subscription's buyer, and the sender details every buyer email shares.
+
+Every email to a buyer is written in the buyer's language, shows the shop's name as sender
+and takes replies at the shop's contact address: `buyer_email_build` / `buyer_email_queue`
+are the one place that says so (placement, confirmation and the lifecycle use them).
+
+The subscription emails (started, changed, paused, resumed, canceled) are queued in the
+transaction of the event that causes them, so a rolled-back event sends nothing. Their
+context is a snapshot taken with the event (a handful of lines, unlike placement's bulk
+rows): the buyer reads the subscription as it was when it changed, even if it changes again
+before the email goes out. A shop can turn them off (`Enterprise.send_subscription_emails`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from cadence.cycles.selectors import next_cycle_of_schedule
+from cadence.enterprises.models import Enterprise
+from cadence.notifications.models import Email
+from cadence.notifications.services import email_build, email_queue
+from cadence.subscriptions.models import ProxyOrder, Subscription
+from cadence.subscriptions.selectors import line_item_available, subscription_estimates
+
+# Lifecycle event -> email kind (templates notifications/<kind>{_subject.txt,.txt,.html}).
+SUBSCRIPTION_STARTED = "subscription_started"
+SUBSCRIPTION_CHANGED = "subscription_changed"
+SUBSCRIPTION_PAUSED = "subscription_paused"
+SUBSCRIPTION_RESUMED = "subscription_resumed"
+SUBSCRIPTION_CANCELED = "subscription_canceled"
+
+
+def buyer_name(customer, bill_address: dict | None) -> str:
+    """How an email greets the buyer: the billing first name, else the customer's, else the
+    email address."""
+    return (bill_address or {}).get("first_name") or customer.first_name or customer.email
+
+
+def buyer_email_build(
+    *, kind: str, customer, shop: Enterprise, context: dict, dedup_key: str | None = None
+) -> Email:
+    """An unsaved outbox row to a shop's buyer (for `emails_queue_bulk`): in the customer's
+    language, from the shop's name, replies to the shop's contact email."""
+    return email_build(
+        to=customer.email,
+        kind=kind,
+        context=context,
+        language=customer.language,
+        from_name=shop.name,
+        reply_to=shop.contact_email,
+        dedup_key=dedup_key,
+    )
+
+
+def buyer_email_queue(
+    *, kind: str, customer, shop: Enterprise, context: dict, dedup_key: str | None = None
+) -> Email | None:
+    """Queue one email to a shop's buyer in the current transaction (see `buyer_email_build`);
+    None when `dedup_key` says it exists already."""
+    email = buyer_email_build(
+        kind=kind, customer=customer, shop=shop, context=context, dedup_key=dedup_key
+    )
+    return email_queue(
+        to=email.to,
+        kind=email.kind,
+        context=email.context,
+        language=email.language,
+        from_name=email.from_name,
+        reply_to=email.reply_to,
+        dedup_key=email.dedup_key,
+    )
+
+
+def subscriptions_url() -> str:
+    """The buyer's subscriptions page (for buyers with a user account)."""
+    return f"{settings.BASE_URL}/account/subscriptions/"
+
+
+def _orders(proxies: list[ProxyOrder]) -> list[dict]:
+    """Placed orders named in a pause or cancel email (proxies loaded with order and cycle)."""
+    return [
+        {
+            "number": proxy.order.number if proxy.order else "",
+            "cycle": proxy.order_cycle.name,
+            "closes_at": proxy.order_cycle.closes_at.isoformat(),
+        }
+        for proxy in proxies
+    ]
+
+
+def subscription_email_context(*, subscription: Subscription, now: datetime) -> dict:
+    """What every subscription email shows, as plain JSON: the shop, the schedule, the lines
+    with quantities and estimated prices, the estimate of the next delivery, the first and
+    last day (in the shop's time zone) and the next order cycle.
+
+    Amounts are strings; `*_at` values ISO strings in UTC; `*_on` values ISO dates in the
+    shop's zone (see `notifications.rendering`)."""
+    shop, customer = subscription.shop, subscription.customer
+    tz = ZoneInfo(shop.timezone)
+    lines = list(subscription.line_items.select_related("variant__product").order_by("pk"))
+    available = line_item_available(subscription, now=now)
+    totals = subscription_estimates(subscription, now=now)
+    cycle = next_cycle_of_schedule(schedule=subscription.schedule, now=now)
+    return {
+        "timezone": shop.timezone,
+        "currency": shop.currency,
+        "shop": {"name": shop.name, "contact_email": shop.contact_email},
+        "customer_name": buyer_name(customer, subscription.bill_address),
+        "has_account": customer.user_id is not None,
+        "subscriptions_url": subscriptions_url(),
+        "schedule": {"name": subscription.schedule.name},
+        "lines": [
+            {
+                "name": line.variant.full_name,
+                "quantity": line.quantity,
+                "price": str(line.variant.price),
+                "amount": str(line.variant.price * line.quantity),
+                "available": available.get(line.pk, False),
+            }
+            for line in lines
+        ],
+        "estimate": {key: str(value) for key, value in totals.items()},
+        "shipping": {"name": subscription.shipping_method.name},
+        "payment_method": {"name": subscription.payment_method.name},
+        "begins_on": subscription.begins_at.astimezone(tz).date().isoformat(),
+        "ends_on": subscription.ends_at.astimezone(tz).date().isoformat()
+        if subscription.ends_at
+        else None,
+        "next_cycle": {
+            "name": cycle.name,
+            "opens_at": cycle.opens_at.isoformat(),
+            "closes_at": cycle.closes_at.isoformat(),
+        }
+        if cycle is not None
+        else None,
+    }
+
+
+def subscription_email_queue(
+    *,
+    subscription: Subscription,
+    kind: str,
+    now: datetime,
+    extra: dict | None = None,
+) -> Email | None:
+    """Queue one subscription email to the buyer in the caller's transaction, unless the
+    shop turned these emails off or the customer has no email address (returns None).
+
+    `extra` adds event details to the context (resume date, orders kept or canceled,
+    what changed)."""
+    shop, customer = subscription.shop, subscription.customer
+    if not shop.send_subscription_emails or not customer.email:
+        return None
+    context = subscription_email_context(subscription=subscription, now=now)
+    context.update(extra or {})
+    return buyer_email_queue(kind=kind, customer=customer, shop=shop, context=context)
+
+
+def placed_orders_context(*, kept: list[ProxyOrder], canceled: list[ProxyOrder]) -> dict:
+    """The pause and cancel emails' account of orders already placed in open cycles."""
+    return {"kept_orders": _orders(kept), "canceled_orders": _orders(canceled)}
