@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.utils import timezone
+
 from cadence.customers.models import Customer
 from cadence.subscriptions.models import Subscription
 from tests import factories as f
+from tests.api.test_orders import make_order
 
 
 def _subscribe(shop, customer, **fields):
@@ -17,8 +22,7 @@ def _subscribe(shop, customer, **fields):
         shipping_method=f.shipping_method(shop),
         bill_address=f.address(),
         ship_address=f.address(),
-        begins_at=customer.created_at,
-        **fields,
+        **{"begins_at": customer.created_at - timedelta(days=7), **fields},
     )
 
 
@@ -74,7 +78,8 @@ def test_get_patch_customer(as_user):
 
 
 def test_delete_refused_with_active_subscription(as_user):
-    """DELETE answers 409 while a subscription is not canceled; 204 once there is none."""
+    """DELETE answers 409 while a subscription is active or paused, changing nothing; a
+    customer with no history answers 204 and its row is gone."""
     manager = f.user()
     shop = f.shop(managers=[manager])
     customer = f.customer(shop)
@@ -86,11 +91,86 @@ def test_delete_refused_with_active_subscription(as_user):
     lonely = f.customer(shop)
     assert client.delete(f"/customers/{lonely.pk}").status_code == 204
     assert not Customer.objects.filter(pk=lonely.pk).exists()
-    subscription.canceled_at = subscription.begins_at
+    subscription.paused_at = subscription.begins_at
     subscription.save()
-    # Canceled subscriptions keep the customer as history: still refused, for another reason.
     r = client.delete(f"/customers/{customer.pk}")
     assert r.status_code == 409
+    assert r.data["detail"] == (
+        "This customer has 1 subscription that is not canceled: cancel it first."
+    )
+    customer.refresh_from_db()
+    assert customer.deleted_at is None
+    assert client.get(f"/customers/{customer.pk}").status_code == 200
+
+
+def test_delete_with_history_keeps_it_and_frees_the_email(as_user):
+    """With only canceled and ended subscriptions and past orders, DELETE answers 204: the
+    customer is gone from GET and the list, its orders still name it, the email is free."""
+    manager = f.user()
+    shop = f.shop(managers=[manager])
+    customer = f.customer(shop, "dee@example.org")
+    kept = f.customer(shop, "kept@example.org")
+    now = timezone.now()
+    canceled = _subscribe(shop, customer, canceled_at=now)
+    ended = _subscribe(shop, customer, ends_at=now - timedelta(minutes=1))
+    variant = f.variant(shop)
+    order = make_order(
+        shop, f.order_cycle(shop, variants=[variant]), customer, variant, number="R7"
+    )
+    client = as_user(manager)
+
+    r = client.delete(f"/customers/{customer.pk}")
+    assert r.status_code == 204, r.data
+    assert client.get(f"/customers/{customer.pk}").status_code == 404
+    assert client.patch(f"/customers/{customer.pk}", {"code": "X"}).status_code == 404
+    assert client.delete(f"/customers/{customer.pk}").status_code == 404
+    r = client.get(f"/enterprises/{shop.pk}/customers")
+    assert [c["id"] for c in r.data["items"]] == [kept.pk]
+    r = client.get(f"/orders/{order.pk}")
+    assert r.status_code == 200 and r.data["customer_id"] == customer.pk
+    assert set(Subscription.objects.filter(customer=customer).values_list("pk", flat=True)) == {
+        canceled.pk,
+        ended.pk,
+    }
+    assert Customer.objects.get(pk=customer.pk).deleted_at is not None
+
+    r = client.post(f"/enterprises/{shop.pk}/customers", {"email": "Dee@example.org"})
+    assert r.status_code == 201, r.data
+    assert r.data["id"] != customer.pk
+    r = client.get(f"/enterprises/{shop.pk}/customers")
+    assert [c["email"] for c in r.data["items"]] == ["Dee@example.org", "kept@example.org"]
+
+
+def test_deleted_customer_cannot_be_subscribed(as_user):
+    """POST subscriptions with a removed customer answers 422 on customer_id, as for an
+    unknown id."""
+    manager = f.user()
+    shop = f.shop(managers=[manager])
+    customer = f.customer(shop)
+    _subscribe(shop, customer, canceled_at=timezone.now())
+    client = as_user(manager)
+    assert client.delete(f"/customers/{customer.pk}").status_code == 204
+    variant = f.variant(shop)
+    cycle = f.order_cycle(shop, variants=[variant])
+    body = {
+        "schedule_id": f.schedule(shop, [cycle]).pk,
+        "payment_method_id": f.payment_method(shop).pk,
+        "shipping_method_id": f.shipping_method(shop).pk,
+        "begins_at": timezone.now().isoformat(),
+        "bill_address": f.address(),
+        "ship_address": f.address(),
+        "line_items": [{"variant_id": variant.pk, "quantity": 1}],
+    }
+    answers = []
+    for customer_id in (customer.pk, customer.pk + 1000):
+        r = client.post(
+            f"/enterprises/{shop.pk}/subscriptions", {**body, "customer_id": customer_id}
+        )
+        assert r.status_code == 422, r.data
+        answers.append(r.data["errors"])
+    assert answers[0] == answers[1]
+    assert list(answers[0]) == ["customer_id"]
+    assert Subscription.objects.count() == 1
 
 
 def test_customers_of_other_shops_are_not_found(as_user):

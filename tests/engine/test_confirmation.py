@@ -148,3 +148,29 @@ def test_the_final_total_is_charged_after_an_edit(world, monkeypatch):
 
     assert gateway.requests[0].amount == Decimal("7.00")
     assert Payment.objects.get(order=proxy.order).amount == Decimal("7.00")
+
+
+def test_manual_orders_are_confirmed_one_transaction_each_and_a_changed_one_is_left(world):
+    """Orders paid by hand are read per chunk and confirmed each in its own transaction;
+    one whose state changed since the chunk was read (another worker confirmed its proxy
+    order) is left untouched, with no email, while the others are confirmed with the
+    final total on their payment."""
+    proxies = _placed(world, 3)
+    rows = confirmation._manual([p.pk for p in proxies])
+    assert [r.proxy_id for r in rows] == [p.pk for p in proxies]
+    # Another worker got to the first one after the chunk was read.
+    type(proxies[0]).objects.filter(pk=proxies[0].pk).update(state=ProxyOrderState.CONFIRMED)
+    proxies[1].order.total = Decimal("12.34")
+    proxies[1].order.save(update_fields=["total"])
+    now = world.cycle.closes_at
+
+    done = [confirmation._confirm_manual(row=r, shop=world.shop, now=now) for r in rows]
+
+    assert done[0] is None and done[1] and done[2]
+    proxies[0].order.refresh_from_db()
+    assert proxies[0].order.state == OrderState.COMPLETE
+    assert Email.objects.filter(kind="confirmation").count() == 2
+    assert Payment.objects.get(order=proxies[1].order).amount == Decimal("12.34")
+    assert proxies[2].order.__class__.objects.get(pk=proxies[2].order_id).state == (
+        OrderState.CONFIRMED
+    )

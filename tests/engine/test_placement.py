@@ -260,3 +260,20 @@ def test_placed_proxy_orders_record_when(world):
     proxy.refresh_from_db()
     assert proxy.placed_at == moment and proxy.order.placed_at == moment
     assert proxy.order.proxy_order == proxy
+
+
+def test_proxy_orders_found_already_placed_are_counted_and_reported(world):
+    """A run reaching a proxy order another run already placed leaves it alone, counts it
+    as already placed, and the shop's summary says so."""
+    first, second = world.subscribe(), world.subscribe()
+    placement.place_proxy_orders(proxy_order_ids=[first.pk])
+
+    summary = placement.place_chunk(
+        order_cycle_id=world.cycle.pk, proxy_order_ids=[first.pk, second.pk]
+    )
+
+    assert summary.placed == [second.pk] and summary.already_placed == [first.pk]
+    assert Order.objects.count() == 2
+    report = Email.objects.get(kind="placement_summary")
+    assert (report.context["placed"], report.context["already_placed"]) == (2, 1)
+    assert "already placed" in summary.describe()

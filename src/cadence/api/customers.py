@@ -116,7 +116,8 @@ def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPat
 
 @router.delete("/customers/{int:customer_id}", response={204: None, **WRITE_ERRORS})
 def delete_customer(request: HttpRequest, customer_id: int):
-    """Remove a customer; 409 while they have subscriptions that are not canceled."""
+    """Remove a customer; 409 while a subscription is active, paused or pending. One that
+    orders or past subscriptions refer to is kept for them but no longer found (404)."""
     customer = customer_for_manager(user=request.auth, customer_id=customer_id)
     services.customer_delete(customer=customer)
     return Status(204, None)

@@ -1,7 +1,12 @@
-"""A shop's customer list. Addresses are stored as JSON copies (see `customers.domain`)."""
+"""A shop's customer list. Addresses are stored as JSON copies (see `customers.domain`).
+
+A removed customer that orders or past subscriptions still refer to is kept as a soft-deleted
+row (`deleted_at` set) so that history stays intact; reads for managers and buyers skip it.
+"""
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
@@ -28,11 +33,19 @@ class Customer(models.Model):
     ship_address = models.JSONField(_("ship address"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["email", "id"]
         constraints = [
-            models.UniqueConstraint(Lower("email"), "shop", name="uniq_customer_email_per_shop")
+            # Only live customers hold their email: once removed, the same buyer can be added
+            # again as a new customer while the old row stays attached to past orders.
+            models.UniqueConstraint(
+                Lower("email"),
+                "shop",
+                condition=Q(deleted_at__isnull=True),
+                name="uniq_customer_email_per_shop",
+            )
         ]
 
     def __str__(self) -> str:

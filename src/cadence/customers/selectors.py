@@ -1,4 +1,7 @@
-"""Reads on customer lists, scoped to what the user may see."""
+"""Reads on customer lists, scoped to what the user may see.
+
+Soft-deleted customers (removed from the list but kept for past orders and subscriptions)
+are left out of every read here."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from cadence.enterprises.selectors import object_for_manager
 
 def customers_for_shop(*, shop: Enterprise, q: str | None = None) -> QuerySet[Customer]:
     """The shop's customers, optionally matching `q` in email, name or code."""
-    qs = Customer.objects.filter(shop=shop)
+    qs = Customer.objects.filter(shop=shop, deleted_at__isnull=True)
     if q:
         qs = qs.filter(
             Q(email__icontains=q)
@@ -27,15 +30,16 @@ def customer_for_manager(*, user, customer_id: int) -> Customer:
     """The customer if the user manages its shop (or is staff); raises NotFound otherwise."""
     return object_for_manager(
         user=user,
-        queryset=Customer.objects.select_related("shop"),
+        queryset=Customer.objects.filter(deleted_at__isnull=True).select_related("shop"),
         pk=customer_id,
         label=_("Customer"),
     )
 
 
 def customers_of_buyer(user) -> QuerySet[Customer]:
-    """The customer rows that are this buyer: linked to their account or with their email."""
+    """The live customer rows that are this buyer: linked to their account or with their
+    email. A customer the shop removed no longer counts, nor do the orders attached to it."""
     match = Q(user=user)
     if user.email:
         match |= Q(email__iexact=user.email)
-    return Customer.objects.filter(match)
+    return Customer.objects.filter(match, deleted_at__isnull=True)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.deletion import ProtectedError
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from cadence.customers.domain import clean_address
 from cadence.customers.models import Customer
@@ -45,7 +49,7 @@ def _clean(
         except DjangoValidationError:
             errors.add("email", _("is not a valid email address"))
         else:
-            taken = Customer.objects.filter(shop=shop, email__iexact=email)
+            taken = Customer.objects.filter(shop=shop, email__iexact=email, deleted_at__isnull=True)
             if exclude_pk is not None:
                 taken = taken.exclude(pk=exclude_pk)
             if taken.exists():
@@ -132,16 +136,47 @@ def customer_update(*, customer: Customer, changes: dict[str, Any]) -> Customer:
 
 
 @transaction.atomic
-def customer_delete(*, customer: Customer) -> None:
-    """Remove a customer from the list. Raises Conflict while they have a subscription that
-    is not canceled, or when orders or past subscriptions still refer to them."""
-    if customer.subscriptions.filter(canceled_at__isnull=True).exists():
+def customer_delete(*, customer: Customer, now: datetime | None = None) -> None:
+    """Remove a customer from the shop's list.
+
+    Refused (Conflict) while the customer has a subscription that still counts: one that is
+    active, paused or pending (not begun yet). Canceled subscriptions and ended ones (past
+    their end date, not paused) no longer block, since nothing more will be ordered for them.
+
+    A customer nothing refers to is deleted for good. One that orders or canceled or ended
+    subscriptions still refer to is soft-deleted (`deleted_at` set): those rows keep pointing
+    at it, but it leaves the customer list, can no longer be subscribed or fetched, and its
+    email is free to be added again as a new customer."""
+    now = now or timezone.now()
+    # Locking the row serialises this with subscription creation and edits, which lock the
+    # customer too: a subscription cannot appear between the check below and the delete.
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.deleted_at is not None:
+        return
+    blocking = customer.subscriptions.filter(canceled_at__isnull=True).filter(
+        # Mirrors the subscription status rules: paused wins over ended, not begun is pending.
+        Q(paused_at__isnull=False)
+        | Q(begins_at__gt=now)
+        | Q(ends_at__isnull=True)
+        | Q(ends_at__gte=now)
+    )
+    count = blocking.count()
+    if count:
         raise Conflict(
-            _("This customer has active subscriptions; cancel them before deleting the customer.")
+            ngettext(
+                "This customer has %(count)d subscription that is not canceled: cancel it first.",
+                "This customer has %(count)d subscriptions that are not canceled: "
+                "cancel them first.",
+                count,
+            )
+            % {"count": count}
         )
-    try:
-        customer.delete()
-    except ProtectedError:
-        raise Conflict(
-            _("This customer has orders or past subscriptions and is kept for the record.")
-        ) from None
+    if not customer.subscriptions.exists() and not customer.orders.exists():
+        try:
+            customer.delete()
+            return
+        except ProtectedError:
+            # Some other row refers to the customer after all: keep it, as for history.
+            pass
+    customer.deleted_at = now
+    customer.save(update_fields=["deleted_at", "updated_at"])

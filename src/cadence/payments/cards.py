@@ -175,7 +175,7 @@ def shops_of_buyer(user):
     match = Q(user=user)
     if user.email:
         match |= Q(email__iexact=user.email)
-    shop_ids = Customer.objects.filter(match).values("shop_id")
+    shop_ids = Customer.objects.filter(match, deleted_at__isnull=True).values("shop_id")
     return Enterprise.objects.filter(pk__in=shop_ids, is_shop=True).order_by("name", "pk")
 
 

@@ -331,7 +331,7 @@ def _buyer_language(*, user_id: int, shop_id: int) -> str:
     from cadence.customers.models import Customer
 
     language = (
-        Customer.objects.filter(shop_id=shop_id, user_id=user_id)
+        Customer.objects.filter(shop_id=shop_id, user_id=user_id, deleted_at__isnull=True)
         .values_list("language", flat=True)
         .first()
     )

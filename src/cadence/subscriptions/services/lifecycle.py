@@ -114,7 +114,11 @@ def _clean_related(*, shop: Enterprise, data: dict, errors: ErrorCollector, out:
         ),
     }
     querysets = {
-        "customer_id": Customer.objects.filter(shop=shop).select_related("user", "shop"),
+        # A removed (soft-deleted) customer is unknown here. The row is locked so that a
+        # concurrent customer_delete either sees this subscription or is seen as removed.
+        "customer_id": Customer.objects.filter(shop=shop, deleted_at__isnull=True)
+        .select_related("user", "shop")
+        .select_for_update(of=("self",)),
         "schedule_id": Schedule.objects.filter(shop=shop, deleted_at__isnull=True),
         "payment_method_id": PaymentMethod.objects.filter(shop=shop, active=True),
         "shipping_method_id": ShippingMethod.objects.filter(shop=shop, active=True),
@@ -395,7 +399,7 @@ def subscription_create(
     Raises ValidationFailed with errors keyed by the API's field names."""
     now = now or timezone.now()
     if bill_address is None or ship_address is None:
-        customer = _lookup(Customer.objects.filter(shop=shop), customer_id)
+        customer = _lookup(Customer.objects.filter(shop=shop, deleted_at__isnull=True), customer_id)
         if customer is not None:
             bill_address = bill_address if bill_address is not None else customer.bill_address
             ship_address = ship_address if ship_address is not None else customer.ship_address
