@@ -318,3 +318,19 @@ def test_htmx_refusal_replaces_the_main_area(client):
     assert response.status_code == 200
     assert (response["HX-Retarget"], response["HX-Reselect"]) == ("main", "main")
     assert Order.objects.get(pk=w.ann_order.pk).state == OrderState.COMPLETE
+
+
+def test_a_buyer_keeps_seeing_their_history_after_the_shop_removes_them(ann, w):
+    """Once the shop deletes the buyer's customer record (its subscription canceled), the
+    buyer still sees the order on their page but can no longer change it."""
+    from cadence.customers.services import customer_delete
+    from cadence.subscriptions.services.lifecycle import subscription_cancel
+
+    proxy = ProxyOrder.objects.get(order=w.ann_order)
+    subscription_cancel(subscription=proxy.subscription, open_orders="keep")
+    customer_delete(customer=proxy.subscription.customer)
+
+    assert w.ann_order.number in ann.get("/account/orders/").content.decode()
+    response = ann.post(f"/account/orders/{w.ann_order.pk}/cancel/")
+    assert response.status_code == 404
+    assert Order.objects.get(pk=w.ann_order.pk).state == OrderState.COMPLETE

@@ -36,10 +36,14 @@ def customer_for_manager(*, user, customer_id: int) -> Customer:
     )
 
 
-def customers_of_buyer(user) -> QuerySet[Customer]:
-    """The live customer rows that are this buyer: linked to their account or with their
-    email. A customer the shop removed no longer counts, nor do the orders attached to it."""
+def customers_of_buyer(user, *, include_removed: bool = False) -> QuerySet[Customer]:
+    """The customer rows that are this buyer: linked to their account or with their email.
+
+    A customer the shop removed no longer counts for anything the buyer does; with
+    `include_removed` it still counts for reading their history (past orders and
+    subscriptions stay visible to the buyer)."""
     match = Q(user=user)
     if user.email:
         match |= Q(email__iexact=user.email)
-    return Customer.objects.filter(match, deleted_at__isnull=True)
+    qs = Customer.objects.filter(match)
+    return qs if include_removed else qs.filter(deleted_at__isnull=True)

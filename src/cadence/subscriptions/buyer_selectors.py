@@ -23,7 +23,7 @@ from cadence.subscriptions.models import ProxyOrder, Subscription
 def buyer_orders(user) -> QuerySet[Order]:
     """The buyer's orders, newest first, with what a listing shows (shop, cycle, lines)."""
     return (
-        Order.objects.filter(customer__in=customers_of_buyer(user))
+        Order.objects.filter(customer__in=customers_of_buyer(user, include_removed=True))
         .select_related("shop", "order_cycle", "shipping_method")
         .prefetch_related("line_items__variant__product")
         .order_by("-created_at", "-pk")
@@ -59,7 +59,7 @@ def buyer_subscriptions(user) -> QuerySet[Subscription]:
     """The buyer's subscriptions, newest first, with their lines and deliveries (proxy orders,
     by cycle close) loaded."""
     return (
-        Subscription.objects.filter(customer__in=customers_of_buyer(user))
+        Subscription.objects.filter(customer__in=customers_of_buyer(user, include_removed=True))
         .select_related("shop", "schedule")
         .prefetch_related(
             "line_items__variant__product", "proxy_orders__order_cycle", "proxy_orders__order"

@@ -262,6 +262,8 @@ def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
             for message in msgs:
                 form.add_error(None, message)
         return _render_order(request, _order_or_404(request, order_id), form)
+    except NotFound as exc:
+        raise Http404(exc.detail) from exc
     except (PermissionDenied, Conflict) as exc:
         return _service_refusal(request, exc, back_url)
     messages.success(request, _("Your order was updated."))
@@ -275,6 +277,8 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     back_url = reverse("buyer-order", args=[order.pk])
     try:
         buyer.buyer_order_cancel(user=request.user, order_id=order.pk)
+    except NotFound as exc:
+        raise Http404(exc.detail) from exc
     except (PermissionDenied, Conflict) as exc:
         return _service_refusal(request, exc, back_url)
     messages.success(request, _("Your order was canceled."))
