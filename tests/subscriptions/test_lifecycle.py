@@ -197,7 +197,11 @@ def test_create_refuses_unknown_ids_and_other_payment_kinds():
     assert errors == {"customer_id": ["Customer is not available to Green Grocer"]}
     other_kind = factories.payment_method(w.shop, kind="other")
     errors = errors_of(lambda: subscribe(w, payment_method_id=other_kind.pk))
-    assert errors == {"payment_method_id": ["Payment method must be a cash or Stripe method"]}
+    assert errors == {
+        "payment_method_id": [
+            "Payment method must be a manual (cash, cheque, transfer) or Stripe method"
+        ]
+    }
 
 
 def test_create_with_stripe_reports_every_charge_problem():
@@ -491,7 +495,7 @@ def test_pause_resume_on_must_be_future_and_bad_choice_refused():
     )
     assert errors == {"resume_on": ["Resume on must be a date in the future"]}
     errors = errors_of(lambda: subscription_pause(subscription=sub, open_orders="maybe", now=w.now))
-    assert errors == {"open_orders": ["Open orders must be keep or cancel"]}
+    assert errors == {"open_orders": ['open_orders must be "keep" or "cancel"']}
 
 
 def test_pause_twice_conflicts():

@@ -99,7 +99,10 @@ def register_exception_handlers(api: NinjaAPI) -> None:
         # Raised by the database (driver) when a value does not fit its column, or by Python
         # when an integer does not fit SQLite's; the service's transaction is rolled back, so
         # nothing is written.
-        message = _("A value in the request cannot be stored: too large, too long or with a NUL.")
+        message = _(
+            "A value in the request cannot be stored: it is too large, too long or contains "
+            "a NUL character."
+        )
         return api.create_response(request, {"errors": {"__all__": [message]}}, status=422)
 
     api.add_exception_handler(OverflowError, out_of_range)

@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from cadence.enterprises.models import Enterprise
@@ -54,7 +54,7 @@ STATUS_LABELS = {
     Status.PENDING: gettext_lazy("Not started yet"),
     Status.PAUSED: gettext_lazy("Paused"),
     Status.ENDED: gettext_lazy("Ended"),
-    Status.CANCELED: gettext_lazy("Canceled"),
+    Status.CANCELED: pgettext_lazy("subscription status", "Canceled"),
 }
 
 

@@ -140,7 +140,10 @@ def _clean_related(*, shop: Enterprise, data: dict, errors: ErrorCollector, out:
     out.payment_method = method
     if method is not None:
         if method.kind not in (PaymentMethodKind.MANUAL, PaymentMethodKind.STRIPE):
-            errors.add("payment_method_id", _("Payment method must be a cash or Stripe method"))
+            errors.add(
+                "payment_method_id",
+                _("Payment method must be a manual (cash, cheque, transfer) or Stripe method"),
+            )
         elif method.kind == PaymentMethodKind.STRIPE and out.customer is not None:
             for problem in stripe_charge_problems(customer=out.customer):
                 errors.add(
@@ -358,7 +361,7 @@ def _cancel_proxy(proxy: ProxyOrder, now: datetime) -> None:
 
 def _check_open_orders(subscription: Subscription, open_orders: str | None, now: datetime):
     if open_orders is not None and open_orders not in OPEN_ORDERS_CHOICES:
-        raise ValidationFailed({"open_orders": [_("Open orders must be keep or cancel")]})
+        raise ValidationFailed({"open_orders": [_('open_orders must be "keep" or "cancel"')]})
     placed = list(placed_open_proxy_orders(subscription=subscription, now=now))
     if placed and open_orders is None:
         raise Conflict(
