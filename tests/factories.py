@@ -15,6 +15,7 @@ from cadence.cycles.models import OrderCycle, OrderCycleFee, Schedule
 from cadence.enterprises.models import Enterprise, SupplierPermission
 from cadence.orders.models import ShippingMethod
 from cadence.payments.models import PaymentMethod
+from cadence.subscriptions.models import Subscription
 
 _seq = itertools.count(1)
 
@@ -135,3 +136,19 @@ def payment_method(
         fee=Decimal(fee),
         fee_percent=Decimal(fee_percent),
     )
+
+
+def subscription(shop: Enterprise, customer: Customer, **fields) -> Subscription:
+    """A subscription row written directly, without the services' rules (no lines, no proxy
+    orders): for tests about something else. Begins 30 days ago unless `begins_at` is given;
+    the schedule and methods are new ones of the shop unless given."""
+    fields.setdefault("begins_at", timezone.now() - timedelta(days=30))
+    fields.setdefault("bill_address", address())
+    fields.setdefault("ship_address", address())
+    if "schedule" not in fields:
+        fields["schedule"] = schedule(shop)
+    if "payment_method" not in fields:
+        fields["payment_method"] = payment_method(shop)
+    if "shipping_method" not in fields:
+        fields["shipping_method"] = shipping_method(shop)
+    return Subscription.objects.create(shop=shop, customer=customer, **fields)

@@ -104,10 +104,8 @@ def test_demo_subscriptions_cover_every_status():
             assert not subscription.proxy_orders.filter(state="pending").exists()
 
 
-def test_demo_load_twice_does_not_duplicate():
-    """A second load finds the demo and creates nothing."""
-    first = demo.demo_load(now=NOW)
-    counts = (
+def _row_counts() -> tuple[int, ...]:
+    return (
         Enterprise.objects.count(),
         Product.objects.count(),
         Customer.objects.count(),
@@ -115,18 +113,17 @@ def test_demo_load_twice_does_not_duplicate():
         ProxyOrder.objects.count(),
         OrderCycle.objects.count(),
     )
+
+
+def test_demo_load_twice_does_not_duplicate():
+    """A second load finds the demo and creates nothing."""
+    first = demo.demo_load(now=NOW)
+    counts = _row_counts()
 
     second = demo.demo_load(now=NOW)
 
     assert second.created is False and second.hub == first.hub
-    assert counts == (
-        Enterprise.objects.count(),
-        Product.objects.count(),
-        Customer.objects.count(),
-        Subscription.objects.count(),
-        ProxyOrder.objects.count(),
-        OrderCycle.objects.count(),
-    )
+    assert counts == _row_counts()
 
 
 def test_demo_tokens_replace_the_previous_ones():

@@ -12,20 +12,6 @@ from tests import factories as f
 from tests.api.test_orders import make_order
 
 
-def _subscribe(shop, customer, **fields):
-    """A subscription row written directly: these tests are about the customer, not it."""
-    return Subscription.objects.create(
-        shop=shop,
-        customer=customer,
-        schedule=f.schedule(shop),
-        payment_method=f.payment_method(shop),
-        shipping_method=f.shipping_method(shop),
-        bill_address=f.address(),
-        ship_address=f.address(),
-        **{"begins_at": customer.created_at - timedelta(days=7), **fields},
-    )
-
-
 def test_create_customer(as_user):
     """POST customers answers 201; the customer is linked to the account with that email."""
     manager = f.user()
@@ -83,7 +69,7 @@ def test_delete_refused_with_active_subscription(as_user):
     manager = f.user()
     shop = f.shop(managers=[manager])
     customer = f.customer(shop)
-    subscription = _subscribe(shop, customer)
+    subscription = f.subscription(shop, customer)
     client = as_user(manager)
     r = client.delete(f"/customers/{customer.pk}")
     assert r.status_code == 409 and "subscription" in r.data["detail"]
@@ -111,8 +97,8 @@ def test_delete_with_history_keeps_it_and_frees_the_email(as_user):
     customer = f.customer(shop, "dee@example.org")
     kept = f.customer(shop, "kept@example.org")
     now = timezone.now()
-    canceled = _subscribe(shop, customer, canceled_at=now)
-    ended = _subscribe(shop, customer, ends_at=now - timedelta(minutes=1))
+    canceled = f.subscription(shop, customer, canceled_at=now)
+    ended = f.subscription(shop, customer, ends_at=now - timedelta(minutes=1))
     variant = f.variant(shop)
     order = make_order(
         shop, f.order_cycle(shop, variants=[variant]), customer, variant, number="R7"
@@ -147,7 +133,7 @@ def test_deleted_customer_cannot_be_subscribed(as_user):
     manager = f.user()
     shop = f.shop(managers=[manager])
     customer = f.customer(shop)
-    _subscribe(shop, customer, canceled_at=timezone.now())
+    f.subscription(shop, customer, canceled_at=timezone.now())
     client = as_user(manager)
     assert client.delete(f"/customers/{customer.pk}").status_code == 204
     variant = f.variant(shop)

@@ -10,7 +10,6 @@ from cadence.cycles.models import OrderCycle, Schedule
 from cadence.subscriptions.models import (
     ProxyOrder,
     ProxyOrderState,
-    Subscription,
     SubscriptionLineItem,
 )
 from tests import factories as f
@@ -114,16 +113,7 @@ def test_schedule_delete_refused_while_used(as_user):
     shop = f.shop(managers=[manager])
     schedule = f.schedule(shop)
     customer = f.customer(shop)
-    Subscription.objects.create(
-        shop=shop,
-        customer=customer,
-        schedule=schedule,
-        payment_method=f.payment_method(shop),
-        shipping_method=f.shipping_method(shop),
-        bill_address=f.address(),
-        ship_address=f.address(),
-        begins_at=timezone.now(),
-    )
+    f.subscription(shop, customer, schedule=schedule, begins_at=timezone.now())
     r = as_user(manager).delete(f"/schedules/{schedule.pk}")
     assert r.status_code == 409 and r.data["detail"]
     assert Schedule.objects.filter(pk=schedule.pk, deleted_at__isnull=True).exists()
@@ -132,17 +122,7 @@ def test_schedule_delete_refused_while_used(as_user):
 def _subscription_with_line(
     shop, cycle, variant, quantity, *, state=ProxyOrderState.PENDING, **fields
 ):
-    sub = Subscription.objects.create(
-        shop=shop,
-        customer=f.customer(shop),
-        schedule=f.schedule(shop),
-        payment_method=f.payment_method(shop),
-        shipping_method=f.shipping_method(shop),
-        bill_address=f.address(),
-        ship_address=f.address(),
-        begins_at=timezone.now() - timedelta(days=30),
-        **fields,
-    )
+    sub = f.subscription(shop, f.customer(shop), **fields)
     SubscriptionLineItem.objects.create(subscription=sub, variant=variant, quantity=quantity)
     ProxyOrder.objects.create(subscription=sub, order_cycle=cycle, state=state)
     return sub

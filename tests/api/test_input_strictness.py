@@ -3,10 +3,7 @@ the database's limits are refused by the schema, and each error names its field.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from cadence.catalog.models import Product, Variant
 from cadence.customers.models import Customer
@@ -15,6 +12,7 @@ from cadence.enterprises.models import Enterprise
 from cadence.payments.models import PaymentMethod
 from cadence.subscriptions.models import Subscription
 from tests import factories as f
+from tests.api.builders import subscription_body, subscription_shop
 
 BIG_ID = 2**63  # one more than the largest 64-bit id
 BIG_COUNT = 2**31  # one more than the largest 32-bit count
@@ -22,37 +20,9 @@ BIG_COUNT = 2**31  # one more than the largest 32-bit count
 
 @pytest.fixture
 def setup(db):
-    """A shop with a manager, a variant in an upcoming cycle of a schedule, a customer and
+    """A shop with a manager, variants in an upcoming cycle of a schedule, a customer and
     its methods."""
-    manager = f.user()
-    shop = f.shop(managers=[manager])
-    kale = f.variant(shop, price="2.00", product_name="Kale")
-    now = timezone.now()
-    cycle = f.order_cycle(
-        shop, opens_at=now + timedelta(days=2), closes_at=now + timedelta(days=5), variants=[kale]
-    )
-    return {
-        "manager": manager,
-        "shop": shop,
-        "kale": kale,
-        "schedule": f.schedule(shop, [cycle]),
-        "customer": f.customer(shop),
-        "payment_method": f.payment_method(shop),
-        "shipping_method": f.shipping_method(shop),
-    }
-
-
-def subscription_body(s, **overrides):
-    data = {
-        "customer_id": s["customer"].pk,
-        "schedule_id": s["schedule"].pk,
-        "payment_method_id": s["payment_method"].pk,
-        "shipping_method_id": s["shipping_method"].pk,
-        "begins_at": (timezone.now() - timedelta(days=1)).isoformat(),
-        "line_items": [{"variant_id": s["kale"].pk, "quantity": 2}],
-    }
-    data.update(overrides)
-    return data
+    return subscription_shop()
 
 
 def post_subscription(as_user, s, **overrides):

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from cadence.orders.models import LineItem, Order
 from cadence.payments.models import Payment
-from cadence.subscriptions.models import ProxyOrder, ProxyOrderState, Subscription
+from cadence.subscriptions.models import ProxyOrder, ProxyOrderState
 from tests import factories as f
 
 
@@ -41,14 +41,11 @@ def test_order_detail(as_user):
     method = f.payment_method(shop)
     order = make_order(shop, cycle, customer, variant, number="R100")
     payment = Payment.objects.create(order=order, method=method, amount=Decimal("4.5"))
-    sub = Subscription.objects.create(
-        shop=shop,
-        customer=customer,
+    sub = f.subscription(
+        shop,
+        customer,
         schedule=f.schedule(shop, [cycle]),
         payment_method=method,
-        shipping_method=f.shipping_method(shop),
-        bill_address=f.address(),
-        ship_address=f.address(),
         begins_at=timezone.now(),
     )
     ProxyOrder.objects.create(

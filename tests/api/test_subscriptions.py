@@ -9,76 +9,24 @@ from django.utils import timezone
 
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState, Subscription
 from tests import factories as f
+from tests.api.builders import subscription_body, subscription_shop
+from tests.contract import SUBSCRIPTION_FIELDS
 
 
 @pytest.fixture
 def setup(db):
     """A shop with a manager, two variants, an upcoming cycle in a schedule, a customer and
     its methods."""
-    manager = f.user()
-    shop = f.shop(managers=[manager])
-    kale = f.variant(shop, price="2.00", product_name="Kale")
-    leek = f.variant(shop, price="3.00", product_name="Leek")
-    now = timezone.now()
-    cycle = f.order_cycle(
-        shop,
-        opens_at=now + timedelta(days=2),
-        closes_at=now + timedelta(days=5),
-        variants=[kale, leek],
-    )
-    schedule = f.schedule(shop, [cycle])
-    return {
-        "manager": manager,
-        "shop": shop,
-        "kale": kale,
-        "leek": leek,
-        "cycle": cycle,
-        "schedule": schedule,
-        "customer": f.customer(shop),
-        "payment_method": f.payment_method(shop),
-        "shipping_method": f.shipping_method(shop),
-    }
-
-
-def body(s, **overrides):
-    data = {
-        "customer_id": s["customer"].pk,
-        "schedule_id": s["schedule"].pk,
-        "payment_method_id": s["payment_method"].pk,
-        "shipping_method_id": s["shipping_method"].pk,
-        "begins_at": (timezone.now() - timedelta(days=1)).isoformat(),
-        "line_items": [{"variant_id": s["kale"].pk, "quantity": 2}],
-    }
-    data.update(overrides)
-    return data
-
-
-DETAIL_FIELDS = {
-    "id",
-    "status",
-    "customer_id",
-    "schedule_id",
-    "payment_method_id",
-    "shipping_method_id",
-    "begins_at",
-    "ends_at",
-    "paused_at",
-    "resume_on",
-    "canceled_at",
-    "bill_address",
-    "ship_address",
-    "line_items",
-    "estimates",
-}
+    return subscription_shop()
 
 
 def test_create_subscription(as_user, setup):
     """POST subscriptions answers 201 with the detail; addresses default to the customer's
     and a proxy order exists for the upcoming cycle."""
     client = as_user(setup["manager"])
-    r = client.post(f"/enterprises/{setup['shop'].pk}/subscriptions", body(setup))
+    r = client.post(f"/enterprises/{setup['shop'].pk}/subscriptions", subscription_body(setup))
     assert r.status_code == 201, r.data
-    assert DETAIL_FIELDS <= set(r.data)
+    assert SUBSCRIPTION_FIELDS <= set(r.data)
     assert r.data["status"] == "active"
     assert r.data["bill_address"] == setup["customer"].bill_address
     [line] = r.data["line_items"]
@@ -115,7 +63,9 @@ def test_estimates_count_every_fee_and_follow_current_prices(as_user, setup):
     cycle.fees.create(name="Share", kind="percent", amount="10")
     setup["shipping_method"].fee = "3.00"
     setup["shipping_method"].save()
-    sid = client.post(f"/enterprises/{setup['shop'].pk}/subscriptions", body(setup)).data["id"]
+    sid = client.post(
+        f"/enterprises/{setup['shop'].pk}/subscriptions", subscription_body(setup)
+    ).data["id"]
     setup["kale"].price = "2.50"
     setup["kale"].save()
     r = client.get(f"/subscriptions/{sid}")
@@ -132,7 +82,9 @@ def test_list_estimates_take_few_queries(as_user, setup, django_assert_max_num_q
     path = f"/enterprises/{setup['shop'].pk}/subscriptions"
     for i in range(6):
         customer = f.customer(setup["shop"], f"c{i}@example.org")
-        assert client.post(path, body(setup, customer_id=customer.pk)).status_code == 201
+        assert (
+            client.post(path, subscription_body(setup, customer_id=customer.pk)).status_code == 201
+        )
     with django_assert_max_num_queries(12):
         r = client.get(path)
     assert r.data["count"] == 6
@@ -154,7 +106,7 @@ def test_list_estimates_take_few_queries(as_user, setup, django_assert_max_num_q
 def test_create_rejects_bad_input(as_user, setup, overrides, field):
     """Bad input answers 422 naming the field (a line's quantity under both `line_items` and
     `quantity`), and no subscription is written."""
-    data = body(setup, **overrides)
+    data = subscription_body(setup, **overrides)
     for line in data["line_items"]:
         line["variant_id"] = line["variant_id"] or setup["kale"].pk
     r = as_user(setup["manager"]).post(f"/enterprises/{setup['shop'].pk}/subscriptions", data)
@@ -168,7 +120,7 @@ def test_create_rejects_bad_input(as_user, setup, overrides, field):
 def test_create_rejects_other_shops_ids(as_user, setup):
     """A customer, method or variant of another shop is not available: 422 naming each."""
     other = f.shop()
-    data = body(
+    data = subscription_body(
         setup,
         customer_id=f.customer(other).pk,
         payment_method_id=f.payment_method(other).pk,
@@ -184,11 +136,13 @@ def test_list_and_filter(as_user, setup):
     """GET subscriptions filters by status, q and schedule; an unknown status is 422."""
     client = as_user(setup["manager"])
     path = f"/enterprises/{setup['shop'].pk}/subscriptions"
-    first = client.post(path, body(setup)).data["id"]
+    first = client.post(path, subscription_body(setup)).data["id"]
     later = (timezone.now() + timedelta(days=1)).isoformat()
     second = client.post(
         path,
-        body(setup, customer_id=f.customer(setup["shop"], "zoe@example.org").pk, begins_at=later),
+        subscription_body(
+            setup, customer_id=f.customer(setup["shop"], "zoe@example.org").pk, begins_at=later
+        ),
     ).data["id"]
     assert client.get(path).data["count"] == 2
     assert [s["id"] for s in client.get(path, status="active").data["items"]] == [first]
@@ -202,7 +156,9 @@ def test_list_and_filter(as_user, setup):
 def test_patch_replaces_lines_and_refuses_fixed_fields(as_user, setup):
     """PATCH replaces line_items and answers order_update_issues; customer_id cannot change."""
     client = as_user(setup["manager"])
-    sid = client.post(f"/enterprises/{setup['shop'].pk}/subscriptions", body(setup)).data["id"]
+    sid = client.post(
+        f"/enterprises/{setup['shop'].pk}/subscriptions", subscription_body(setup)
+    ).data["id"]
     r = client.patch(
         f"/subscriptions/{sid}", {"line_items": [{"variant_id": setup["leek"].pk, "quantity": 3}]}
     )
@@ -222,7 +178,9 @@ def test_patch_replaces_lines_and_refuses_fixed_fields(as_user, setup):
 def test_pause_unpause_cancel(as_user, setup):
     """Pause with a resume date, unpause, then cancel; a second cancel is 409."""
     client = as_user(setup["manager"])
-    sid = client.post(f"/enterprises/{setup['shop'].pk}/subscriptions", body(setup)).data["id"]
+    sid = client.post(
+        f"/enterprises/{setup['shop'].pk}/subscriptions", subscription_body(setup)
+    ).data["id"]
     resume_on = (timezone.now() + timedelta(days=10)).date().isoformat()
     r = client.post(f"/subscriptions/{sid}/pause", {"open_orders": "keep", "resume_on": resume_on})
     assert r.status_code == 200, r.data
@@ -241,7 +199,9 @@ def test_pause_unpause_cancel(as_user, setup):
 def test_skip_and_resume_a_delivery(as_user, setup):
     """Cancel then resume one proxy order; once its cycle has closed both answer 409."""
     client = as_user(setup["manager"])
-    sid = client.post(f"/enterprises/{setup['shop'].pk}/subscriptions", body(setup)).data["id"]
+    sid = client.post(
+        f"/enterprises/{setup['shop'].pk}/subscriptions", subscription_body(setup)
+    ).data["id"]
     proxy = ProxyOrder.objects.get(subscription_id=sid)
     r = client.post(f"/proxy-orders/{proxy.pk}/cancel")
     assert r.status_code == 200, r.data
@@ -262,7 +222,7 @@ def test_other_shops_subscriptions_are_not_found(as_user, setup):
     """Another manager gets 404 on the subscription, its proxy orders and its actions."""
     sid = (
         as_user(setup["manager"])
-        .post(f"/enterprises/{setup['shop'].pk}/subscriptions", body(setup))
+        .post(f"/enterprises/{setup['shop'].pk}/subscriptions", subscription_body(setup))
         .data["id"]
     )
     proxy = ProxyOrder.objects.get(subscription_id=sid)
@@ -273,7 +233,9 @@ def test_other_shops_subscriptions_are_not_found(as_user, setup):
     assert stranger.get(f"/subscriptions/{sid}/proxy-orders").status_code == 404
     assert stranger.post(f"/proxy-orders/{proxy.pk}/cancel").status_code == 404
     assert (
-        stranger.post(f"/enterprises/{setup['shop'].pk}/subscriptions", body(setup)).status_code
+        stranger.post(
+            f"/enterprises/{setup['shop'].pk}/subscriptions", subscription_body(setup)
+        ).status_code
         == 404
     )
     assert Subscription.objects.get(pk=sid).canceled_at is None
@@ -286,7 +248,9 @@ def test_naive_datetimes_are_read_in_the_shop_zone(as_user, setup):
     shop.save()
     r = as_user(setup["manager"]).post(
         f"/enterprises/{shop.pk}/subscriptions",
-        body(setup, begins_at="2031-07-01T08:00:00", ends_at="2032-07-01T08:00:00-04:00"),
+        subscription_body(
+            setup, begins_at="2031-07-01T08:00:00", ends_at="2032-07-01T08:00:00-04:00"
+        ),
     )
     assert r.status_code == 201, r.data
     sub = Subscription.objects.get(pk=r.data["id"])

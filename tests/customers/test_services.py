@@ -60,20 +60,6 @@ def test_update_validates_everything_before_writing(db):
     assert customer.first_name == "Old"
 
 
-def _subscribe(shop, customer, **fields) -> Subscription:
-    """A subscription row written directly: these tests are about the customer, not it."""
-    return Subscription.objects.create(
-        shop=shop,
-        customer=customer,
-        schedule=f.schedule(shop),
-        payment_method=f.payment_method(shop),
-        shipping_method=f.shipping_method(shop),
-        bill_address=f.address(),
-        ship_address=f.address(),
-        **{"begins_at": timezone.now() - timedelta(days=30), **fields},
-    )
-
-
 def _order(shop, customer) -> Order:
     return Order.objects.create(
         number=f"R{Order.objects.count() + 1}",
@@ -95,10 +81,10 @@ def test_delete_refused_while_subscriptions_count(db):
     shop = f.shop()
     customer = f.customer(shop)
     now = timezone.now()
-    _subscribe(shop, customer)
-    _subscribe(shop, customer, paused_at=now, ends_at=now - timedelta(days=1))
-    _subscribe(shop, customer, begins_at=now + timedelta(days=3))
-    _subscribe(shop, customer, canceled_at=now)
+    f.subscription(shop, customer)
+    f.subscription(shop, customer, paused_at=now, ends_at=now - timedelta(days=1))
+    f.subscription(shop, customer, begins_at=now + timedelta(days=3))
+    f.subscription(shop, customer, canceled_at=now)
     with pytest.raises(Conflict) as exc:
         customer_delete(customer=customer)
     assert "3 subscriptions that are not canceled" in str(exc.value)
@@ -114,8 +100,8 @@ def test_delete_with_history_is_soft(db):
     buyer = f.user("kim@example.org")
     customer = customer_create(shop=shop, email="kim@example.org")
     now = timezone.now()
-    canceled = _subscribe(shop, customer, canceled_at=now)
-    ended = _subscribe(shop, customer, ends_at=now - timedelta(days=1))
+    canceled = f.subscription(shop, customer, canceled_at=now)
+    ended = f.subscription(shop, customer, ends_at=now - timedelta(days=1))
     order = _order(shop, customer)
 
     customer_delete(customer=customer, now=now)

@@ -6,53 +6,13 @@ missing. The payment fixtures (localstripe) are shared with tests/payments.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connections
 
+from tests.browser import chromium_page
 from tests.payments.conftest import localstripe, localstripe_server  # noqa: F401
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
 def browser_page(monkeypatch, live_server):
-    if not os.path.exists(CHROMIUM):
-        print(f"skipping browser test: {CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        print("skipping browser test: playwright is not installed")
-        pytest.skip("playwright is not installed")
     # (Depending on live_server makes the browser close first, ending its connections.)
-    # Playwright's sync API runs an event loop in this thread; the test's ORM calls are still
-    # synchronous and made between browser steps.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--headless"]
-        )
-        page = browser.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
-
-
-def in_db(fn):
-    """Run `fn` (ORM calls) in a thread of its own and close its connection afterwards.
-
-    While Playwright's sync API runs, ORM calls made directly in the test would open a
-    connection in Playwright's context that nothing closes, and the test database could not
-    be dropped at the end."""
-
-    def run():
-        try:
-            return fn()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
+    yield from chromium_page(monkeypatch)

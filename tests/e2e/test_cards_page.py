@@ -6,7 +6,7 @@ import pytest
 
 from cadence.payments.models import ChargeConsent, SavedCard
 from tests import factories
-from tests.e2e.conftest import in_db
+from tests.browser import in_db
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -25,6 +25,7 @@ from django.test import Client
 from django.utils import timezone
 
 from cadence.cli import main as cadence_main
+from tests.contract import SUBSCRIPTION_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -41,23 +42,6 @@ ADDRESS = {
     "phone": "+33 4 00 00 00 00",
 }
 
-SUBSCRIPTION_FIELDS = {
-    "id",
-    "status",
-    "customer_id",
-    "schedule_id",
-    "payment_method_id",
-    "shipping_method_id",
-    "begins_at",
-    "ends_at",
-    "paused_at",
-    "resume_on",
-    "canceled_at",
-    "bill_address",
-    "ship_address",
-    "line_items",
-    "estimates",
-}
 ORDER_FIELDS = {
     "id",
     "number",

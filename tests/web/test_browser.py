@@ -3,62 +3,20 @@ create an API token with the htmx-enhanced button."""
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from django.db import connections
 
 from cadence.api.models import ApiToken, hash_token
 from tests import factories
-
-CHROMIUM = "/usr/bin/chromium"
+from tests.browser import chromium_page, in_db
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def page(monkeypatch, live_server):
-    if not os.path.exists(CHROMIUM):
-        print(f"skipping browser test: {CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; ORM calls between browser
-    # steps are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
+    yield from chromium_page(monkeypatch)
     connections.close_all()
-
-
-def in_db(fn):
-    """Run `fn` (ORM calls) in a thread of its own and close its connection afterwards: ORM
-    calls made directly while Playwright's sync API runs would open a connection in its
-    context that nothing closes, and the PostgreSQL test database could not be dropped."""
-
-    def run():
-        try:
-            return fn()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 def test_sign_in_and_create_a_token_in_the_page(page, live_server):

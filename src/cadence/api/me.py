@@ -29,9 +29,9 @@ from cadence.subscriptions.buyer_selectors import (
     buyer_subscriptions,
     changes_allowed_until,
     delivery_changes_allowed,
-    subscription_status,
 )
 from cadence.subscriptions.models import ProxyOrder, Subscription
+from cadence.subscriptions.selectors import subscription_status
 from cadence.subscriptions.services import buyer
 
 router = Router(tags=["buyer"])

@@ -14,12 +14,13 @@ from cadence.api.common import READ_ERRORS, WRITE_ERRORS, aware, local, money
 from cadence.api.inputs import Id, IsoDate, IsoDateTime, Quantity
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.enterprises.selectors import enterprise_for_manager
-from cadence.subscriptions.domain import Estimate, status_of
+from cadence.subscriptions.domain import Estimate
 from cadence.subscriptions.models import ProxyOrder, Subscription
 from cadence.subscriptions.selectors import (
     line_item_available,
     proxy_orders_of,
     subscription_detail,
+    subscription_status,
     subscriptions_estimates,
     subscriptions_for_shop,
 )
@@ -138,18 +139,6 @@ class ProxyOrderOut(Schema):
 SubscriptionPage = page_schema(SubscriptionListItem, "SubscriptionPage")
 
 
-def _status(subscription: Subscription, now) -> str:
-    return str(
-        status_of(
-            canceled_at=subscription.canceled_at,
-            paused_at=subscription.paused_at,
-            begins_at=subscription.begins_at,
-            ends_at=subscription.ends_at,
-            now=now,
-        )
-    )
-
-
 def _estimates(est: Estimate) -> dict:
     return {"items": money(est.items), "fees": money(est.fees), "total": money(est.total)}
 
@@ -164,7 +153,7 @@ def subscription_out(subscription: Subscription, *, now=None) -> dict:
     return {
         "id": subscription.pk,
         "shop_id": subscription.shop_id,
-        "status": _status(subscription, now),
+        "status": subscription_status(subscription, now=now),
         "customer_id": subscription.customer_id,
         "schedule_id": subscription.schedule_id,
         "payment_method_id": subscription.payment_method_id,
@@ -242,7 +231,7 @@ def list_subscriptions(
         return [
             {
                 "id": s.pk,
-                "status": _status(s, now),
+                "status": subscription_status(s, now=now),
                 "customer_id": s.customer_id,
                 "customer_email": s.customer.email,
                 "customer_name": s.customer.full_name,

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from cadence.catalog.models import Product, Variant
 from cadence.enterprises.models import Enterprise
 from cadence.errors import ErrorCollector
+from cadence.updates import apply_changes, reject_unknown_fields
 
 
 def stock_reserve(*, variant_id: int, quantity: int) -> bool:
@@ -113,20 +114,14 @@ def product_create(*, supplier: Enterprise, name: str, variants: list[dict[str, 
 def variant_update(*, variant: Variant, changes: dict[str, Any]) -> Variant:
     """Change a variant's price, stock, name, unit or SKU. Raises ValidationFailed."""
     errors = ErrorCollector()
-    for field in sorted(set(changes) - set(VARIANT_FIELDS)):
-        errors.add(field, _("cannot be changed"))
+    reject_unknown_fields(changes, VARIANT_FIELDS, errors)
     for field in ("price", "on_hand", "name"):
         if field in changes:
             _check_variant({field: changes[field]}, errors=errors, field=field)
     if variant.deleted_at is not None:
         errors.add("__all__", _("this variant has been deleted"))
     errors.raise_if_any()
-    if not changes:
-        return variant
-    for field, value in changes.items():
-        setattr(variant, field, value)
-    variant.save(update_fields=list(changes))
-    return variant
+    return apply_changes(variant, changes)
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from cadence.customers.domain import clean_address
 from cadence.customers.models import Customer
 from cadence.enterprises.models import Enterprise
 from cadence.errors import Conflict, ErrorCollector
+from cadence.updates import apply_changes, reject_unknown_fields
 
 EDITABLE_FIELDS = (
     "email",
@@ -40,8 +41,7 @@ def _clean(
 ) -> dict[str, Any]:
     """Validate and normalise the customer fields present in `values`."""
     cleaned: dict[str, Any] = {}
-    for field in sorted(set(values) - set(EDITABLE_FIELDS)):
-        errors.add(field, _("cannot be changed"))
+    reject_unknown_fields(values, EDITABLE_FIELDS, errors)
     if "email" in values:
         email = (values["email"] or "").strip()
         try:
@@ -125,14 +125,9 @@ def customer_update(*, customer: Customer, changes: dict[str, Any]) -> Customer:
     errors = ErrorCollector()
     values = _clean(changes, shop=customer.shop, errors=errors, exclude_pk=customer.pk)
     errors.raise_if_any()
-    if not values:
-        return customer
     if "email" in values and values["email"].lower() != customer.email.lower():
         values["user"] = _user_with_email(values["email"])
-    for field, value in values.items():
-        setattr(customer, field, value)
-    customer.save(update_fields=[*values, "updated_at"])
-    return customer
+    return apply_changes(customer, values, also_save=["updated_at"])
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ from cadence.enterprises.models import (
     SupplierPermission,
 )
 from cadence.errors import ErrorCollector, PermissionDenied, ValidationFailed
+from cadence.updates import apply_changes, reject_unknown_fields
 
 # Fields a manager may change on their enterprise (`is_shop`/`is_producer` are set at creation).
 EDITABLE_FIELDS = (
@@ -103,16 +104,10 @@ def enterprise_create(
 def enterprise_update(*, enterprise: Enterprise, changes: dict[str, Any]) -> Enterprise:
     """Apply `changes` (a subset of EDITABLE_FIELDS). Raises ValidationFailed."""
     errors = ErrorCollector()
-    for field in sorted(set(changes) - set(EDITABLE_FIELDS)):
-        errors.add(field, _("cannot be changed"))
+    reject_unknown_fields(changes, EDITABLE_FIELDS, errors)
     values = _check_fields(changes, errors)
     errors.raise_if_any()
-    if not values:
-        return enterprise
-    for field, value in values.items():
-        setattr(enterprise, field, value)
-    enterprise.save(update_fields=[*values, "updated_at"])
-    return enterprise
+    return apply_changes(enterprise, values, also_save=["updated_at"])
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from cadence.enterprises.models import Enterprise
 from cadence.errors import ErrorCollector
 from cadence.orders.domain import Fee, Line, compute_totals
 from cadence.orders.models import Adjustment, Order, OrderState, ShippingMethod
+from cadence.updates import apply_changes, reject_unknown_fields
 
 
 @transaction.atomic(savepoint=False)
@@ -122,13 +123,7 @@ def shipping_method_update(
 ) -> ShippingMethod:
     """Change some fields of a shipping method. Raises ValidationFailed."""
     errors = ErrorCollector()
-    for field in sorted(set(changes) - set(SHIPPING_METHOD_FIELDS)):
-        errors.add(field, _("cannot be changed"))
+    reject_unknown_fields(changes, SHIPPING_METHOD_FIELDS, errors)
     values = _check_shipping_method(changes, errors)
     errors.raise_if_any()
-    if not values:
-        return shipping_method
-    for field, value in values.items():
-        setattr(shipping_method, field, value)
-    shipping_method.save(update_fields=list(values))
-    return shipping_method
+    return apply_changes(shipping_method, values)

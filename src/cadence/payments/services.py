@@ -12,6 +12,7 @@ from cadence.enterprises.models import Enterprise
 from cadence.errors import ErrorCollector
 from cadence.orders.models import Order, PaymentState
 from cadence.payments.models import Payment, PaymentMethod, PaymentMethodKind
+from cadence.updates import apply_changes, reject_unknown_fields
 
 
 @transaction.atomic(savepoint=False)
@@ -104,13 +105,7 @@ def payment_method_update(
 ) -> PaymentMethod:
     """Change some fields of a payment method. Raises ValidationFailed."""
     errors = ErrorCollector()
-    for field in sorted(set(changes) - set(PAYMENT_METHOD_FIELDS)):
-        errors.add(field, _("cannot be changed"))
+    reject_unknown_fields(changes, PAYMENT_METHOD_FIELDS, errors)
     values = _check_payment_method(changes, errors)
     errors.raise_if_any()
-    if not values:
-        return payment_method
-    for field, value in values.items():
-        setattr(payment_method, field, value)
-    payment_method.save(update_fields=list(values))
-    return payment_method
+    return apply_changes(payment_method, values)

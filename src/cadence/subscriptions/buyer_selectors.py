@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from cadence.customers.selectors import customers_of_buyer
 from cadence.errors import NotFound
 from cadence.orders.models import Order, OrderState
-from cadence.subscriptions.domain import status_of
 from cadence.subscriptions.models import ProxyOrder, Subscription
 
 
@@ -65,18 +64,6 @@ def buyer_subscriptions(user) -> QuerySet[Subscription]:
             "line_items__variant__product", "proxy_orders__order_cycle", "proxy_orders__order"
         )
         .order_by("-created_at", "-pk")
-    )
-
-
-def subscription_status(subscription: Subscription, *, now: datetime) -> str:
-    return str(
-        status_of(
-            canceled_at=subscription.canceled_at,
-            paused_at=subscription.paused_at,
-            begins_at=subscription.begins_at,
-            ends_at=subscription.ends_at,
-            now=now,
-        )
     )
 
 

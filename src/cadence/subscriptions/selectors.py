@@ -16,7 +16,7 @@ from cadence.cycles.models import OrderCycle, OrderCycleFee, Schedule
 from cadence.cycles.selectors import variant_ids_in_not_closed_cycles
 from cadence.enterprises.models import Enterprise
 from cadence.errors import NotFound, ValidationFailed
-from cadence.subscriptions.domain import Estimate, Status, estimate
+from cadence.subscriptions.domain import Estimate, Status, estimate, status_of
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState, Subscription
 
 
@@ -37,6 +37,19 @@ def status_q(status: str, now: datetime) -> Q:
         return begun & (Q(ends_at__isnull=True) | Q(ends_at__gte=now))
     raise ValidationFailed(
         {"status": [_("Status must be one of active, pending, paused, ended, canceled")]}
+    )
+
+
+def subscription_status(subscription: Subscription, *, now: datetime) -> str:
+    """The status `domain.status_of` derives from the subscription's dates at `now`."""
+    return str(
+        status_of(
+            canceled_at=subscription.canceled_at,
+            paused_at=subscription.paused_at,
+            begins_at=subscription.begins_at,
+            ends_at=subscription.ends_at,
+            now=now,
+        )
     )
 
 

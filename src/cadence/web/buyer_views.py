@@ -41,10 +41,10 @@ from cadence.subscriptions.buyer_selectors import (
     changes_allowed_until,
     delivery_changes_allowed,
     order_changes_allowed,
-    subscription_status,
 )
 from cadence.subscriptions.domain import Status
 from cadence.subscriptions.models import ProxyOrderState, Subscription
+from cadence.subscriptions.selectors import subscription_status
 from cadence.subscriptions.services import buyer
 
 PAST_ORDERS_PAGE_SIZE = 20

@@ -17,6 +17,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -146,6 +148,16 @@ def _translate(exc: stripe.StripeError, *, operation: str, **context) -> Gateway
     )
 
 
+@contextmanager
+def _stripe_call(operation: str, **context) -> Iterator[None]:
+    """Around one SDK call: a Stripe error leaves as the matching error of our taxonomy,
+    logged with `operation` and `context` (`_translate`)."""
+    try:
+        yield
+    except stripe.StripeError as exc:
+        raise _translate(exc, operation=operation, **context) from exc
+
+
 def decline_message(code: str) -> str:
     """The buyer-facing reason of a refused card, in the active language."""
     messages = {
@@ -223,19 +235,17 @@ def idempotency_key(kind: str, pk: int, created_at: datetime) -> str:
 
 def customer_create(*, email: str, user_id: int, joined_at: datetime) -> str:
     """Create the buyer's Stripe Customer on the instance's account; returns its id."""
-    try:
+    with _stripe_call("customer_create", user_id=user_id):
         customer = client().v1.customers.create(
             params={"email": email, "metadata": {"user_id": str(user_id)}},
             options=_options(idempotency_key=idempotency_key("user", user_id, joined_at)),
         )
-    except stripe.StripeError as exc:
-        raise _translate(exc, operation="customer_create", user_id=user_id) from exc
     return customer.id
 
 
 def setup_intent_create(*, customer_id: str) -> SetupIntentInfo:
     """A SetupIntent saving a card of this customer for charges made without them present."""
-    try:
+    with _stripe_call("setup_intent_create", customer=customer_id):
         si = client().v1.setup_intents.create(
             params={
                 "customer": customer_id,
@@ -243,74 +253,48 @@ def setup_intent_create(*, customer_id: str) -> SetupIntentInfo:
                 "payment_method_types": ["card"],
             }
         )
-    except stripe.StripeError as exc:
-        raise _translate(exc, operation="setup_intent_create", customer=customer_id) from exc
     return _setup_info(si)
 
 
 def setup_intent_retrieve(setup_intent_id: str) -> SetupIntentInfo:
-    try:
+    with _stripe_call("setup_intent_retrieve", setup_intent=setup_intent_id):
         si = client().v1.setup_intents.retrieve(setup_intent_id)
-    except stripe.StripeError as exc:
-        raise _translate(
-            exc, operation="setup_intent_retrieve", setup_intent=setup_intent_id
-        ) from exc
     return _setup_info(si)
 
 
 def setup_intent_confirm(*, setup_intent_id: str, payment_method_id: str) -> SetupIntentInfo:
     """Confirm a SetupIntent server-side with a payment method made by Stripe.js or the SDK."""
-    try:
+    with _stripe_call("setup_intent_confirm", setup_intent=setup_intent_id):
         si = client().v1.setup_intents.confirm(
             setup_intent_id, params={"payment_method": payment_method_id}
         )
-    except stripe.StripeError as exc:
-        raise _translate(
-            exc, operation="setup_intent_confirm", setup_intent=setup_intent_id
-        ) from exc
     return _setup_info(si)
 
 
 def payment_method_retrieve(payment_method_id: str) -> CardDetails:
-    try:
+    with _stripe_call("payment_method_retrieve", payment_method=payment_method_id):
         pm = client().v1.payment_methods.retrieve(payment_method_id)
-    except stripe.StripeError as exc:
-        raise _translate(
-            exc, operation="payment_method_retrieve", payment_method=payment_method_id
-        ) from exc
     if pm.type != "card":
         raise InvalidCard("not a card", user_message=_("This payment method is not a card."))
     return _card_details(pm)
 
 
 def payment_method_attach(*, payment_method_id: str, customer_id: str) -> CardDetails:
-    try:
+    with _stripe_call("payment_method_attach", payment_method=payment_method_id):
         pm = client().v1.payment_methods.attach(payment_method_id, params={"customer": customer_id})
-    except stripe.StripeError as exc:
-        raise _translate(
-            exc, operation="payment_method_attach", payment_method=payment_method_id
-        ) from exc
     return _card_details(pm)
 
 
 def payment_method_detach(payment_method_id: str) -> None:
-    try:
+    with _stripe_call("payment_method_detach", payment_method=payment_method_id):
         client().v1.payment_methods.detach(payment_method_id)
-    except stripe.StripeError as exc:
-        raise _translate(
-            exc, operation="payment_method_detach", payment_method=payment_method_id
-        ) from exc
 
 
 def payment_intent_retrieve(payment_intent_id: str, *, stripe_account: str = "") -> IntentInfo:
-    try:
+    with _stripe_call("payment_intent_retrieve", payment_intent=payment_intent_id):
         pi = client().v1.payment_intents.retrieve(
             payment_intent_id, options=_options(stripe_account=stripe_account)
         )
-    except stripe.StripeError as exc:
-        raise _translate(
-            exc, operation="payment_intent_retrieve", payment_intent=payment_intent_id
-        ) from exc
     return _intent_info(pi)
 
 

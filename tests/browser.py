@@ -1,0 +1,63 @@
+"""Helpers for browser tests: Playwright driving Debian's Chromium, and ORM calls made safely
+between browser steps."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connections
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def chromium_page(monkeypatch) -> Iterator:
+    """Yield a page of a headless Chromium, closed afterwards; skip the test, with the reason
+    printed, when Chromium or Playwright is missing. For a fixture that also depends on
+    `live_server`, so that the browser closes first, ending its connections."""
+    if not os.path.exists(CHROMIUM):
+        print(f"skipping browser test: {CHROMIUM} is missing")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("skipping browser test: playwright is not installed")
+        pytest.skip("playwright is not installed")
+    # Playwright's sync API runs an event loop in this thread; the test's ORM calls are still
+    # synchronous and made between browser steps.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        browser.close()
+
+
+def in_db(fn):
+    """Run `fn` (ORM calls) in a thread of its own and close its connection afterwards.
+
+    While Playwright's sync API runs, ORM calls made directly in the test would open a
+    connection in Playwright's context that nothing closes, and the test database could not
+    be dropped at the end."""
+
+    def run():
+        try:
+            return fn()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
