@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from cadence.notifications.models import Email
-from cadence.orders.models import OrderState, PaymentState
+from cadence.orders.models import Order, OrderState, PaymentState
 from cadence.orders.services import order_cancel
 from cadence.payments.gateways import ChargeResult, ChargeStatus
 from cadence.payments.models import Payment
@@ -110,7 +110,7 @@ def test_every_gateway_outcome_is_recorded(world, monkeypatch):
         states.append((proxy.state, proxy.order.payment_state))
     assert states == [
         (ProxyOrderState.CONFIRMED, PaymentState.PAID),
-        (ProxyOrderState.CONFIRMED, PaymentState.FAILED),
+        (ProxyOrderState.FAILED, PaymentState.FAILED),
         (ProxyOrderState.CONFIRMED, PaymentState.REQUIRES_AUTHORIZATION),
         (ProxyOrderState.PLACED, PaymentState.PENDING),
     ]
@@ -174,3 +174,53 @@ def test_manual_orders_are_confirmed_one_transaction_each_and_a_changed_one_is_l
     assert proxies[2].order.__class__.objects.get(pk=proxies[2].order_id).state == (
         OrderState.CONFIRMED
     )
+
+
+def test_an_order_canceled_after_the_chunk_was_read_leaves_its_proxy_order_placed(world):
+    """When the order was canceled after the chunk was read, confirming it writes nothing at
+    all: the proxy order's move to confirmed, already made in the same transaction, is
+    rolled back, and no payment or email is touched."""
+    (proxy,) = _placed(world)
+    (row,) = confirmation._manual([proxy.pk])
+    Order.objects.filter(pk=proxy.order_id).update(state=OrderState.CANCELED)
+
+    done = confirmation._confirm_manual(row=row, shop=world.shop, now=world.cycle.closes_at)
+
+    assert done is None
+    proxy.refresh_from_db()
+    assert proxy.state == ProxyOrderState.PLACED and proxy.confirmed_at is None
+    assert Payment.objects.get(order_id=proxy.order_id).state == PaymentState.PENDING
+    assert not Email.objects.filter(kind="confirmation").exists()
+
+
+def test_the_confirmation_email_row_is_a_queued_outbox_row_to_the_buyer(world):
+    """The confirmation email row carries the buyer's address and language, the shop as
+    sender and reply-to, a reference to the order and no dedup key, and the outbox sends it
+    once (tasks run at once in tests)."""
+    customer = factories.customer(world.shop, language="fr")
+    (proxy,) = _placed(world, customer=customer)
+
+    confirm_cycle(order_cycle=world.cycle, now=world.cycle.closes_at + timedelta(minutes=1))
+
+    email = Email.objects.get(kind="confirmation")
+    assert (email.to, email.language, email.from_name, email.reply_to) == (
+        customer.email,
+        "fr",
+        world.shop.name,
+        world.shop.contact_email,
+    )
+    assert email.context["order_id"] == proxy.order_id
+    assert (email.status, email.attempts, email.dedup_key) == ("sent", 1, None)
+    assert email.subject and email.created_at is not None
+
+
+def test_shop_summaries_are_written_in_the_shops_language(world):
+    """A French-speaking shop gets its placement and confirmation summaries in French."""
+    world.shop.language = "fr"
+    world.shop.save(update_fields=["language"])
+    _placed(world)
+
+    confirm_cycle(order_cycle=world.cycle, now=world.cycle.closes_at + timedelta(minutes=1))
+
+    assert Email.objects.get(kind="placement_summary").language == "fr"
+    assert Email.objects.get(kind="confirmation_summary").language == "fr"

@@ -277,3 +277,36 @@ def test_proxy_orders_found_already_placed_are_counted_and_reported(world):
     report = Email.objects.get(kind="placement_summary")
     assert (report.context["placed"], report.context["already_placed"]) == (2, 1)
     assert "already placed" in summary.describe()
+
+
+def test_placed_rows_get_the_models_defaults_and_keep_their_json(world):
+    """Orders, lines, fees, payments and email rows written by placement are what the
+    models would write: timestamps set, defaults for the columns placement does not name,
+    addresses and snapshot as JSON objects, the buyer's user linked, and an email row
+    queued in the outbox without a dedup key."""
+    user = factories.user()
+    customer = factories.customer(world.shop, user=user)
+    proxy = world.subscribe([(world.variants[0], 1)], customer=customer)
+    before = timezone.now()
+
+    place_cycle(order_cycle=world.cycle)
+
+    proxy.refresh_from_db()
+    order = proxy.order
+    assert order.user_id == user.pk and order.email == customer.email
+    assert order.created_at >= before and order.updated_at >= before
+    assert order.confirmed_at is None and order.canceled_at is None
+    assert order.bill_address == proxy.subscription.bill_address
+    assert order.ship_address == proxy.subscription.ship_address
+    assert isinstance(order.sync_snapshot["bill_address"], dict)
+    payment = Payment.objects.get(order=order)
+    assert (payment.error, payment.gateway_reference) == ("", "")
+    assert payment.created_at >= before
+    (email,) = Email.objects.filter(kind="placement")
+    assert (email.status, email.attempts, email.dedup_key, email.subject) == (
+        "queued",
+        0,
+        None,
+        "",
+    )
+    assert email.context["order_id"] == order.pk

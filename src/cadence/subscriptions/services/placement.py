@@ -37,6 +37,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -48,7 +49,7 @@ from cadence.catalog.models import Variant
 from cadence.cycles.models import OrderCycle
 from cadence.enterprises.models import Enterprise
 from cadence.notifications.models import Email
-from cadence.notifications.services import email_build, email_queue, emails_queue_bulk
+from cadence.notifications.services import email_queue
 from cadence.orders.domain import Line, compute_totals, fees_for
 from cadence.orders.models import Adjustment, LineItem, Order, OrderState, PaymentState
 from cadence.payments.models import Payment, PaymentMethodKind
@@ -60,7 +61,7 @@ logger = logging.getLogger("cadence.placement")
 # A few hundred proxy orders per transaction: big enough that per-query overhead vanishes,
 # small enough that a chunk holds its variant locks for well under a second and that
 # several workers can share a big cycle.
-CHUNK_SIZE = 250
+CHUNK_SIZE = 500
 
 # Proxy orders a cycle run places; an explicit request (unpause, resume, retry) may also
 # re-place an empty or failed one.
@@ -327,15 +328,37 @@ def buyer_name(customer, bill_address: dict | None) -> str:
     return (bill_address or {}).get("first_name") or customer.first_name or customer.email
 
 
-def _buyer_email(*, kind: str, customer, shop: Enterprise, context: dict) -> Email:
-    return email_build(
-        to=customer.email,
-        kind=kind,
-        context=context,
-        language=customer.language,
-        from_name=shop.name,
-        reply_to=shop.contact_email,
+_EMAIL_COLUMNS = ("to", "kind", "context", "language", "from_name", "reply_to")
+
+
+def _buyer_email(*, kind: str, customer, shop: Enterprise, context: dict) -> tuple:
+    """An outbox row to the buyer (values for _EMAIL_COLUMNS), as `email_build` makes it."""
+    return (
+        customer.email,
+        kind,
+        context,
+        customer.language or "en",
+        shop.name[:200],
+        shop.contact_email,
     )
+
+
+def _emails_queue_rows(rows: list[tuple], now: datetime) -> None:
+    """Write outbox rows (values for _EMAIL_COLUMNS) in one INSERT and send them after
+    commit, like `emails_queue_bulk` but without a model instance per email."""
+    ids = _insert_rows(Email, _EMAIL_COLUMNS, rows, now)
+    if not ids:
+        return
+
+    def enqueue() -> None:
+        from cadence.notifications.tasks import emails_send_task
+
+        try:
+            emails_send_task.enqueue(email_ids=ids)
+        except Exception:  # the rows are safe; the worker's catch-up sends them
+            logger.exception("could not enqueue sending of emails %s", ids[:5])
+
+    transaction.on_commit(enqueue)
 
 
 # --- the chunk ----------------------------------------------------------------------------
@@ -412,33 +435,203 @@ def _mark_placed(pairs: list[tuple[int, int]], states: Sequence[str], now: datet
         raise RuntimeError("proxy orders changed under a placement that held their locks")
 
 
-_CHUNK_FIELDS = (
-    "subscription_id",
+# Parameters per INSERT statement: under SQLite's limit (32766), and a statement of this
+# size is parsed and planned by PostgreSQL in well under a millisecond.
+_MAX_INSERT_PARAMS = 30000
+
+
+def insert_defaults(model, named: Sequence, now: datetime) -> tuple[list, list]:
+    """The model's other concrete fields (not the primary key, not `named`) and the values
+    an INSERT gives them, ready for the database: their default, `now` for auto_now(_add)."""
+    fields, values = [], []
+    for f in model._meta.concrete_fields:
+        if f.primary_key or f in named:
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            value = now
+        else:
+            value = f.get_default()
+        fields.append(f)
+        values.append(f.get_db_prep_save(value, connection))
+    return fields, values
+
+
+def _insert_rows(model, columns: Sequence[str], rows: Sequence[tuple], now: datetime) -> list[int]:
+    """Insert `rows` (values for the fields named by `columns`, attnames) in one statement
+    (SQLite: one per _MAX_INSERT_PARAMS parameters) and return the new ids in the order of
+    `rows`.
+
+    Fields not named get their default (`now` for auto_now/auto_now_add). Plain SQL because
+    `bulk_create` builds a model instance per row, prepares every value through the field
+    API and, on PostgreSQL, quotes its arrays into the SQL text element by element on the
+    client: together that cost placement more than the database work itself. JSON and
+    datetimes still go through the backend's adaptation."""
+    if not rows:
+        return []
+    meta = model._meta
+    ops = connection.ops
+    named = [meta.get_field(c) for c in columns]
+    extra_cols, extra_vals = insert_defaults(model, named, now)
+    adapters = []
+    for f in named:
+        kind = f.get_internal_type()
+        if kind == "JSONField":
+            adapters.append(
+                lambda v, f=f: None if v is None else ops.adapt_json_value(v, f.encoder)
+            )
+        elif kind == "DateTimeField":
+            adapters.append(ops.adapt_datetimefield_value)
+        else:
+            adapters.append(None)
+    convert = [(i, a) for i, a in enumerate(adapters) if a is not None]
+    if convert:
+        prepared = []
+        for row in rows:
+            row = list(row)
+            for i, adapt in convert:
+                row[i] = adapt(row[i])
+            prepared.append(row)
+        rows = prepared
+    table = ops.quote_name(meta.db_table)
+    names = ", ".join(ops.quote_name(f.column) for f in [*named, *extra_cols])
+    returning = ops.quote_name(meta.pk.column)
+    if connection.vendor == "postgresql":
+        ids = _insert_unnest(table, names, returning, named, rows, extra_cols, extra_vals)
+    else:
+        ids = _insert_values(table, names, returning, len(named), rows, extra_vals)
+    if len(ids) != len(rows):
+        raise RuntimeError(f"{meta.db_table}: {len(ids)} ids returned for {len(rows)} rows")
+    return ids
+
+
+def _db_type(field) -> str:
+    """The column's type without its modifiers (numeric, not numeric(12, 2))."""
+    return field.db_type(connection).split("(")[0]
+
+
+def _insert_unnest(table, names, returning, fields, rows, extra_cols, extra_vals) -> list[int]:
+    """PostgreSQL: one `INSERT … SELECT FROM UNNEST(array per column)` with server-side
+    binding, so the arrays travel in the binary protocol and the short statement text is
+    parsed once per process, instead of thousands of values quoted into SQL text."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    # %b: binary format (no quoting or escaping of the elements on either side).
+    select = ", ".join(f"%b::{_db_type(f)}[]" for f in fields)
+    extras = "".join(f", %b::{_db_type(f)}" for f in extra_cols)
+    sql = (
+        f"INSERT INTO {table} ({names}) SELECT u.*{extras} FROM UNNEST({select}) AS u "
+        f"RETURNING {returning}"
+    )
+    connection.ensure_connection()
+    raw = ServerBindingCursor(connection.connection)
+    # Through Django's wrapper, so error translation and execute wrappers apply as usual.
+    cursor = (
+        connection.make_debug_cursor(raw)
+        if connection.queries_logged
+        else connection.make_cursor(raw)
+    )
+    with cursor:
+        # The defaults come first in the text, so first in the parameters.
+        cursor.execute(sql, [*extra_vals, *columns])
+        return [r[0] for r in cursor.fetchall()]
+
+
+def _insert_values(table, names, returning, width, rows, extra_vals) -> list[int]:
+    """Other databases (SQLite): multi-row `INSERT … VALUES … RETURNING`, in statements of
+    at most _MAX_INSERT_PARAMS parameters."""
+    row_sql = "(" + ", ".join(["%s"] * (width + len(extra_vals))) + ")"
+    per_statement = max(1, _MAX_INSERT_PARAMS // (width + len(extra_vals)))
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            batch = rows[start : start + per_statement]
+            params: list = []
+            for row in batch:
+                params.extend(row)
+                params.extend(extra_vals)
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([row_sql] * len(batch))} "
+                f"RETURNING {returning}",
+                params,
+            )
+            ids.extend(r[0] for r in cursor.fetchall())
+    return ids
+
+
+# The order columns `_place_chunk` writes, in the order of its row tuples.
+_ORDER_COLUMNS = (
+    "number",
+    "shop_id",
     "order_cycle_id",
+    "customer_id",
+    "user_id",
+    "email",
     "state",
-    "subscription__shop_id",
-    "subscription__customer_id",
-    "subscription__created_at",
-    "subscription__bill_address",
-    "subscription__ship_address",
-    "subscription__shipping_method_id",
-    "subscription__payment_method_id",
-    "subscription__customer__email",
-    "subscription__customer__user_id",
-    "subscription__customer__language",
-    "subscription__customer__first_name",
-    "subscription__shipping_method__shop_id",
-    "subscription__shipping_method__name",
-    "subscription__shipping_method__fee",
-    "subscription__shipping_method__active",
-    "subscription__shipping_method__requires_address",
-    "subscription__payment_method__shop_id",
-    "subscription__payment_method__name",
-    "subscription__payment_method__kind",
-    "subscription__payment_method__fee",
-    "subscription__payment_method__fee_percent",
-    "subscription__payment_method__active",
+    "payment_state",
+    "currency",
+    "shipping_method_id",
+    "bill_address",
+    "ship_address",
+    "item_total",
+    "fee_total",
+    "total",
+    "placed_at",
+    "sync_snapshot",
 )
+
+# What placement reads of a proxy order and its subscription, customer and methods.
+_SHIPPING_FIELDS = ("shop_id", "name", "fee", "active", "requires_address")
+_PAYMENT_FIELDS = ("shop_id", "name", "kind", "fee", "fee_percent", "active")
+_CUSTOMER_FIELDS = ("email", "user_id", "language", "first_name")
+_SUBSCRIPTION_FIELDS = (
+    "shop_id",
+    "customer_id",
+    "created_at",
+    "bill_address",
+    "ship_address",
+    "shipping_method_id",
+    "payment_method_id",
+)
+
+
+def _load_proxies(qs: QuerySet[ProxyOrder]) -> list[SimpleNamespace]:
+    """The chunk's proxy orders as plain objects shaped like the models (`proxy.subscription
+    .customer.email`, …), read with one query as tuples: a model instance per row and
+    relation costs more than the rest of the chunk's Python work. Methods are shared by
+    many subscriptions, so one object per method."""
+    fields = (
+        ["pk", "subscription_id"]
+        + [f"subscription__{f}" for f in _SUBSCRIPTION_FIELDS]
+        + [f"subscription__customer__{f}" for f in _CUSTOMER_FIELDS]
+        + [f"subscription__shipping_method__{f}" for f in _SHIPPING_FIELDS]
+        + [f"subscription__payment_method__{f}" for f in _PAYMENT_FIELDS]
+    )
+    a = 2 + len(_SUBSCRIPTION_FIELDS)
+    b = a + len(_CUSTOMER_FIELDS)
+    c = b + len(_SHIPPING_FIELDS)
+    shipping: dict[int, SimpleNamespace] = {}
+    payment: dict[int, SimpleNamespace] = {}
+    proxies = []
+    for row in qs.values_list(*fields):
+        sub = SimpleNamespace(id=row[1], **dict(zip(_SUBSCRIPTION_FIELDS, row[2:a], strict=True)))
+        sub.customer = SimpleNamespace(
+            id=sub.customer_id, **dict(zip(_CUSTOMER_FIELDS, row[a:b], strict=True))
+        )
+        sub.shipping_method = shipping.get(sub.shipping_method_id) or shipping.setdefault(
+            sub.shipping_method_id,
+            SimpleNamespace(
+                id=sub.shipping_method_id, **dict(zip(_SHIPPING_FIELDS, row[b:c], strict=True))
+            ),
+        )
+        sub.payment_method = payment.get(sub.payment_method_id) or payment.setdefault(
+            sub.payment_method_id,
+            SimpleNamespace(
+                id=sub.payment_method_id, **dict(zip(_PAYMENT_FIELDS, row[c:], strict=True))
+            ),
+        )
+        proxies.append(SimpleNamespace(pk=row[0], subscription_id=row[1], subscription=sub))
+    return proxies
 
 
 def _place_chunk(
@@ -453,17 +646,10 @@ def _place_chunk(
     summary = PlacementSummary()
     shop = order_cycle.shop
     with transaction.atomic():
-        proxies = list(
+        proxies = _load_proxies(
             _locking(
                 eligible_proxy_orders(order_cycle=order_cycle, now=now, states=states)
                 .filter(pk__in=list(proxy_order_ids))
-                .select_related(
-                    "subscription__customer",
-                    "subscription__shipping_method",
-                    "subscription__payment_method",
-                )
-                # Only what placement reads: a chunk loads hundreds of these rows.
-                .only(*_CHUNK_FIELDS)
                 .order_by("pk")
             )
         )
@@ -539,60 +725,64 @@ def _place_chunk(
                 on_hand=F("on_hand") - _case(taken, IntegerField())
             )
 
-        # Build the rows.
-        orders: list[Order] = []
-        order_lines: list[list[LineItem]] = []
+        # Build the rows: plain tuples, one INSERT per table (see `_insert_rows`).
+        order_rows: list[tuple] = []
+        order_lines: list[list[tuple[int, int, int, Decimal]]] = []  # variant, qty, asked, price
         order_fees = []
-        placed_proxies: list[ProxyOrder] = []
-        empty_proxies: list[ProxyOrder] = []
+        placed_proxies: list[SimpleNamespace] = []
+        empty_proxies: list[SimpleNamespace] = []
+        cycle_fees_by_methods: dict[tuple[int, int], object] = {}
+        zero = Decimal("0")
         for proxy in proxies:
             if proxy.pk in failures:
                 continue
             sub = proxy.subscription
-            lines = [
-                LineItem(
-                    variant_id=variant_id,
-                    quantity=given.get((proxy.pk, variant_id), 0),
-                    requested_quantity=asked,
-                    price=variants[variant_id].price if variant_id in variants else Decimal("0"),
-                )
-                for variant_id, asked, _want in wanted[proxy.pk]
-            ]
-            if not any(li.quantity for li in lines):
+            lines = []
+            any_given = False
+            for variant_id, asked, _want in wanted[proxy.pk]:
+                quantity = given.get((proxy.pk, variant_id), 0)
+                any_given = any_given or quantity > 0
+                variant = variants.get(variant_id)
+                lines.append((variant_id, quantity, asked, variant.price if variant else zero))
+            if not any_given:
                 empty_proxies.append(proxy)
                 continue
-            fees = fees_for(
-                cycle_fees=cycle_fees,
-                shipping=(sub.shipping_method.name, sub.shipping_method.fee),
-                payment=(
-                    sub.payment_method.name,
-                    sub.payment_method.fee,
-                    sub.payment_method.fee_percent,
-                ),
-            )
+            # The fees depend only on the cycle and the two methods: built once per pair.
+            methods = (sub.shipping_method_id, sub.payment_method_id)
+            fees = cycle_fees_by_methods.get(methods)
+            if fees is None:
+                fees = cycle_fees_by_methods[methods] = fees_for(
+                    cycle_fees=cycle_fees,
+                    shipping=(sub.shipping_method.name, sub.shipping_method.fee),
+                    payment=(
+                        sub.payment_method.name,
+                        sub.payment_method.fee,
+                        sub.payment_method.fee_percent,
+                    ),
+                )
             totals = compute_totals(
-                [Line(li.price, li.quantity) for li in lines], fees, shop.currency
+                [Line(price, quantity) for _v, quantity, _a, price in lines], fees, shop.currency
             )
-            orders.append(
-                Order(
-                    number=order_number(proxy.pk),
-                    shop_id=shop.pk,
-                    order_cycle_id=order_cycle.pk,
-                    customer_id=sub.customer_id,
-                    user_id=sub.customer.user_id,
-                    email=sub.customer.email,
-                    state=OrderState.COMPLETE,
-                    payment_state=PaymentState.PENDING,
-                    currency=shop.currency,
-                    shipping_method_id=sub.shipping_method_id,
-                    bill_address=sub.bill_address,
-                    ship_address=sub.ship_address,
-                    item_total=totals.item_total,
-                    fee_total=totals.fee_total,
-                    total=totals.total,
-                    placed_at=now,
-                    sync_snapshot={
-                        "line_items": {str(li.variant_id): li.quantity for li in lines},
+            order_rows.append(
+                (
+                    order_number(proxy.pk),
+                    shop.pk,
+                    order_cycle.pk,
+                    sub.customer_id,
+                    sub.customer.user_id,
+                    sub.customer.email,
+                    OrderState.COMPLETE,
+                    PaymentState.PENDING,
+                    shop.currency,
+                    sub.shipping_method_id,
+                    sub.bill_address,
+                    sub.ship_address,
+                    totals.item_total,
+                    totals.fee_total,
+                    totals.total,
+                    now,
+                    {
+                        "line_items": {str(v): q for v, q, _a, _p in lines},
                         "shipping_method_id": sub.shipping_method_id,
                         "payment_method_id": sub.payment_method_id,
                         "bill_address": sub.bill_address,
@@ -605,34 +795,27 @@ def _place_chunk(
             placed_proxies.append(proxy)
 
         # Write: one statement per table.
-        Order.objects.bulk_create(orders)
-        all_lines, adjustments, payments = [], [], []
-        for order, lines, fee_lines, proxy in zip(
-            orders, order_lines, order_fees, placed_proxies, strict=True
+        order_ids = _insert_rows(Order, _ORDER_COLUMNS, order_rows, now)
+        line_rows, adjustment_rows, payment_rows = [], [], []
+        for order_id, row, lines, fee_lines, proxy in zip(
+            order_ids, order_rows, order_lines, order_fees, placed_proxies, strict=True
         ):
-            for li in lines:
-                li.order_id = order.pk
-                all_lines.append(li)
-            adjustments += [
-                Adjustment(
-                    order_id=order.pk, kind=f.adjustment_kind, label=f.label, amount=f.amount
-                )
-                for f in fee_lines
-            ]
-            payments.append(
-                Payment(
-                    order_id=order.pk,
-                    method_id=proxy.subscription.payment_method_id,
-                    amount=order.total,
-                    state=PaymentState.PENDING,
-                )
+            line_rows += [(order_id, v, q, a, price) for v, q, a, price in lines]
+            adjustment_rows += [(order_id, f.adjustment_kind, f.label, f.amount) for f in fee_lines]
+            payment_rows.append(
+                (order_id, proxy.subscription.payment_method_id, row[14], PaymentState.PENDING)
             )
-        LineItem.objects.bulk_create(all_lines)
-        Adjustment.objects.bulk_create(adjustments)
-        Payment.objects.bulk_create(payments)
+        _insert_rows(
+            LineItem,
+            ("order_id", "variant_id", "quantity", "requested_quantity", "price"),
+            line_rows,
+            now,
+        )
+        _insert_rows(Adjustment, ("order_id", "kind", "label", "amount"), adjustment_rows, now)
+        _insert_rows(Payment, ("order_id", "method_id", "amount", "state"), payment_rows, now)
 
         _mark_placed(
-            [(p.pk, o.pk) for p, o in zip(placed_proxies, orders, strict=True)], states, now
+            [(p.pk, o) for p, o in zip(placed_proxies, order_ids, strict=True)], states, now
         )
         _guarded_update(
             [p.pk for p in empty_proxies],
@@ -648,14 +831,14 @@ def _place_chunk(
 
         # Emails, in the outbox with everything else.
         emails = []
-        for order, lines, proxy in zip(orders, order_lines, placed_proxies, strict=True):
+        for order_id, lines, proxy in zip(order_ids, order_lines, placed_proxies, strict=True):
             sub = proxy.subscription
-            context = order_email_reference(order_id=order.pk, timezone_name=shop.timezone)
+            context = order_email_reference(order_id=order_id, timezone_name=shop.timezone)
             emails.append(
                 _buyer_email(kind="placement", customer=sub.customer, shop=shop, context=context)
             )
             summary.placed.append(proxy.pk)
-            if any(li.quantity < li.requested_quantity for li in lines):
+            if any(q < a for _v, q, a, _p in lines):
                 summary.shortages.append(proxy.pk)
         for proxy in empty_proxies:
             sub = proxy.subscription
@@ -674,7 +857,7 @@ def _place_chunk(
                 _buyer_email(kind="empty", customer=sub.customer, shop=shop, context=context)
             )
             summary.empty.append(proxy.pk)
-        emails_queue_bulk(emails=emails)
+        _emails_queue_rows(emails, now)
         summary.failed.update(failures)
     return summary
 
@@ -962,7 +1145,7 @@ def placement_summary_queue_if_done(
         to=shop.contact_email,
         kind="placement_summary",
         context=context,
-        language=settings.LANGUAGE_CODE,
+        language=shop.language,
         from_name=shop.name,
         dedup_key=placement_summary_key(order_cycle.pk),
     )
