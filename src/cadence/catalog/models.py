@@ -48,7 +48,7 @@ class Variant(models.Model):
         parts = [self.product.name]
         if self.name:
             parts.append(self.name)
-        if self.unit:
+        if self.unit and self.unit not in self.name.split():
             parts.append(self.unit)
         return " - ".join(parts)
 
