@@ -57,7 +57,11 @@ from cadence.orders.models import Order, OrderState, PaymentState
 from cadence.payments.gateways import ChargeRequest, ChargeResult, ChargeStatus, gateway_for
 from cadence.payments.models import Payment, PaymentMethod, PaymentMethodKind
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState
-from cadence.subscriptions.services.placement import insert_defaults, order_email_reference
+from cadence.subscriptions.services.placement import (
+    id_chunks,
+    insert_defaults,
+    order_email_reference,
+)
 
 logger = logging.getLogger("cadence.confirmation")
 
@@ -461,17 +465,6 @@ def _send_soon(email_ids: list[int]) -> None:
         logger.exception("could not enqueue sending of emails %s", email_ids[:5])
 
 
-def _id_chunks(qs, size: int):
-    """The queryset's ids, one chunk read at a time (keyset pagination on the key)."""
-    last = 0
-    while True:
-        chunk = list(qs.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size])
-        if not chunk:
-            return
-        yield chunk
-        last = chunk[-1]
-
-
 def _confirm_chunk(
     *, order_cycle: OrderCycle, proxy_order_ids: list[int], now: datetime
 ) -> ConfirmationSummary:
@@ -536,7 +529,7 @@ def confirm_cycle(*, order_cycle: OrderCycle, now: datetime | None = None) -> Co
     summary = ConfirmationSummary()
     if now < order_cycle.closes_at:
         return summary
-    for chunk in _id_chunks(proxy_orders_to_confirm(order_cycle=order_cycle), CHUNK_SIZE):
+    for chunk in id_chunks(proxy_orders_to_confirm(order_cycle=order_cycle), CHUNK_SIZE):
         summary.merge(_confirm_chunk(order_cycle=order_cycle, proxy_order_ids=chunk, now=now))
     confirmation_summary_queue_if_done(order_cycle=order_cycle, now=now)
     return summary

@@ -928,7 +928,7 @@ def _chunks(ids: Sequence[int], size: int) -> Iterable[list[int]]:
         yield list(ids[start : start + size])
 
 
-def _id_chunks(qs: QuerySet, size: int) -> Iterator[list[int]]:
+def id_chunks(qs: QuerySet, size: int) -> Iterator[list[int]]:
     """The queryset's ids in chunks, read one chunk at a time (keyset pagination on the
     primary key), so a cycle of any size never has all its ids in memory."""
     last = 0
@@ -994,13 +994,13 @@ def place_cycle(
         from cadence.subscriptions.tasks import place_chunk_task
 
         shares_json = shares_to_json(shares)
-        for chunk in _id_chunks(eligible, CHUNK_SIZE):
+        for chunk in id_chunks(eligible, CHUNK_SIZE):
             place_chunk_task.enqueue(
                 order_cycle_id=order_cycle.pk, proxy_order_ids=chunk, shares=shares_json
             )
             summary.queued_chunks += 1
         return summary
-    for chunk in _id_chunks(eligible, CHUNK_SIZE):
+    for chunk in id_chunks(eligible, CHUNK_SIZE):
         summary.merge(
             _place_chunk_isolated(
                 order_cycle=order_cycle,
