@@ -55,6 +55,7 @@ from cadence.orders.models import Adjustment, LineItem, Order, OrderState, Payme
 from cadence.payments.models import Payment, PaymentMethodKind
 from cadence.subscriptions.allocation import Claim, Share, allocate
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState, SubscriptionLineItem
+from cadence.subscriptions.services.emails import buyer_name
 
 logger = logging.getLogger("cadence.placement")
 
@@ -322,10 +323,6 @@ def order_email_context_from_db(reference: dict) -> dict:
     )
     context.update({k: v for k, v in reference.items() if k not in ("builder", "order_id")})
     return context
-
-
-def buyer_name(customer, bill_address: dict | None) -> str:
-    return (bill_address or {}).get("first_name") or customer.first_name or customer.email
 
 
 _EMAIL_COLUMNS = ("to", "kind", "context", "language", "from_name", "reply_to")
