@@ -24,6 +24,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_htmx",
+    "django_filters",
+    "django_tables2",
+    # django-ninja's own app, so /api/v1/docs loads Swagger UI from the instance's static
+    # files rather than from a CDN.
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "cadence.enterprises",
@@ -50,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "cadence.urls"

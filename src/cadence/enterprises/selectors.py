@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from cadence.enterprises.models import Enterprise
@@ -65,3 +65,15 @@ def enterprise_for_manager(*, user, enterprise_id: int) -> Enterprise:
     if enterprise is None:
         raise NotFound(_("Enterprise not found."))
     return enterprise
+
+
+def shops_to_switch_to(*, user, current: Enterprise) -> QuerySet[Enterprise]:
+    """The shops a manager moves between in the back office: those they manage, plus the
+    current one (staff may be looking at a shop they do not manage)."""
+    return (
+        Enterprise.objects.filter(is_shop=True)
+        .filter(Q(managers=user) | Q(pk=current.pk))
+        .distinct()
+        .order_by("name", "id")
+        .only("id", "name")
+    )

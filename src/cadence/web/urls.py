@@ -34,6 +34,7 @@ urlpatterns = [
         buyer_views.delivery_resume,
         name="buyer-delivery-resume",
     ),
+    path("manage/", include("cadence.web.manage.urls")),
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<int:email_id>/", views.outbox_detail, name="outbox-detail"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,0 +1,16 @@
+"""(being written)"""
+
+from django.http import HttpResponse
+from django.urls import path
+
+from cadence.web.manage.access import manager_page
+
+
+@manager_page
+def placeholder(request, shop):
+    return HttpResponse("")
+
+
+urlpatterns = [
+    path("customers/", placeholder, name="manage-customers"),
+]

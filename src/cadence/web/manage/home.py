@@ -1,0 +1,121 @@
+"""The manager's home: their shops, each shop's setup checklist, and its figures once set up."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from cadence.enterprises.models import Enterprise
+from cadence.enterprises.selectors import enterprises_for_user
+from cadence.subscriptions.setup import STEPS, setup_checklists, shop_overview
+from cadence.web.manage.access import manager_page
+from cadence.web.manage.pages import render_page
+
+SHOPS_PAGE_SIZE = 20
+
+
+def _shops_of(user):
+    """The shops the user manages; staff who manage none see every shop."""
+    managed = Enterprise.objects.filter(managers=user, is_shop=True)
+    if user.is_staff and not managed.exists():
+        return enterprises_for_user(user).filter(is_shop=True)
+    return managed
+
+
+# What each setup step asks of the manager, and the page that does it.
+STEP_LABELS = {
+    "subscriptions_enabled": gettext_lazy("Turn subscriptions on in the shop's settings"),
+    "payment_method": gettext_lazy(
+        "Add a payment method: manual (cash, cheque, transfer) or Stripe"
+    ),
+    "shipping_method": gettext_lazy("Add a shipping method (delivery or pick-up)"),
+    "customer": gettext_lazy("Add a customer to the shop's customer list"),
+    "product": gettext_lazy("Add a product with its price and stock"),
+    "order_cycle": gettext_lazy("Create an order cycle that is open or to come"),
+    "schedule": gettext_lazy("Create a schedule with an order cycle that is open or to come"),
+}
+STEP_PAGES = {
+    "subscriptions_enabled": "manage-settings",
+    "payment_method": "manage-payment-methods",
+    "shipping_method": "manage-shipping-methods",
+    "customer": "manage-customers",
+    "product": "manage-products",
+    "order_cycle": "manage-order-cycles",
+    "schedule": "manage-schedules",
+}
+
+
+@login_required
+@require_GET
+def manage_home(request: HttpRequest) -> HttpResponse:
+    """A manager of one shop goes straight to it; one of several picks a shop here."""
+    shops = _shops_of(request.user).order_by("name", "id")
+    q = (request.GET.get("q") or "").strip()
+    if q:
+        shops = shops.filter(name__icontains=q)
+    page = Paginator(shops, SHOPS_PAGE_SIZE).get_page(request.GET.get("page"))
+    if not q and page.paginator.count == 0 and not request.user.is_staff:
+        raise Http404
+    if not q and page.paginator.count == 1:
+        return redirect("manage-shop", shop_id=page.object_list[0].pk)
+    checklists = setup_checklists(page.object_list)
+    rows = [(shop, checklists[shop.pk]) for shop in page.object_list]
+
+    return render(
+        request,
+        "manage/home/shops.html",
+        {"page": page, "rows": rows, "q": q, "steps_total": len(STEPS)},
+    )
+
+
+@require_GET
+@manager_page
+def shop_home(request: HttpRequest, shop: Enterprise) -> HttpResponse:
+    checklist = setup_checklists([shop])[shop.pk]
+    steps = [
+        {"label": STEP_LABELS[step], "url": reverse(STEP_PAGES[step], args=[shop.pk]), "done": done}
+        for step, done in checklist.steps()
+    ]
+    overview = shop_overview(shop=shop) if checklist.complete else None
+    return render_page(
+        request,
+        "manage/home/shop.html",
+        shop=shop,
+        title=_("Overview"),
+        area="home",
+        checklist=checklist,
+        steps=steps,
+        overview=overview,
+    )
+
+
+# The list page of each area, for the shop switcher: the same page on the other shop.
+AREA_PAGES = {
+    "home": "manage-shop",
+    "settings": "manage-settings",
+    "payment-methods": "manage-payment-methods",
+    "shipping-methods": "manage-shipping-methods",
+    "customers": "manage-customers",
+    "products": "manage-products",
+    "order-cycles": "manage-order-cycles",
+    "schedules": "manage-schedules",
+}
+
+
+@login_required
+@require_GET
+def switch_shop(request: HttpRequest) -> HttpResponse:
+    """Go to the same area of another shop (the shop page itself checks access)."""
+    try:
+        shop_id = int(request.GET.get("shop", ""))
+        return redirect(
+            reverse(AREA_PAGES.get(request.GET.get("area", ""), "manage-shop"), args=[shop_id])
+        )
+    except (ValueError, NoReverseMatch):
+        raise Http404 from None
