@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from django.db import connections
@@ -13,10 +14,16 @@ from django.db import connections
 CHROMIUM = "/usr/bin/chromium"
 
 
-def chromium_page(monkeypatch) -> Iterator:
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def chromium_page(monkeypatch, request=None, *, viewport: dict | None = None) -> Iterator:
     """Yield a page of a headless Chromium, closed afterwards; skip the test, with the reason
     printed, when Chromium or Playwright is missing. For a fixture that also depends on
-    `live_server`, so that the browser closes first, ending its connections."""
+    `live_server`, so that the browser closes first, ending its connections.
+
+    Given the fixture's `request`, a test that fails leaves a full-page screenshot in
+    `test-artifacts/<test name>.png` (its path is printed)."""
     if not os.path.exists(CHROMIUM):
         print(f"skipping browser test: {CHROMIUM} is missing")
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
@@ -40,9 +47,18 @@ def chromium_page(monkeypatch) -> Iterator:
                 "--no-first-run",
             ],
         )
-        page = browser.new_page()
+        page = browser.new_page(viewport=viewport) if viewport else browser.new_page()
         page.set_default_timeout(15_000)
         yield page
+        report = getattr(request.node, "rep_call", None) if request is not None else None
+        if report is not None and report.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            shot = ARTIFACTS / f"{request.node.name}.png"
+            try:
+                page.screenshot(path=str(shot), full_page=True)
+                print(f"screenshot of the failing page: {shot}")
+            except Exception as exc:  # the page may be gone; the test's own error matters more
+                print(f"no screenshot of the failing page: {exc}")
         browser.close()
 
 

@@ -44,3 +44,12 @@ def _fast_password_hashing():
 
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (`rep_call`…), so that a browser fixture can
+    tell whether its test failed and save a screenshot."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

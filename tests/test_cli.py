@@ -101,3 +101,72 @@ def test_python_dash_m_cadence_runs_the_command():
     )
     assert completed.returncode == 0
     assert "usage: cadence" in completed.stdout
+
+
+# --- cadence demo ---------------------------------------------------------------------------
+
+
+def _demo_args(**overrides):
+    import argparse
+
+    values = {"host": "127.0.0.1", "port": 8150, "database": "demo.sqlite3", **overrides}
+    return argparse.Namespace(**values)
+
+
+def test_demo_keeps_emails_in_the_outbox_unless_told_otherwise(monkeypatch, tmp_path):
+    """`cadence demo` stores sent emails (locmem: readable on /outbox/, never printed on the
+    terminal); an EMAIL_URL the user set is kept."""
+    from cadence.cli import demo_environment
+
+    # Restored after the test: demo_environment writes to the process environment.
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///unused")
+    monkeypatch.delenv("BASE_URL", raising=False)
+    monkeypatch.delenv("EMAIL_URL", raising=False)
+    demo_environment(_demo_args(database=str(tmp_path / "demo.sqlite3")))
+    import os
+
+    assert os.environ["EMAIL_URL"] == "locmem:"
+    assert os.environ["DATABASE_URL"] == f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    assert os.environ["BASE_URL"] == "http://127.0.0.1:8150"
+
+    monkeypatch.setenv("EMAIL_URL", "smtp://mail.example.org:25")
+    demo_environment(_demo_args())
+    assert os.environ["EMAIL_URL"] == "smtp://mail.example.org:25"
+
+
+class _FakeServer:
+    effective_port = 8150
+
+    def run(self):
+        raise KeyboardInterrupt  # as if Ctrl-C was pressed at once
+
+    def close(self):
+        pass
+
+
+def test_demo_prints_the_url_and_logins_last(monkeypatch, capsys):
+    """`cadence demo` loads and catches up first, then the worker's first round; the URL, the
+    logins (the manager pointed at /manage/) and the outbox URL are the last lines printed."""
+    from cadence import cli, demo
+
+    monkeypatch.setattr(cli, "make_server", lambda host, port, **kw: _FakeServer())
+    monkeypatch.setattr(cli.signal, "signal", lambda *args: None)
+
+    def worker(stop, started=None):
+        print("worker: started")
+        started.set()
+
+    monkeypatch.setattr(cli, "_demo_worker", worker)
+
+    assert cli.cmd_demo(_demo_args()) == 0
+
+    out = capsys.readouterr().out.rstrip().splitlines()
+    url = "http://127.0.0.1:8150/"
+    assert out.index("Catching up with what is due now:") < out.index("worker: started")
+    tail = out[out.index(f"Cadence demo: {url}") :]
+    assert out.index("worker: started") < out.index(f"Cadence demo: {url}")
+    assert any(demo.MANAGER_EMAIL in line and line.endswith(f"→ {url}manage/") for line in tail)
+    assert all(any(login.email in line for line in tail) for login in demo.DEMO_LOGINS)
+    assert any(f"{url}outbox/" in line for line in tail)
+    assert tail[-1] == "Stop with Ctrl-C."
+    assert not any(line.startswith("  cad_") or "Bearer" in line for line in tail)

@@ -195,6 +195,16 @@ def _demo_database_url(value: str) -> str:
     return f"sqlite:///{Path(value).expanduser().resolve()}"
 
 
+def demo_environment(args: argparse.Namespace) -> None:
+    """Set what `cadence demo` needs before Django reads its settings: its own database, links
+    in its emails pointing at its own server, and emails kept in the outbox (readable on
+    /outbox/) rather than printed over the URL and logins. An EMAIL_URL or BASE_URL set by the
+    user wins."""
+    os.environ["DATABASE_URL"] = _demo_database_url(args.database)
+    os.environ.setdefault("BASE_URL", f"http://{args.host}:{args.port}")
+    os.environ.setdefault("EMAIL_URL", "locmem:")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
@@ -216,29 +226,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  {line}")
     tokens = demo.demo_tokens()
 
-    url = f"http://{args.host}:{server.effective_port}/"
-    print()
-    print(f"Cadence demo: {url}")
-    print(f"  API docs:   {url}api/v1/docs")
-    print(f"  Outbox:     {url}outbox/   (the emails the demo sends; staff login)")
-    print(f"  Admin:      {url}admin/    (staff login)")
-    print()
-    print("Logins (email / password):")
-    for login in demo.DEMO_LOGINS:
-        print(f"  {login.role:<8} {login.email} / {login.password}")
-    print()
-    print("API tokens (Authorization: Bearer <token>):")
-    for email, raw in tokens.items():
-        print(f"  {email:<24} {raw}")
-    print()
-    print(
-        f"Try: curl -H 'Authorization: Bearer {tokens[demo.MANAGER_EMAIL]}' {url}api/v1/enterprises"
-    )
-    print("Stop with Ctrl-C.", flush=True)
     signal.signal(signal.SIGTERM, _interrupt)
     stop = threading.Event()
-    worker = threading.Thread(target=_demo_worker, args=(stop,), name="cadence-worker", daemon=True)
+    started = threading.Event()
+    worker = threading.Thread(
+        target=_demo_worker, args=(stop, started), name="cadence-worker", daemon=True
+    )
     worker.start()
+    # The worker's first round prints what it does; the URL and the logins come after it, at
+    # the bottom of the terminal, where the user looks.
+    started.wait(timeout=30)
+    print(_demo_banner(f"http://{args.host}:{server.effective_port}/", tokens), flush=True)
     try:
         server.run()
     except KeyboardInterrupt:
@@ -250,10 +248,47 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo_worker(stop: threading.Event) -> None:
-    """The demo's in-process worker; a failure is printed, the web server keeps running."""
+def _demo_banner(url: str, tokens: dict[str, str]) -> str:
+    """What `cadence demo` prints once it serves: the API first, then the URL and the logins
+    last."""
+    from cadence import demo
+
+    width = max(len(f"{login.email} / {login.password}") for login in demo.DEMO_LOGINS)
+    lines = [
+        "",
+        "API tokens (Authorization: Bearer <token>; a new one at each start, while the tokens",
+        "you create on /account/ are kept):",
+        *(f"  {email:<24} {raw}" for email, raw in tokens.items()),
+        f"Try: curl -H 'Authorization: Bearer {tokens[demo.MANAGER_EMAIL]}' "
+        f"{url}api/v1/enterprises",
+        f"API docs: {url}api/v1/docs",
+        "",
+        f"Cadence demo: {url}",
+        "Sign in (email / password):",
+        *(
+            f"  {login.role.capitalize() + ':':<9} "
+            f"{f'{login.email} / {login.password}':<{width}}  → {url}{login.start}"
+            for login in demo.DEMO_LOGINS
+        ),
+        f"Emails the demo sends: {url}outbox/ (staff login)",
+        "Stop with Ctrl-C.",
+    ]
+    return "\n".join(lines)
+
+
+def _demo_worker(stop: threading.Event, started: threading.Event | None = None) -> None:
+    """The demo's in-process worker; a failure is printed, the web server keeps running.
+    `started` is set once its first catch-up tick is done (and printed)."""
+    processing = _processing()
+    emit = _print_line("worker: ")
     try:
-        _processing().run_worker(stop=stop, log=_print_line("worker: "))
+        try:
+            for line in processing.run_tick():
+                emit(line)
+        finally:
+            if started is not None:
+                started.set()
+        processing.run_worker(stop=stop, log=emit)
     except Exception as exc:  # the demo keeps serving pages whatever happens to the worker
         print(f"worker stopped: {exc!r}", file=sys.stderr, flush=True)
 
@@ -323,11 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
-        # Before Django reads its settings: the demo has its own database, and links in its
-        # emails point at its own server.
-        os.environ["DATABASE_URL"] = _demo_database_url(args.database)
-        os.environ.setdefault("BASE_URL", f"http://{args.host}:{args.port}")
-        os.environ.setdefault("EMAIL_URL", "console:")
+        demo_environment(args)
     _setup_django()
     try:
         return args.func(args)

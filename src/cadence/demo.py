@@ -1,29 +1,34 @@
-"""The demo shop that `cadence demo` loads: a food hub, two producers, a catalogue, weekly and
-fortnightly schedules around today, customers and subscriptions in every status.
+"""The demo shop that `cadence demo` loads: a food hub in Lyon, two producers, a catalogue,
+weekly and fortnightly schedules around today, customers and subscriptions in every status.
 
-Everything is placed relative to `now`, so the demo always has history (two closed cycles), one
-cycle open right now and six to come. Loading is idempotent: the hub's name and contact email
-identify the demo, and a second load changes nothing.
+The hub is French, so its data is too (product names, units, methods, cycle names); the
+interface still switches to English from the header. Everything is placed relative to `now`,
+so the demo always has history (two closed cycles), one cycle open right now and six to come.
+Loading is idempotent: the hub's name and contact email identify the demo, and a second load
+changes nothing. Each start catches up: the cycles that time has used up are replaced by new
+ones, so the shop always has a cycle open and six to come.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from cadence.api.models import ApiToken
+from cadence.api.models import ApiToken, hash_token
 from cadence.catalog.models import Product, Variant
 from cadence.customers.models import Customer
 from cadence.cycles.models import FeeKind, OrderCycle, OrderCycleFee, Schedule
-from cadence.enterprises.models import Enterprise, SupplierPermission
+from cadence.enterprises.models import Enterprise, Language, SupplierPermission
 from cadence.orders.models import ShippingMethod
 from cadence.payments.models import PaymentMethod
 from cadence.subscriptions.models import Subscription
@@ -35,6 +40,12 @@ PASSWORD = "demo"
 MANAGER_EMAIL = "manager@demo.cadence"
 STAFF_EMAIL = "admin@demo.cadence"
 BUYER_EMAIL = "buyer@demo.cadence"
+WEEKLY_NAME = "Hebdomadaire"
+FORTNIGHTLY_NAME = "Quinzaine"
+FEE = {"name": "Participation aux frais de la Ruche", "kind": FeeKind.PER_ORDER, "amount": "1.00"}
+# The tokens `cadence demo` prints start with this (it is also their stored `prefix`), so a
+# restart replaces them and leaves alone the tokens a user made on /account/.
+DEMO_TOKEN_PREFIX = "cad_demo"
 
 
 @dataclass(frozen=True)
@@ -42,12 +53,14 @@ class DemoLogin:
     role: str
     email: str
     password: str
+    # Where this login starts, relative to the site root.
+    start: str
 
 
 DEMO_LOGINS = (
-    DemoLogin("staff", STAFF_EMAIL, PASSWORD),
-    DemoLogin("manager", MANAGER_EMAIL, PASSWORD),
-    DemoLogin("buyer", BUYER_EMAIL, PASSWORD),
+    DemoLogin("manager", MANAGER_EMAIL, PASSWORD, "manage/"),
+    DemoLogin("buyer", BUYER_EMAIL, PASSWORD, "account/"),
+    DemoLogin("staff", STAFF_EMAIL, PASSWORD, "admin/"),
 )
 
 
@@ -58,44 +71,51 @@ class DemoResult:
     history: list[str] = field(default_factory=list)
 
 
-# (producer index, product name, [(variant name, unit, price, on_hand, on_demand)])
-CATALOGUE: list[tuple[int, str, list[tuple[str, str, str, int, bool]]]] = [
-    (0, "Carrots", [("1 kg", "kg", "2.80", 60, False), ("2 kg", "kg", "5.20", 30, False)]),
-    (0, "Potatoes (Charlotte)", [("2.5 kg", "kg", "4.50", 40, False)]),
-    (0, "Leeks", [("Bunch of 3", "bunch", "3.20", 25, False)]),
+# (supplier, product name, [(variant name, unit, price, on_hand, on_demand)]). The hub makes
+# up its own box from its producers' vegetables; the two producers supply the rest.
+CATALOGUE: list[tuple[str, str, list[tuple[str, str, str, int, bool]]]] = [
     (
-        0,
-        "Seasonal vegetable box",
-        [("Small", "box", "12.00", 0, True), ("Large", "box", "19.50", 0, True)],
+        "hub",
+        "Panier de la Ruche",
+        [
+            ("petit panier", "panier", "12.00", 0, True),
+            ("grand panier", "panier", "19.50", 0, True),
+        ],
     ),
-    (0, "Apples (Reinette)", [("1 kg", "kg", "3.40", 45, False)]),
-    (0, "Pears (Conference)", [("1 kg", "kg", "3.90", 20, False)]),
+    ("farm", "Carottes", [("1 kg", "kg", "2.80", 60, False), ("2 kg", "kg", "5.20", 30, False)]),
+    ("farm", "Pommes de terre Charlotte", [("2,5 kg", "kg", "4.50", 40, False)]),
+    ("farm", "Poireaux", [("botte de 3", "botte", "3.20", 25, False)]),
+    ("farm", "Pommes Reinette", [("1 kg", "kg", "3.40", 45, False)]),
+    ("farm", "Poires Conférence", [("1 kg", "kg", "3.90", 20, False)]),
     (
-        0,
-        "Free-range eggs",
-        [("6 eggs", "box", "2.90", 40, False), ("12 eggs", "box", "5.40", 20, False)],
+        "farm",
+        "Œufs fermiers",
+        [("boîte de 6", "boîte", "2.90", 40, False), ("boîte de 12", "boîte", "5.40", 20, False)],
     ),
-    (0, "Butternut squash", [("Each", "piece", "2.60", 15, False)]),
-    (0, "Salad mix", [("200 g", "bag", "2.50", 18, False)]),
-    (1, "Fresh goat cheese", [("Each", "piece", "2.80", 8, False)]),
+    ("farm", "Courge butternut", [("à la pièce", "pièce", "2.60", 15, False)]),
+    ("farm", "Mesclun", [("sachet de 200 g", "sachet", "2.50", 18, False)]),
+    ("dairy", "Fromage de chèvre frais", [("à la pièce", "pièce", "2.80", 8, False)]),
     (
-        1,
+        "dairy",
         "Tomme de montagne",
-        [("250 g", "piece", "5.60", 12, False), ("500 g", "piece", "10.90", 6, False)],
+        [
+            ("part de 250 g", "part", "5.60", 12, False),
+            ("part de 500 g", "part", "10.90", 6, False),
+        ],
     ),
-    (1, "Whole milk", [("1 L", "bottle", "1.40", 50, False)]),
-    (1, "Plain yoghurt", [("4 x 125 g", "pack", "3.20", 30, False)]),
-    (1, "Farm butter", [("250 g", "pack", "3.90", 20, False)]),
-    (1, "Country sourdough loaf", [("800 g", "loaf", "4.80", 0, True)]),
+    ("dairy", "Lait entier", [("bouteille de 1 L", "bouteille", "1.40", 50, False)]),
+    ("dairy", "Yaourts nature", [("lot de 4 × 125 g", "lot", "3.20", 30, False)]),
+    ("dairy", "Beurre fermier", [("plaquette de 250 g", "plaquette", "3.90", 20, False)]),
+    ("dairy", "Pain de campagne au levain", [("miche de 800 g", "miche", "4.80", 0, True)]),
 ]
 
 INITIAL_STOCK: dict[tuple[str, str], int] = {
-    (product, row[0]): row[3] for _p, product, rows in CATALOGUE for row in rows
+    (product, row[0]): row[3] for _s, product, rows in CATALOGUE for row in rows
 }
 
 # first name, last name, email, city, postcode, language, has a user account
 CUSTOMERS: list[tuple[str, str, str, str, str, str, bool]] = [
-    ("Camille", "Martin", BUYER_EMAIL, "Lyon", "69004", "en", True),
+    ("Camille", "Martin", BUYER_EMAIL, "Lyon", "69004", "fr", True),
     ("Louis", "Bernard", "louis.bernard@demo.cadence", "Lyon", "69004", "fr", True),
     ("Emma", "Dubois", "emma.dubois@demo.cadence", "Lyon", "69001", "fr", False),
     ("Hugo", "Thomas", "hugo.thomas@demo.cadence", "Caluire-et-Cuire", "69300", "fr", False),
@@ -136,9 +156,9 @@ SUBSCRIPTIONS: list[tuple[int, str, str, bool, list[tuple[str, str, int]]]] = [
         "active",
         True,
         [
-            ("Seasonal vegetable box", "Large", 1),
-            ("Free-range eggs", "12 eggs", 1),
-            ("Country sourdough loaf", "800 g", 1),
+            ("Panier de la Ruche", "grand panier", 1),
+            ("Œufs fermiers", "boîte de 12", 1),
+            ("Pain de campagne au levain", "miche de 800 g", 1),
         ],
     ),
     (
@@ -146,7 +166,7 @@ SUBSCRIPTIONS: list[tuple[int, str, str, bool, list[tuple[str, str, int]]]] = [
         "weekly",
         "active",
         False,
-        [("Seasonal vegetable box", "Small", 1), ("Whole milk", "1 L", 2)],
+        [("Panier de la Ruche", "petit panier", 1), ("Lait entier", "bouteille de 1 L", 2)],
     ),
     (
         2,
@@ -154,9 +174,9 @@ SUBSCRIPTIONS: list[tuple[int, str, str, bool, list[tuple[str, str, int]]]] = [
         "active",
         True,
         [
-            ("Carrots", "1 kg", 2),
-            ("Potatoes (Charlotte)", "2.5 kg", 1),
-            ("Fresh goat cheese", "Each", 2),
+            ("Carottes", "1 kg", 2),
+            ("Pommes de terre Charlotte", "2,5 kg", 1),
+            ("Fromage de chèvre frais", "à la pièce", 2),
         ],
     ),
     (
@@ -164,60 +184,70 @@ SUBSCRIPTIONS: list[tuple[int, str, str, bool, list[tuple[str, str, int]]]] = [
         "weekly",
         "active",
         False,
-        [("Apples (Reinette)", "1 kg", 2), ("Plain yoghurt", "4 x 125 g", 1)],
+        [("Pommes Reinette", "1 kg", 2), ("Yaourts nature", "lot de 4 × 125 g", 1)],
     ),
     (
         4,
         "weekly",
         "active",
         True,
-        [("Fresh goat cheese", "Each", 3), ("Salad mix", "200 g", 1), ("Farm butter", "250 g", 1)],
+        [
+            ("Fromage de chèvre frais", "à la pièce", 3),
+            ("Mesclun", "sachet de 200 g", 1),
+            ("Beurre fermier", "plaquette de 250 g", 1),
+        ],
     ),
     (
         5,
         "fortnightly",
         "active",
         False,
-        [("Tomme de montagne", "500 g", 1), ("Leeks", "Bunch of 3", 1)],
+        [("Tomme de montagne", "part de 500 g", 1), ("Poireaux", "botte de 3", 1)],
     ),
     (
         6,
         "fortnightly",
         "active",
         True,
-        [("Seasonal vegetable box", "Large", 1), ("Fresh goat cheese", "Each", 4)],
+        [("Panier de la Ruche", "grand panier", 1), ("Fromage de chèvre frais", "à la pièce", 4)],
     ),
     (
         7,
         "fortnightly",
         "active",
         False,
-        [("Butternut squash", "Each", 2), ("Pears (Conference)", "1 kg", 1)],
+        [("Courge butternut", "à la pièce", 2), ("Poires Conférence", "1 kg", 1)],
     ),
     (
         8,
         "weekly",
         "pending",
         False,
-        [("Free-range eggs", "6 eggs", 1), ("Country sourdough loaf", "800 g", 1)],
+        [("Œufs fermiers", "boîte de 6", 1), ("Pain de campagne au levain", "miche de 800 g", 1)],
     ),
-    (9, "fortnightly", "pending", True, [("Seasonal vegetable box", "Small", 1)]),
-    (10, "weekly", "paused", False, [("Whole milk", "1 L", 3), ("Plain yoghurt", "4 x 125 g", 2)]),
+    (9, "fortnightly", "pending", True, [("Panier de la Ruche", "petit panier", 1)]),
+    (
+        10,
+        "weekly",
+        "paused",
+        False,
+        [("Lait entier", "bouteille de 1 L", 3), ("Yaourts nature", "lot de 4 × 125 g", 2)],
+    ),
     (
         11,
         "fortnightly",
         "paused",
         True,
-        [("Tomme de montagne", "250 g", 1), ("Apples (Reinette)", "1 kg", 1)],
+        [("Tomme de montagne", "part de 250 g", 1), ("Pommes Reinette", "1 kg", 1)],
     ),
-    (12, "weekly", "ended", False, [("Carrots", "2 kg", 1), ("Leeks", "Bunch of 3", 1)]),
-    (13, "weekly", "canceled", True, [("Salad mix", "200 g", 2)]),
+    (12, "weekly", "ended", False, [("Carottes", "2 kg", 1), ("Poireaux", "botte de 3", 1)]),
+    (13, "weekly", "canceled", True, [("Mesclun", "sachet de 200 g", 2)]),
     (
         14,
         "fortnightly",
         "canceled",
         False,
-        [("Farm butter", "250 g", 1), ("Free-range eggs", "12 eggs", 1)],
+        [("Beurre fermier", "plaquette de 250 g", 1), ("Œufs fermiers", "boîte de 12", 1)],
     ),
 ]
 
@@ -255,6 +285,20 @@ def cycle_bounds(
     return bounds
 
 
+def delivery_day(closes_at: datetime) -> date:
+    """Deliveries and pick-ups are on the Saturday after a cycle closes."""
+    return closes_at.astimezone(ZoneInfo(TZ_NAME)).date() + timedelta(days=2)
+
+
+def cycle_name(closes_at: datetime) -> str:
+    """The name a French shop gives a cycle: the week of its delivery, "Semaine du 7
+    décembre" (French writes the first of the month "1er")."""
+    monday = delivery_day(closes_at) - timedelta(days=delivery_day(closes_at).weekday())
+    month = format_date(monday, "MMMM", locale="fr")
+    day = "1er" if monday.day == 1 else str(monday.day)
+    return f"Semaine du {day} {month}"
+
+
 def _user(email: str, *, staff: bool = False):
     user_model = get_user_model()
     user = user_model.objects.filter(username=email).first()
@@ -265,18 +309,21 @@ def _user(email: str, *, staff: bool = False):
     return user
 
 
+def _demo_hub() -> Enterprise | None:
+    return Enterprise.objects.filter(name=HUB_NAME, contact_email=HUB_EMAIL).first()
+
+
 @transaction.atomic
 def demo_load(*, now: datetime | None = None) -> DemoResult:
     """Create the demo data unless it is already there. Returns the hub and whether it was
     created by this call."""
     now = now or timezone.now()
-    existing = Enterprise.objects.filter(name=HUB_NAME, contact_email=HUB_EMAIL).first()
+    existing = _demo_hub()
     if existing is not None:
         return DemoResult(hub=existing, created=False)
 
-    staff = _user(STAFF_EMAIL, staff=True)
+    _user(STAFF_EMAIL, staff=True)  # operators see everything; nothing to link
     manager = _user(MANAGER_EMAIL)
-    del staff  # operators see everything; nothing to link
 
     hub = Enterprise.objects.create(
         name=HUB_NAME,
@@ -285,6 +332,7 @@ def demo_load(*, now: datetime | None = None) -> DemoResult:
         contact_email=HUB_EMAIL,
         timezone=TZ_NAME,
         currency="EUR",
+        language=Language.FRENCH,
         enable_subscriptions=True,
         allow_order_changes=True,
         allow_self_subscribe=True,
@@ -295,6 +343,7 @@ def demo_load(*, now: datetime | None = None) -> DemoResult:
         is_producer=True,
         contact_email="ferme@demo.cadence",
         timezone=TZ_NAME,
+        language=Language.FRENCH,
     )
     dairy = Enterprise.objects.create(
         name="Laiterie et Fournil du Pilat",
@@ -302,16 +351,19 @@ def demo_load(*, now: datetime | None = None) -> DemoResult:
         is_producer=True,
         contact_email="laiterie@demo.cadence",
         timezone=TZ_NAME,
+        language=Language.FRENCH,
     )
+    # The manager runs the hub, its only shop (so /manage/ opens it straight away), and looks
+    # after the producers' catalogues too; producers are not shops and have no back office.
     for enterprise in (hub, farm, dairy):
         enterprise.managers.add(manager)
-    producers = [farm, dairy]
-    for producer in producers:
+    for producer in (farm, dairy):
         SupplierPermission.objects.create(producer=producer, shop=hub)
+    suppliers = {"hub": hub, "farm": farm, "dairy": dairy}
 
     variants: dict[tuple[str, str], Variant] = {}
-    for producer_index, product_name, variant_rows in CATALOGUE:
-        product = Product.objects.create(supplier=producers[producer_index], name=product_name)
+    for supplier, product_name, variant_rows in CATALOGUE:
+        product = Product.objects.create(supplier=suppliers[supplier], name=product_name)
         for index, (name, unit, price, on_hand, on_demand) in enumerate(variant_rows, start=1):
             variants[(product_name, name)] = Variant.objects.create(
                 product=product,
@@ -325,28 +377,29 @@ def demo_load(*, now: datetime | None = None) -> DemoResult:
 
     delivery = ShippingMethod.objects.create(
         shop=hub,
-        name="Home delivery",
-        description="Delivered on Saturday morning in Lyon 1er, 4e and Caluire.",
+        name="Livraison à domicile",
+        description="Le samedi matin, à Lyon 1er, Lyon 4e et Caluire-et-Cuire.",
         fee=Decimal("3.50"),
         requires_address=True,
     )
     pickup = ShippingMethod.objects.create(
         shop=hub,
-        name="Pick-up at the hub",
-        description="Saturday 9:00-12:00, 4 place de la Croix-Rousse.",
+        name="Retrait à la Ruche",
+        description="Le samedi de 9 h à 12 h, 4 place de la Croix-Rousse.",
         fee=Decimal("0.00"),
         requires_address=False,
     )
     cash = PaymentMethod.objects.create(
         shop=hub,
-        name="Cash or cheque at collection",
-        description="Pay when you collect or receive your order.",
+        # Not "au retrait": home-delivered buyers pay with it too.
+        name="Espèces ou chèque",
+        description="À régler au retrait ou à la livraison de votre commande.",
         kind="manual",
     )
     PaymentMethod.objects.create(
         shop=hub,
-        name="Card (Stripe)",
-        description="Charged automatically when the order cycle closes.",
+        name="Carte bancaire (Stripe)",
+        description="Débitée automatiquement à la clôture du cycle de commande.",
         kind="stripe",
         fee_percent=Decimal("1.5"),
     )
@@ -354,29 +407,22 @@ def demo_load(*, now: datetime | None = None) -> DemoResult:
     # Cycles: every variant is offered, except the squash, which is out of season in the
     # last two (so estimates and the forecast show a product missing from a cycle).
     all_variants = list(variants.values())
-    squash = variants[("Butternut squash", "Each")]
+    squash = variants[("Courge butternut", "à la pièce")]
     cycles: list[OrderCycle] = []
     bounds = cycle_bounds(now=now)
     for k, (opens_at, closes_at) in enumerate(bounds):
-        delivery_day = (closes_at + timedelta(days=2)).date()
         cycle = OrderCycle.objects.create(
-            shop=hub,
-            name=f"Week {delivery_day.isocalendar().week}: delivery {delivery_day:%a %d %b}",
-            opens_at=opens_at,
-            closes_at=closes_at,
+            shop=hub, name=cycle_name(closes_at), opens_at=opens_at, closes_at=closes_at
         )
         offered = all_variants if k < len(bounds) - 2 else [v for v in all_variants if v != squash]
         cycle.variants.set(offered)
         OrderCycleFee.objects.create(
-            order_cycle=cycle,
-            name="Hub contribution",
-            kind=FeeKind.PER_ORDER,
-            amount=Decimal("1.00"),
+            order_cycle=cycle, name=FEE["name"], kind=FEE["kind"], amount=Decimal(FEE["amount"])
         )
         cycles.append(cycle)
-    weekly = Schedule.objects.create(shop=hub, name="Weekly")
+    weekly = Schedule.objects.create(shop=hub, name=WEEKLY_NAME)
     weekly.order_cycles.set(cycles)
-    fortnightly = Schedule.objects.create(shop=hub, name="Fortnightly")
+    fortnightly = Schedule.objects.create(shop=hub, name=FORTNIGHTLY_NAME)
     # The two closed cycles are at indexes 0 and 1 and the open one at 2: fortnightly
     # deliveries fall on the open cycle and every other one around it.
     fortnightly.order_cycles.set(cycles[0::2])
@@ -533,22 +579,87 @@ def _dates_for(
     return at - timedelta(days=7 * number), None
 
 
+def demo_cycles_ahead(*, now: datetime | None = None) -> list[str]:
+    """Make sure the demo hub has a cycle open now and six to come, whatever time has passed
+    since it was loaded: the missing weekly windows are created through the scheduling
+    services (so the subscriptions get their deliveries), offering the whole catalogue, and
+    added to the weekly schedule, every other one to the fortnightly one. Returns one line per
+    cycle created. A schedule the manager renamed or deleted is left alone."""
+    from cadence.catalog.selectors import variants_sellable_by
+    from cadence.subscriptions.services import scheduling
+
+    now = now or timezone.now()
+    hub = _demo_hub()
+    if hub is None:
+        return []
+    existing = set(OrderCycle.objects.filter(shop=hub).values_list("opens_at", flat=True))
+    missing = [(o, c) for o, c in cycle_bounds(now=now, weeks_back=0) if o not in existing]
+    if not missing:
+        return []
+    live = Schedule.objects.filter(shop=hub, deleted_at__isnull=True)
+    weekly = live.filter(name=WEEKLY_NAME).order_by("id").first()
+    fortnightly = live.filter(name=FORTNIGHTLY_NAME).order_by("id").first()
+    anchor = None
+    if fortnightly is not None:
+        first = fortnightly.order_cycles.order_by("opens_at").first()
+        anchor = first.opens_at if first else missing[0][0]
+    variant_ids = list(variants_sellable_by(hub).values_list("pk", flat=True))
+
+    lines = []
+    for opens_at, closes_at in missing:
+        with transaction.atomic():
+            cycle = scheduling.order_cycle_create(
+                shop=hub,
+                name=cycle_name(closes_at),
+                opens_at=opens_at,
+                closes_at=closes_at,
+                variant_ids=variant_ids,
+                fees=[FEE],
+                now=now,
+            )
+            joined = []
+            for schedule in (weekly, fortnightly):
+                if schedule is None:
+                    continue
+                if schedule is fortnightly and _weeks_between(anchor, opens_at) % 2:
+                    continue
+                ids = [*schedule.order_cycles.values_list("pk", flat=True), cycle.pk]
+                scheduling.schedule_update(
+                    schedule=schedule, changes={"order_cycle_ids": ids}, now=now
+                )
+                joined.append(schedule.name)
+        lines.append(f"created order cycle {cycle.name} (#{cycle.pk}) in {', '.join(joined)}")
+    return lines
+
+
+def _weeks_between(earlier: datetime, later: datetime) -> int:
+    tz = ZoneInfo(TZ_NAME)
+    return (later.astimezone(tz).date() - earlier.astimezone(tz).date()).days // 7
+
+
 def demo_catch_up(*, now: datetime | None = None) -> list[str]:
-    """Run what is due now (placement of the open cycle, confirmation of closed ones, due
-    emails) and return what was done, line by line."""
+    """Bring the demo up to `now`: create the cycles time has used up, then run what is due
+    (placement of the open cycle, confirmation of closed ones, due emails). Returns what was
+    done, line by line."""
     from cadence.subscriptions.services.processing import run_tick
 
-    return list(run_tick(now=now))
+    now = now or timezone.now()
+    return demo_cycles_ahead(now=now) + list(run_tick(now=now))
 
 
 def demo_tokens() -> dict[str, str]:
-    """A fresh API token for each demo login (the previous demo tokens are revoked, since only
-    their digests are stored and they cannot be shown again)."""
+    """A fresh API token for each demo login, to print. The token printed at the previous
+    start is revoked (only digests are stored, so it cannot be shown again); the tokens a user
+    made themselves, on /account/ or with `cadence token create`, are kept."""
     user_model = get_user_model()
     tokens: dict[str, str] = {}
     for login in DEMO_LOGINS:
         user = user_model.objects.get(username=login.email)
-        ApiToken.objects.filter(user=user).delete()
-        _token, raw = ApiToken.issue(user)
+        ApiToken.objects.filter(user=user, prefix=DEMO_TOKEN_PREFIX).delete()
+        # `ApiToken.issue` draws a random "cad_…" token; this one carries a prefix of its own
+        # so the next start can tell it apart (a random token starts with it once in 16
+        # million: a user's token would then be replaced like a demo one).
+        raw = DEMO_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        ApiToken.objects.create(user=user, digest=hash_token(raw), prefix=raw[:8])
         tokens[login.email] = raw
     return tokens

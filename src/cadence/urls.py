@@ -1,4 +1,8 @@
-"""URL routes: the REST API, the admin for operators, and the pages."""
+"""URL routes: the REST API, the admin for operators, and the pages.
+
+403 and 404 are Django's handlers rendering `403.html`/`404.html` (the site's layout, with the
+request); the 500 page has its own handler, which renders without the database or a session.
+"""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -11,3 +15,5 @@ urlpatterns = [
     path("", include("cadence.payments.urls")),
     path("", include("cadence.web.urls")),
 ]
+
+handler500 = "cadence.web.views.server_error"

@@ -13,6 +13,6 @@ from tests.payments.conftest import localstripe, localstripe_server  # noqa: F40
 
 
 @pytest.fixture
-def browser_page(monkeypatch, live_server):
+def browser_page(monkeypatch, live_server, request):
     # (Depending on live_server makes the browser close first, ending its connections.)
-    yield from chromium_page(monkeypatch)
+    yield from chromium_page(monkeypatch, request)

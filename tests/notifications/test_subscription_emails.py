@@ -57,11 +57,13 @@ def test_create_queues_one_started_email_with_the_subscription():
     assert "Green Grocer" in subject
     assert "Hello Camille" in text  # the billing first name
     assert "Weekly" in text and "Weekly" in html
-    assert "Apples" in text and "2 x €4.00 = €8.00" in text
+    assert "Apples - 1 kg: 2 x €4.00 = €8.00" in text
     # Items 8.00 + delivery 2.00 + cash fee 0.50.
-    assert "€10.50" in text and "€10.50" in html
-    # The shop is in Europe/Paris: begins 2026-02-08 13:00 Paris, ends 2026-05-09.
-    assert "Feb. 8, 2026" in text and "May 9, 2026" in text
+    assert "Estimated total per delivery: €10.50" in text and "€10.50" in html
+    assert "Delivery: " in text and "Delivery: " in html
+    # The shop is in Europe/Paris: begins 2026-02-08 13:00 Paris, ends 2026-05-09; day before
+    # month, as on the pages.
+    assert "Begins on 8 Feb 2026" in text and "Ends on 9 May 2026" in text
     assert "To change this subscription, contact Green Grocer at shop@example.org." in text
 
 
@@ -126,7 +128,7 @@ def test_pause_queues_one_paused_email_with_the_resume_date_and_kept_orders():
     assert email.context["resume_on"] == "2026-04-01"
     assert [o["number"] for o in email.context["kept_orders"]] == [order.number]
     _subject, text, html = render_email(email)
-    assert "until it resumes on April 1, 2026" in text
+    assert "until it resumes on 1 Apr 2026" in text
     assert f"Order #{order.number}" in text and "kept" in text
     assert f"Order #{order.number}" in html
 
@@ -177,8 +179,9 @@ def test_french_customer_gets_the_emails_in_french():
     subject, text, html = render_email(email)
     assert "Green Grocer" in subject
     assert "Apples" in text and "Weekly" in text
-    assert "8,00\u00a0€" in text and "10,50\u00a0€" in html
-    assert "février 2026" in text  # begins 8 February 2026, a Django-provided month name
+    assert "Apples - 1 kg\u00a0: 2 x 4,00\u00a0€ = 8,00\u00a0€" in text and "10,50\u00a0€" in html
+    assert "Livraison\u00a0: " in text and "Livraison\u00a0: " in html
+    assert "Début le 8 févr. 2026" in text  # begins 8 February 2026, in Paris
     assert 'lang="fr"' in html
 
 

@@ -3,6 +3,8 @@ create an API token with the htmx-enhanced button."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connections
 
@@ -20,9 +22,9 @@ def page(monkeypatch, live_server):
 
 
 def test_sign_in_and_create_a_token_in_the_page(page, live_server):
-    """A manager signs in with email and password, lands on the account page listing their
-    shop, and the token button swaps in the new token (the page's htmx), which the database
-    knows by its digest."""
+    """A manager signs in with email and password, lands in the back office, follows the
+    header's link to the account page listing their shop, and the token button swaps in the
+    new token (the page's htmx), which the database knows by its digest."""
 
     def world():
         user = factories.user("ana@example.org", password="s3cret")
@@ -35,6 +37,8 @@ def test_sign_in_and_create_a_token_in_the_page(page, live_server):
     page.fill("#id_username", "ana@example.org")
     page.fill("#id_password", "s3cret")
     page.click("button[type=submit] >> text=Sign in")
+    page.wait_for_url(re.compile(r".*/manage/\d+/$"))
+    page.click(".site-header >> text=Account")
     page.wait_for_url(f"{live_server.url}/account/")
     assert "Les Paniers" in page.content()
 

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
-from django.utils.formats import date_format
 
 from cadence.catalog.models import Variant
 from cadence.cycles.models import OrderCycle
@@ -129,13 +128,34 @@ def test_orders_page_lists_the_buyers_own_orders_only(ann, w):
     assert "3 × Apples" in content and "1 × Pears" in content
     w.ann_order.refresh_from_db()
     assert str(w.ann_order.total) == "20.00"  # 3 × 4.00 + 6.00 + 2.00 delivery
-    assert "20.00 CAD" in content
+    assert "CA$20.00" in content
     closes = timezone.localtime(w.open.closes_at, ZoneInfo("America/Toronto"))
-    assert (
-        f"Changes allowed until {date_format(closes, 'DATETIME_FORMAT')} ({closes.tzname()})"
-        in (content)
-    )
+    # Day, month, year, then the 24-hour time on the shop's clock, and the zone's name.
+    day = f"{closes.day} {closes:%b %Y, %H:%M} ({closes.tzname()})"
+    assert f"Changes allowed until {day}" in content
     assert "No past order yet" in content
+
+
+FRENCH_MONTHS = "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.".split()
+
+
+def test_orders_and_order_pages_read_in_french(ann, w):
+    """In French, money reads `20,00 $CA`, moments `3 déc. 2026 18:00` on the shop's clock
+    (day first, 24-hour time, never `12/03/2026`), and labels take a space before the colon."""
+    closes = timezone.localtime(w.open.closes_at, ZoneInfo("America/Toronto"))
+    day = f"{closes.day} {FRENCH_MONTHS[closes.month - 1]} {closes.year} {closes:%H:%M}"
+
+    orders = ann.get("/account/orders/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    detail = ann.get(
+        f"/account/orders/{w.ann_order.pk}/", HTTP_ACCEPT_LANGUAGE="fr"
+    ).content.decode()
+
+    assert "20,00\u00a0$CA" in orders and "20,00\u00a0$CA" in detail
+    assert "4,00\u00a0$CA" in detail  # the price of one apple
+    assert f"Modifications possibles jusqu&#x27;au {day} ({closes.tzname()})." in orders
+    assert day in detail
+    assert "paiement\u00a0:" in orders
+    assert "CAD" not in orders and f"{closes:%m/%d/%Y}" not in detail
 
 
 def test_a_buyer_without_orders_or_subscriptions_sees_friendly_empty_states(client, w):

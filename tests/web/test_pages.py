@@ -1,6 +1,10 @@
-"""The minimal pages: sign-in, the account page's API token, and the staff-only outbox."""
+"""The minimal pages: sign-in, the account page's API token, the staff-only outbox, the dates
+they show, and the API documentation served from the instance."""
 
 from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -142,3 +146,38 @@ def test_static_stylesheet_is_served(client):
     response = client.get("/static/web/style.css")
     assert response.status_code == 200
     assert b"Cadence" in b"".join(response.streaming_content)
+
+
+def test_api_docs_load_from_the_instance_not_a_cdn(client):
+    """/api/v1/docs works offline: Swagger UI's script and stylesheet come from the instance's
+    static files (ninja's bundled copy), and each one answers."""
+    response = client.get("/api/v1/docs")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    for cdn in ("cdn.", "unpkg", "jsdelivr", "cdnjs"):
+        assert cdn not in html
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+    assert any(a.endswith(".js") for a in assets) and any(a.endswith(".css") for a in assets)
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+
+
+def test_account_and_outbox_dates_read_day_first_in_both_languages(client):
+    """Token and email dates read `2 Dec 2026, 17:00` / `2 déc. 2026 17:00` (UTC, said in the
+    column's heading), never `12/02/2026`."""
+    user = factories.user(staff=True)
+    ApiToken.issue(user)
+    moment = datetime(2026, 12, 2, 17, 0, tzinfo=UTC)
+    ApiToken.objects.filter(user=user).update(created_at=moment)
+    email = _email()
+    Email.objects.filter(pk=email.pk).update(created_at=moment, sent_at=moment)
+    client.force_login(user)
+
+    for url in ("/account/", "/outbox/", f"/outbox/{email.pk}/"):
+        english = client.get(url).content.decode()
+        french = client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+        assert "2 Dec 2026, 17:00" in english, url
+        assert "2 déc. 2026 17:00" in french, url
+        assert "12/02/2026" not in english and "02/12/2026" not in french
+        assert "UTC" in english

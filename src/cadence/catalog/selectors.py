@@ -1,10 +1,10 @@
-"""Reads on the catalogue: which variants a shop may sell."""
+"""Reads on the catalogue: which variants and products a shop may sell, and from whom."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from cadence.catalog.models import Variant
+from cadence.catalog.models import Product, Variant
 from cadence.enterprises.models import Enterprise, SupplierPermission
 
 
@@ -15,3 +15,45 @@ def variants_sellable_by(shop: Enterprise, *, include_deleted: bool = False) -> 
     if not include_deleted:
         qs = qs.filter(deleted_at__isnull=True, product__deleted_at__isnull=True)
     return qs.select_related("product")
+
+
+def producers_for_shop(*, shop: Enterprise) -> QuerySet[Enterprise]:
+    """Whose products the shop sells: itself and each producer that lets it sell theirs,
+    the shop first, then by name."""
+    producers = SupplierPermission.objects.filter(shop=shop).values("producer_id")
+    return (
+        Enterprise.objects.filter(Q(pk=shop.pk) | Q(pk__in=producers))
+        .alias(is_other=~Q(pk=shop.pk))
+        .order_by("is_other", "name", "id")
+        .only("id", "name")
+    )
+
+
+def products_for_shop(
+    *, shop: Enterprise, q: str | None = None, producer_id: int | None = None
+) -> QuerySet[Product]:
+    """The products the shop sells (its own and its permitted producers'), not deleted, by
+    name, each with its supplier and its live variants in `live_variants` (one query for a
+    whole page of products).
+
+    `q` matches the product's name or one of its variants' SKU; `producer_id` keeps one
+    supplier's products (none when it is not one of `producers_for_shop`)."""
+    producers = SupplierPermission.objects.filter(shop=shop).values("producer_id")
+    qs = Product.objects.filter(Q(supplier=shop) | Q(supplier__in=producers)).filter(
+        deleted_at__isnull=True
+    )
+    if producer_id is not None:
+        qs = qs.filter(supplier_id=producer_id)
+    q = (q or "").strip()
+    if q:
+        # EXISTS rather than a join, so a product with two matching variants shows once.
+        sku_matches = Variant.objects.filter(
+            product=OuterRef("pk"), deleted_at__isnull=True, sku__icontains=q
+        )
+        qs = qs.filter(Q(name__icontains=q) | Exists(sku_matches))
+    live = Variant.objects.filter(deleted_at__isnull=True).order_by("id")
+    return (
+        qs.select_related("supplier")
+        .prefetch_related(Prefetch("variants", queryset=live, to_attr="live_variants"))
+        .order_by("name", "id")
+    )

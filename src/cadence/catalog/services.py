@@ -1,4 +1,4 @@
-"""Writes on the catalogue: stock reservation and release.
+"""Writes on the catalogue: stock reservation and release; products and variants.
 
 Stock changes are single conditional UPDATEs, so concurrent placements never oversell and
 never drive `on_hand` negative, whatever the isolation level.
@@ -6,6 +6,8 @@ never drive `on_hand` negative, whatever the isolation level.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -17,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from cadence.catalog.models import Product, Variant
 from cadence.enterprises.models import Enterprise
-from cadence.errors import ErrorCollector
+from cadence.errors import ErrorCollector, ValidationFailed
 from cadence.updates import apply_changes, reject_unknown_fields
 
 
@@ -77,37 +79,103 @@ def _check_variant(
         errors.add(field, label + _("name is too long"))
 
 
+def _check_price_given(
+    values: Mapping[str, Any], *, errors: ErrorCollector, field: str, label: str = ""
+) -> None:
+    """A variant given whole (created, or saved from a form) needs a price: add an error
+    under `field` when `values` has none."""
+    if "price" not in values:
+        errors.add(field, label + _("price is required"))
+
+
+def _check_product_name(name: str, *, errors: ErrorCollector) -> str:
+    """The product's name, stripped; an error under `name` when blank or too long."""
+    name = (name or "").strip()
+    if not name:
+        errors.add("name", _("can't be blank"))
+    elif len(name) > 200:
+        errors.add("name", _("name is too long"))
+    return name
+
+
+def _variant_label(n: int) -> str:
+    """The prefix of a message about the `n`th variant of a list (counting from 1)."""
+    return _("variant %(n)d: ") % {"n": n}
+
+
+def split_variant_message(message: str) -> tuple[int | None, str]:
+    """Read a `variants` message back: (N, the rest) for "variant N: rest", (None, message)
+    for one about the list as a whole. Call it in the language the message was made in."""
+    pattern = re.escape(_("variant %(n)d: ")).replace(re.escape("%(n)d"), r"(\d+)")
+    match = re.match(pattern, message)
+    if match is None:
+        return None, message
+    return int(match.group(1)), message[match.end() :]
+
+
+def _new_variant(product: Product, values: Mapping[str, Any]) -> Variant:
+    """An unsaved variant of `product` from checked `values`."""
+    return Variant(
+        product=product,
+        name=(values.get("name") or "").strip(),
+        unit=(values.get("unit") or "").strip(),
+        sku=(values.get("sku") or "").strip(),
+        price=Decimal(values["price"]),
+        on_hand=values.get("on_hand") or 0,
+        on_demand=bool(values.get("on_demand", False)),
+    )
+
+
 @transaction.atomic
 def product_create(*, supplier: Enterprise, name: str, variants: list[dict[str, Any]]) -> Product:
     """Create a product of `supplier` with its variants (each: name, unit, price, on_hand,
     on_demand, sku). Raises ValidationFailed keyed `name` / `variants`."""
     errors = ErrorCollector()
-    name = (name or "").strip()
-    if not name:
-        errors.add("name", _("can't be blank"))
+    name = _check_product_name(name, errors=errors)
     if not variants:
         errors.add("variants", _("at least one variant is required"))
     for index, values in enumerate(variants):
-        if "price" not in values:
-            errors.add("variants", _("variant %(n)d: price is required") % {"n": index + 1})
-        _check_variant(
-            values, errors=errors, field="variants", label=_("variant %(n)d: ") % {"n": index + 1}
-        )
+        label = _variant_label(index + 1)
+        _check_price_given(values, errors=errors, field="variants", label=label)
+        _check_variant(values, errors=errors, field="variants", label=label)
     errors.raise_if_any()
     product = Product.objects.create(supplier=supplier, name=name)
-    Variant.objects.bulk_create(
-        Variant(
-            product=product,
-            name=(v.get("name") or "").strip(),
-            unit=(v.get("unit") or "").strip(),
-            sku=(v.get("sku") or "").strip(),
-            price=Decimal(v["price"]),
-            on_hand=v.get("on_hand") or 0,
-            on_demand=bool(v.get("on_demand", False)),
-        )
-        for v in variants
-    )
+    Variant.objects.bulk_create(_new_variant(product, v) for v in variants)
     return product
+
+
+@transaction.atomic
+def product_update(*, product: Product, name: str) -> Product:
+    """Rename a product. Raises ValidationFailed keyed `name` (blank or too long) or
+    `__all__` (the product is deleted)."""
+    errors = ErrorCollector()
+    name = _check_product_name(name, errors=errors)
+    if product.deleted_at is not None:
+        errors.add("__all__", _("this product has been deleted"))
+    errors.raise_if_any()
+    if name == product.name:
+        return product
+    return apply_changes(product, {"name": name})
+
+
+@transaction.atomic
+def variant_create(*, product: Product, values: Mapping[str, Any]) -> Variant:
+    """Add a variant to an existing product (values: name, unit, price, on_hand, on_demand,
+    sku; price required), with the same checks as `product_create`'s variants. Raises
+    ValidationFailed keyed by the field (`price`, `on_hand`, `name`, an unknown one) or
+    `__all__` (the product is deleted)."""
+    errors = ErrorCollector()
+    reject_unknown_fields(values, VARIANT_FIELDS, errors)
+    _check_price_given(values, errors=errors, field="price")
+    for field in ("price", "on_hand", "name"):
+        if field in values:
+            _check_variant({field: values[field]}, errors=errors, field=field)
+    if product.deleted_at is not None:
+        errors.add("__all__", _("this product has been deleted"))
+    errors.raise_if_any()
+    variant = _new_variant(product, values)
+    variant.save()
+    return variant
 
 
 @transaction.atomic
@@ -144,3 +212,65 @@ def product_delete(*, product: Product, now: datetime | None = None) -> Product:
         product.save(update_fields=["deleted_at"])
         product.variants.filter(deleted_at__isnull=True).update(deleted_at=now)
     return product
+
+
+@transaction.atomic
+def product_edit(
+    *,
+    product: Product,
+    name: str,
+    variants: Sequence[tuple[Variant | None, Mapping[str, Any]]],
+    remove: Sequence[Variant] = (),
+    now: datetime | None = None,
+) -> Product:
+    """Save a whole product form at once, all or nothing: rename the product, set each
+    `(variant, values)` row (a new variant where `variant` is None), soft-delete `remove`.
+
+    Every row is checked as `variant_update` and `variant_create` check it, and each needs
+    a price. All the errors are collected before anything is kept. Raises ValidationFailed
+    keyed `name`, `__all__` (the product is deleted) or `variants`, where a row's messages
+    start with "variant N: " (N counting `variants` from 1, as in `product_create`), and
+    "at least one variant is required" when the product would be left without one. After
+    a failure, the objects passed in may hold refused values: reload them before use."""
+    for variant in [*(v for v, _values in variants if v is not None), *remove]:
+        if variant.product_id != product.pk:
+            raise ValueError(f"variant {variant.pk} is not one of product {product.pk}'s")
+    errors = ErrorCollector()
+    _collect_errors(errors, lambda: product_update(product=product, name=name))
+    for n, (variant, values) in enumerate(variants, start=1):
+        label = _variant_label(n)
+        if variant is None:
+            _collect_errors(
+                errors, lambda v=values: variant_create(product=product, values=v), label=label
+            )
+            continue
+        _check_price_given(values, errors=errors, field="variants", label=label)
+        # Only what differs is written (and checked): an untouched row costs no query.
+        changes = {k: v for k, v in values.items() if getattr(variant, k, None) != v}
+        if changes:
+            _collect_errors(
+                errors,
+                lambda v=variant, c=changes: variant_update(variant=v, changes=c),
+                label=label,
+            )
+    for variant in remove:
+        variant_delete(variant=variant, now=now)
+    if not product.variants.filter(deleted_at__isnull=True).exists():
+        errors.add("variants", _("at least one variant is required"))
+    # Raising here rolls back what the calls above wrote.
+    errors.raise_if_any()
+    return product
+
+
+def _collect_errors(errors: ErrorCollector, call, *, label: str | None = None) -> None:
+    """Run a service (in its own savepoint) and keep its messages in `errors` instead of
+    stopping: under their own keys, or under `variants` prefixed with `label`."""
+    try:
+        call()
+    except ValidationFailed as failed:
+        for key, messages in failed.errors.items():
+            for message in messages:
+                if label is None:
+                    errors.add(key, message)
+                else:
+                    errors.add("variants", label + message)

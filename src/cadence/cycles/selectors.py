@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from cadence.catalog.models import Variant
+from cadence.catalog.selectors import variants_sellable_by
 from cadence.cycles.models import OrderCycle, Schedule
 from cadence.enterprises.models import Enterprise
 
@@ -42,4 +45,152 @@ def variant_ids_in_not_closed_cycles(
         through.objects.filter(
             ordercycle__schedules=schedule, ordercycle__closes_at__gt=now
         ).values_list("variant_id", flat=True)
+    )
+
+
+# --- For the back office's pages -------------------------------------------------------------
+
+# The lifecycle states a list of cycles can be narrowed to; "current" is open and upcoming
+# together, what a manager works on.
+CYCLE_STATES = ("current", "open", "upcoming", "closed")
+
+
+def order_cycles_in_state(
+    queryset: QuerySet[OrderCycle], *, state: str, now: datetime | None = None
+) -> QuerySet[OrderCycle]:
+    """Narrow `queryset` to one state (see `cycles.domain`: open from `opens_at` included to
+    `closes_at` excluded). Upcoming and open read soonest first, closed newest first."""
+    now = now or timezone.now()
+    if state == "current":
+        return queryset.filter(closes_at__gt=now).order_by("opens_at", "id")
+    if state == "open":
+        return queryset.filter(opens_at__lte=now, closes_at__gt=now).order_by("closes_at", "id")
+    if state == "upcoming":
+        return queryset.filter(opens_at__gt=now).order_by("opens_at", "id")
+    if state == "closed":
+        return queryset.filter(closes_at__lte=now).order_by("-closes_at", "-id")
+    raise ValueError(f"unknown order cycle state: {state!r}")
+
+
+def order_cycle_state_counts(*, shop: Enterprise, now: datetime | None = None) -> dict[str, int]:
+    """How many of the shop's cycles are in each state, in one query (for the list's tabs)."""
+    now = now or timezone.now()
+    return OrderCycle.objects.filter(shop=shop).aggregate(
+        current=Count("pk", filter=Q(closes_at__gt=now)),
+        open=Count("pk", filter=Q(opens_at__lte=now, closes_at__gt=now)),
+        upcoming=Count("pk", filter=Q(opens_at__gt=now)),
+        closed=Count("pk", filter=Q(closes_at__lte=now)),
+    )
+
+
+def _live_schedules() -> Prefetch:
+    return Prefetch(
+        "schedules",
+        queryset=Schedule.objects.filter(deleted_at__isnull=True).order_by("name", "id"),
+        to_attr="live_schedules",
+    )
+
+
+def order_cycles_for_list(*, shop: Enterprise) -> QuerySet[OrderCycle]:
+    """The shop's cycles with `variant_count` and `live_schedules` (the schedules that are not
+    deleted), in a fixed number of queries however many rows."""
+    return (
+        order_cycles_for_shop(shop=shop)
+        .annotate(variant_count=Count("variants", distinct=True))
+        .prefetch_related(_live_schedules())
+    )
+
+
+def order_cycle_for_edit(*, shop: Enterprise, pk: int) -> OrderCycle | None:
+    """One of the shop's cycles with its variants (and products), fees and `live_schedules`;
+    None when the shop has no such cycle."""
+    return (
+        OrderCycle.objects.filter(shop=shop, pk=pk)
+        .prefetch_related(
+            Prefetch("variants", queryset=Variant.objects.select_related("product")),
+            "fees",
+            _live_schedules(),
+        )
+        .first()
+    )
+
+
+VARIANT_SEARCH_LIMIT = 30
+
+
+def sellable_variants_matching(
+    *, shop: Enterprise, q: str, exclude_ids=(), limit: int = VARIANT_SEARCH_LIMIT
+) -> list[Variant]:
+    """Up to `limit` variants the shop may sell whose product name, variant name or SKU
+    contains `q` (none for a blank search), leaving out `exclude_ids` (those already picked).
+    A shop may sell thousands of variants: pickers search rather than list them."""
+    q = (q or "").strip()
+    if not q:
+        return []
+    return list(
+        variants_sellable_by(shop)
+        .filter(Q(product__name__icontains=q) | Q(name__icontains=q) | Q(sku__icontains=q))
+        .exclude(pk__in=list(exclude_ids))
+        .order_by("product__name", "name", "id")[:limit]
+    )
+
+
+def variants_for_cycle_form(
+    *, shop: Enterprise, ids, order_cycle: OrderCycle | None = None
+) -> list[Variant]:
+    """The variants `ids` as a cycle's form shows them ticked: those the shop may sell (even
+    deleted since) and those already in `order_cycle`; an id of anything else is left out, so
+    no other shop's product is ever named."""
+    ids = list(ids)
+    if not ids:
+        return []
+    allowed = Q(pk__in=variants_sellable_by(shop, include_deleted=True).values("pk"))
+    if order_cycle is not None:
+        allowed |= Q(order_cycles=order_cycle)
+    return list(
+        Variant.objects.filter(allowed, pk__in=ids)
+        .select_related("product")
+        .distinct()
+        .order_by("product__name", "name", "id")
+    )
+
+
+def schedules_for_list(*, shop: Enterprise, now: datetime | None = None) -> QuerySet[Schedule]:
+    """The shop's schedules with `cycle_count`, the next cycle to open (`next_cycle_name`,
+    `next_opens_at`) and `subscription_count` (subscriptions not canceled, those that keep it
+    from being deleted). Subqueries rather than joins, so the figures do not multiply each
+    other and the query count stays the same however many rows."""
+    # Subscriptions build on cycles, not the other way round: only this figure needs them.
+    from cadence.subscriptions.models import Subscription
+
+    now = now or timezone.now()
+    cycles = Schedule.order_cycles.through.objects.filter(schedule_id=OuterRef("pk"))
+    upcoming = OrderCycle.objects.filter(schedules=OuterRef("pk"), opens_at__gt=now).order_by(
+        "opens_at", "id"
+    )
+    subscriptions = Subscription.objects.filter(
+        schedule_id=OuterRef("pk"), canceled_at__isnull=True
+    )
+    return schedules_for_shop(shop=shop).annotate(
+        cycle_count=_count_of(cycles),
+        next_cycle_name=Subquery(upcoming.values("name")[:1]),
+        next_opens_at=Subquery(upcoming.values("opens_at")[:1]),
+        subscription_count=_count_of(subscriptions),
+    )
+
+
+def _count_of(rows: QuerySet) -> Coalesce:
+    """COUNT(*) of `rows` (filtered on `schedule_id=OuterRef("pk")`) as a subquery."""
+    counted = rows.order_by().values("schedule_id").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted[:1]), 0)
+
+
+def order_cycles_for_schedule_form(
+    *, shop: Enterprise, selected_ids, now: datetime | None = None
+) -> list[OrderCycle]:
+    """The cycles a schedule's form offers: the open and upcoming ones, and the closed ones
+    among `selected_ids` (already in the schedule). Soonest first."""
+    now = now or timezone.now()
+    return list(
+        order_cycles_for_shop(shop=shop).filter(Q(closes_at__gt=now) | Q(pk__in=list(selected_ids)))
     )

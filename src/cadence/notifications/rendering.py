@@ -3,24 +3,29 @@
 A context with a `builder` (dotted path) is a reference: the builder turns it into the
 full context at send time. Dates in the context are ISO strings in UTC; each
 `*_at`/`*_until` key gets a `*_display` twin formatted in the shop's time zone
-(`context["timezone"]`) and the email's language. Calendar days (`*_on` keys, ISO dates
-already in the shop's zone) get a `*_display` twin formatted as a date. Nested dicts, and
-dicts in lists, are formatted the same way.
+(`context["timezone"]`) and the email's language, by `cadence.formatting` (the pages' helper,
+so an email and a page say the same moment the same way). Calendar days (`*_on` keys, ISO
+dates already in the shop's zone) get a `*_display` twin formatted as a date. Nested dicts,
+and dicts in lists, are formatted the same way.
+
+The subject and the text part are plain text: they are rendered without HTML escaping (a shop
+called "Fruits & Co" must not read "Fruits &amp; Co"); the HTML part is escaped as usual.
 """
 
 from __future__ import annotations
 
-import zoneinfo
 from datetime import date, datetime
 
+from django.template import Context, Engine
 from django.template.loader import render_to_string
-from django.utils import formats, translation
+from django.utils import translation
 from django.utils.module_loading import import_string
 
+from cadence import formatting
 from cadence.notifications.models import Email
 
 
-def _with_display_dates(context: dict, tz: zoneinfo.ZoneInfo) -> dict:
+def _with_display_dates(context: dict, tz_name: str, language: str) -> dict:
     out = dict(context)
     for key, value in context.items():
         if isinstance(value, str) and (key.endswith("_at") or key.endswith("_until")):
@@ -28,40 +33,45 @@ def _with_display_dates(context: dict, tz: zoneinfo.ZoneInfo) -> dict:
                 moment = datetime.fromisoformat(value)
             except ValueError:
                 continue
-            out[f"{key}_display"] = formats.date_format(moment.astimezone(tz), "DATETIME_FORMAT")
+            out[f"{key}_display"] = formatting.local_datetime(moment, tz_name, language=language)
         elif isinstance(value, str) and key.endswith("_on"):
             try:
                 day = date.fromisoformat(value)
             except ValueError:
                 continue
-            out[f"{key}_display"] = formats.date_format(day, "DATE_FORMAT")
+            out[f"{key}_display"] = formatting.local_date(day, language=language)
         elif isinstance(value, dict):
-            out[key] = _with_display_dates(value, tz)
+            out[key] = _with_display_dates(value, tz_name, language)
         elif isinstance(value, list):
             out[key] = [
-                _with_display_dates(item, tz) if isinstance(item, dict) else item for item in value
+                _with_display_dates(item, tz_name, language) if isinstance(item, dict) else item
+                for item in value
             ]
     return out
+
+
+def _render_text(template_name: str, context: dict) -> str:
+    template = Engine.get_default().get_template(template_name)
+    return template.render(Context(context, autoescape=False))
 
 
 def render_email(email: Email) -> tuple[str, str, str]:
     """(subject, text, html). Rows queued with their text are returned as they are."""
     if email.text and not email.context:
         return email.subject, email.text, email.html
-    try:
-        tz = zoneinfo.ZoneInfo(email.context.get("timezone") or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz = zoneinfo.ZoneInfo("UTC")
-    with translation.override(email.language or "en"):
+    language = email.language or "en"
+    tz_name = email.context.get("timezone") or "UTC"
+    with translation.override(language):
         context = email.context
         if context.get("builder"):
             # A reference queued with the event (e.g. an order id), expanded now by the
             # function that queued it; keeps the outbox row small.
             context = import_string(context["builder"])(context)
-        context = _with_display_dates(context, tz)
-        context["language"] = email.language or "en"
+        # An unknown zone name reads as UTC (`formatting` falls back), never as an error.
+        context = _with_display_dates(context, context.get("timezone") or tz_name, language)
+        context["language"] = language
         base = f"notifications/{email.kind}"
-        subject = " ".join(render_to_string(f"{base}_subject.txt", context).split())
-        text = render_to_string(f"{base}.txt", context).strip() + "\n"
+        subject = " ".join(_render_text(f"{base}_subject.txt", context).split())
+        text = _render_text(f"{base}.txt", context).strip() + "\n"
         html = render_to_string(f"{base}.html", context)
     return subject, text, html

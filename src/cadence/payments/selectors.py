@@ -1,11 +1,19 @@
-"""Reads on payments: saved cards and whether a shop may charge a buyer."""
+"""Reads on payments: a shop's payment methods, saved cards and whether a shop may charge a
+buyer."""
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from cadence.customers.models import Customer
-from cadence.payments.models import ChargeConsent, SavedCard
+from cadence.enterprises.models import Enterprise
+from cadence.payments.models import ChargeConsent, PaymentMethod, SavedCard
+
+
+def payment_methods_for_shop(*, shop: Enterprise) -> QuerySet[PaymentMethod]:
+    """The shop's payment methods, inactive ones included, by name."""
+    return PaymentMethod.objects.filter(shop=shop).order_by("name", "id")
 
 
 def default_card_for(user) -> SavedCard | None:

@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cadence.customers.models import Customer
 from cadence.cycles.models import OrderCycle, OrderCycleFee, Schedule
 from cadence.cycles.selectors import variant_ids_in_not_closed_cycles
 from cadence.enterprises.models import Enterprise
@@ -83,6 +84,24 @@ def subscriptions_for_shop(
     if schedule_id is not None:
         qs = qs.filter(schedule_id=schedule_id)
     return _with_relations(qs).order_by("created_at", "id")
+
+
+def live_subscriptions_of_customer(
+    *, customer: Customer, now: datetime | None = None
+) -> QuerySet[Subscription]:
+    """The customer's subscriptions that still count: active, paused or not begun yet (the
+    ones that keep the customer on the shop's list), earliest start first, with their
+    schedule."""
+    now = now or timezone.now()
+    live = (
+        status_q(Status.ACTIVE, now) | status_q(Status.PAUSED, now) | status_q(Status.PENDING, now)
+    )
+    return (
+        Subscription.objects.filter(customer=customer)
+        .filter(live)
+        .select_related("schedule")
+        .order_by("begins_at", "id")
+    )
 
 
 def subscription_detail(*, subscription_id: int, shops: QuerySet | None = None) -> Subscription:

@@ -25,14 +25,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from cadence import formatting
 from cadence.enterprises.models import Enterprise
 from cadence.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from cadence.money import format_money
 from cadence.orders.models import LineItem, Order, OrderState
 from cadence.subscriptions.buyer_selectors import (
     buyer_order_get,
@@ -66,12 +65,13 @@ def shop_datetime(value: datetime | None, shop: Enterprise) -> str:
     buyer may live elsewhere, but the shop's cycles close on the shop's clock."""
     if value is None:
         return ""
-    local = timezone.localtime(value, ZoneInfo(shop.timezone))
-    return f"{date_format(local, 'DATETIME_FORMAT')} ({local.tzname()})"
+    zone_name = timezone.localtime(value, ZoneInfo(shop.timezone)).tzname()
+    return f"{formatting.local_datetime(value, shop.timezone)} ({zone_name})"
 
 
 def shop_money(amount: Decimal, shop: Enterprise) -> str:
-    return f"{format_money(amount)} {shop.currency}"
+    """An amount in the shop's currency, in the page's language: `34,20 €` / `€34.20`."""
+    return formatting.money(amount, shop.currency)
 
 
 def _is_htmx(request: HttpRequest) -> bool:

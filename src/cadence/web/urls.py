@@ -8,11 +8,7 @@ from cadence.web import buyer_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(template_name="web/login.html", next_page="account"),
-        name="login",
-    ),
+    path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="home"), name="logout"),
     path("account/", views.account, name="account"),
     path("account/tokens/", views.account_token_create, name="account-token-create"),

@@ -1,18 +1,25 @@
-"""The minimal pages: home, the account page (API tokens) and the outbox where the emails
-the instance sends can be read (staff only; in the demo, this is where the buyers' emails
-land)."""
+"""The minimal pages: home, sign-in, the account page (API tokens), the outbox where the
+emails the instance sends can be read (staff only; in the demo, this is where the buyers'
+emails land), and the error pages."""
 
 from __future__ import annotations
 
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, render
+from django.template import loader
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cadence.api.models import ApiToken
 from cadence.notifications.models import Email
+from cadence.web.context_processors import uses_back_office
 
 OUTBOX_PAGE_SIZE = 50
 
@@ -20,6 +27,36 @@ OUTBOX_PAGE_SIZE = 50
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html")
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    """Django's sign-in form, speaking of the email people sign in with (it is their
+    username) rather than of a "username" they never chose."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _(
+            "Please enter a correct email and password. Note that both fields may be "
+            "case-sensitive."
+        ),
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = _("Email")
+
+
+class SignInView(auth_views.LoginView):
+    """Sign-in. Without a `next`, managers (and staff) land in the back office, buyers on
+    their account page."""
+
+    template_name = "web/login.html"
+    authentication_form = EmailAuthenticationForm
+
+    def get_default_redirect_url(self) -> str:
+        if uses_back_office(self.request.user):
+            return reverse("manage-home")
+        return reverse("account")
 
 
 def _account_context(request: HttpRequest) -> dict:
@@ -66,3 +103,18 @@ def outbox_detail(request: HttpRequest, email_id: int) -> HttpResponse:
     _require_staff(request)
     email = get_object_or_404(Email, pk=email_id)
     return render(request, "web/outbox_detail.html", {"email": email})
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page. Something already went wrong, so it asks as little as possible: no
+    database, no session, no request context; only the visitor's language, read again from
+    the request (cookie, then Accept-Language) in case the failure came before it was set."""
+    language = translation.get_language_from_request(request)
+    try:
+        with translation.override(language):
+            html = loader.get_template("500.html").render({"LANGUAGE_CODE": language})
+    except Exception:  # noqa: BLE001 - the error page itself must not fail
+        return HttpResponseServerError(
+            "<h1>Server Error (500)</h1>", content_type="text/html; charset=utf-8"
+        )
+    return HttpResponseServerError(html)

@@ -1,0 +1,257 @@
+"""Back-office page benchmark: server time and queries of each manager page on a big shop.
+
+    python bench/pages.py [--customers 10000] [--variants 5000] [--database sqlite|postgres]
+        [--repeat 7]
+
+Builds a fresh database (PostgreSQL: BENCH_DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/cadence_bench, dropped and re-created; SQLite: a temporary
+file) with one shop holding the given numbers of customers and variants (products of three
+variants, half of them the shop's own, half a producer's it may sell), 60 order cycles in two
+schedules, and a manager. Then it requests every back-office page through Django's test
+client, signed in as that manager, and prints for each the median server time over
+`--repeat` requests (after one warm-up), the slowest, and the number of queries. The target
+is under 150 ms per page; pages over it are marked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+TARGET_MS = 150.0
+
+
+def _database_url(kind: str) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tempfile.mkdtemp(prefix='cadence-bench-')}/pages.sqlite3"
+    return os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cadence_bench")
+
+
+def _recreate_postgres(url: str) -> None:
+    from urllib.parse import urlparse
+
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def build(*, customers: int, variants: int):
+    """The shop and its rows, written with bulk inserts. Returns (manager, shop, ids) where
+    ids names one row of each kind for the detail pages."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from cadence.catalog.models import Product, Variant
+    from cadence.customers.models import Customer
+    from cadence.cycles.models import OrderCycle, OrderCycleFee, Schedule
+    from cadence.enterprises.models import Enterprise, SupplierPermission
+    from cadence.orders.models import ShippingMethod
+    from cadence.payments.models import PaymentMethod
+
+    now = timezone.now()
+    manager = get_user_model().objects.create_user(
+        username="manager@bench.test", email="manager@bench.test", password="bench"
+    )
+    shop = Enterprise.objects.create(
+        name="La Ruche du Bench", contact_email="shop@bench.test", enable_subscriptions=True
+    )
+    shop.managers.add(manager)
+    producer = Enterprise.objects.create(name="Ferme du Bench", is_shop=False, is_producer=True)
+    SupplierPermission.objects.create(producer=producer, shop=shop)
+    PaymentMethod.objects.bulk_create(
+        PaymentMethod(shop=shop, name=f"Payment {n}", kind=("manual", "stripe", "other")[n % 3])
+        for n in range(6)
+    )
+    ShippingMethod.objects.bulk_create(
+        ShippingMethod(shop=shop, name=f"Shipping {n}", fee=Decimal("2.50")) for n in range(4)
+    )
+    address = {
+        "first_name": "Camille",
+        "last_name": "Martin",
+        "address1": "12 rue des Lilas",
+        "city": "Lyon",
+        "postcode": "69003",
+        "country": "FR",
+    }
+    Customer.objects.bulk_create(
+        (
+            Customer(
+                shop=shop,
+                email=f"buyer{n:05d}@bench.test",
+                first_name=f"Prénom{n}",
+                last_name=f"Nom{n}",
+                code=f"C{n:05d}",
+                bill_address=address,
+                ship_address=address,
+            )
+            for n in range(customers)
+        ),
+        batch_size=2000,
+    )
+    product_count = max(1, variants // 3)
+    products = Product.objects.bulk_create(
+        (
+            Product(supplier=shop if n % 2 else producer, name=f"Produit {n:05d}")
+            for n in range(product_count)
+        ),
+        batch_size=2000,
+    )
+    all_variants = Variant.objects.bulk_create(
+        (
+            Variant(
+                product=products[n // 3],
+                name=f"{n % 3 + 1} kg",
+                unit="kg",
+                sku=f"SKU-{n:05d}",
+                price=Decimal("3.20") + n % 7,
+                on_hand=50,
+            )
+            for n in range(product_count * 3)
+        ),
+        batch_size=2000,
+    )
+    cycles = OrderCycle.objects.bulk_create(
+        OrderCycle(
+            shop=shop,
+            name=f"Semaine {n}",
+            opens_at=now + timedelta(days=7 * (n - 30)),
+            closes_at=now + timedelta(days=7 * (n - 30) + 5),
+        )
+        for n in range(60)
+    )
+    through = OrderCycle.variants.through
+    through.objects.bulk_create(
+        (
+            through(ordercycle_id=cycle.pk, variant_id=variant.pk)
+            for cycle in cycles
+            for variant in all_variants[:200]
+        ),
+        batch_size=5000,
+    )
+    OrderCycleFee.objects.bulk_create(
+        OrderCycleFee(order_cycle=cycle, name="Frais", kind="per_order", amount=Decimal("1.00"))
+        for cycle in cycles
+    )
+    weekly = Schedule.objects.create(shop=shop, name="Hebdomadaire")
+    weekly.order_cycles.set(cycles)
+    fortnightly = Schedule.objects.create(shop=shop, name="Quinzaine")
+    fortnightly.order_cycles.set(cycles[::2])
+    ids = {
+        "customer": Customer.objects.filter(shop=shop)
+        .order_by("pk")
+        .values_list("pk", flat=True)[customers // 2],
+        "product": products[1].pk,
+        "order_cycle": cycles[31].pk,
+        "schedule": weekly.pk,
+        "payment_method": PaymentMethod.objects.filter(shop=shop).order_by("pk")[0].pk,
+        "shipping_method": ShippingMethod.objects.filter(shop=shop).order_by("pk")[0].pk,
+    }
+    return manager, shop, ids
+
+
+def pages(shop_id: int, ids: dict[str, int]) -> list[tuple[str, str]]:
+    base = f"/manage/{shop_id}"
+    return [
+        ("manager home", f"{base}/"),
+        ("settings", f"{base}/settings/"),
+        ("payment methods", f"{base}/payment-methods/"),
+        ("payment method form", f"{base}/payment-methods/{ids['payment_method']}/"),
+        ("shipping methods", f"{base}/shipping-methods/"),
+        ("shipping method form", f"{base}/shipping-methods/{ids['shipping_method']}/"),
+        ("customers, first page", f"{base}/customers/"),
+        ("customers, search", f"{base}/customers/?q=buyer0421"),
+        ("customers, sorted, page 200", f"{base}/customers/?sort=-name&page=200"),
+        ("customer form", f"{base}/customers/{ids['customer']}/"),
+        ("products, first page", f"{base}/products/"),
+        ("products, search", f"{base}/products/?q=SKU-0421"),
+        ("product form", f"{base}/products/{ids['product']}/"),
+        ("order cycles, upcoming", f"{base}/order-cycles/?status=upcoming"),
+        ("order cycles, closed", f"{base}/order-cycles/?status=closed"),
+        ("order cycle form", f"{base}/order-cycles/{ids['order_cycle']}/"),
+        ("variant picker search", f"{base}/order-cycles/variants/?q=Produit 004"),
+        ("schedules", f"{base}/schedules/"),
+        ("schedule form", f"{base}/schedules/{ids['schedule']}/"),
+    ]
+
+
+def measure(client, url: str, repeat: int) -> tuple[float, float, int, int]:
+    """(median ms, slowest ms, queries, status) of GET `url`."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url)  # warm-up: templates compiled, caches filled
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    return statistics.median(times), max(times), len(queries.captured_queries), response.status_code
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--variants", type=int, default=5_000)
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+
+    url = _database_url(args.database)
+    if args.database == "postgres":
+        _recreate_postgres(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadence.settings")
+    os.environ.setdefault("EMAIL_URL", "locmem:")
+    os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    manager, shop, ids = build(customers=args.customers, variants=args.variants)
+    print(
+        f"built {args.customers} customers and {args.variants} variants on {args.database} "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
+    client = Client()
+    client.force_login(manager)
+    print(f"{'page':34} {'median ms':>10} {'max ms':>8} {'queries':>8}")
+    over = 0
+    for label, path in pages(shop.pk, ids):
+        median, slowest, queries, status = measure(client, path, args.repeat)
+        flag = "" if status == 200 else f"  HTTP {status}"
+        if median > TARGET_MS:
+            flag += f"  over {TARGET_MS:.0f} ms"
+            over += 1
+        print(f"{label:34} {median:10.1f} {slowest:8.1f} {queries:8d}{flag}")
+    print(
+        f"{over} page(s) over {TARGET_MS:.0f} ms"
+        if over
+        else f"every page under {TARGET_MS:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
