@@ -181,3 +181,37 @@ def test_account_and_outbox_dates_read_day_first_in_both_languages(client):
         assert "2 déc. 2026 17:00" in french, url
         assert "12/02/2026" not in english and "02/12/2026" not in french
         assert "UTC" in english
+
+
+def test_the_outbox_names_kinds_and_statuses_in_the_readers_language(client):
+    """Kinds and statuses read as words, not as stored codes: in English and in French, on
+    the list and on an email's page; a kind without words shows its code."""
+    placed = _email(kind="placement", status="sent")
+    _email(kind="subscription_paused", status="queued", subject="Paused")
+    _email(kind="custom_notice", status="failed", subject="By hand")
+    client.force_login(factories.user(staff=True))
+
+    english = client.get("/outbox/").content.decode()
+    french = client.get("/outbox/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    detail = client.get(f"/outbox/{placed.pk}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+
+    for words in ("Order placed", "Subscription paused", "Sent", "Queued", "Failed"):
+        assert words in english
+    for words in ("Commande passée", "Abonnement mis en pause", "Envoyé", "En attente", "Échec"):
+        assert words in french
+    assert "custom_notice" in french
+    assert ">placement<" not in french and "subscription_paused" not in french
+    assert "Commande passée" in detail and "Envoyé" in detail
+
+
+def test_an_email_not_written_yet_still_has_a_link_and_a_title(client):
+    """An email queued with its data only gets its subject when it is sent: until then the
+    outbox links to it with a placeholder rather than an empty link."""
+    email = _email(subject="", text="")
+    client.force_login(factories.user(staff=True))
+
+    listing = client.get("/outbox/").content.decode()
+    detail = client.get(f"/outbox/{email.pk}/").content.decode()
+
+    assert f'<a href="/outbox/{email.pk}/">(written when it is sent)</a>' in listing
+    assert "<h1>(written when it is sent)</h1>" in detail

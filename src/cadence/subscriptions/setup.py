@@ -18,7 +18,7 @@ from django.utils import timezone
 from cadence.catalog.models import Product
 from cadence.customers.models import Customer
 from cadence.cycles.models import OrderCycle, Schedule
-from cadence.enterprises.models import Enterprise
+from cadence.enterprises.models import Enterprise, SupplierPermission
 from cadence.orders.models import ShippingMethod
 from cadence.payments.models import PaymentMethod, PaymentMethodKind
 from cadence.subscriptions.domain import Status
@@ -56,7 +56,7 @@ class Checklist:
 def setup_checklists(
     shops: Iterable[Enterprise], *, now: datetime | None = None
 ) -> dict[int, Checklist]:
-    """Per shop id, which setup steps are done. Seven queries whatever the number of shops.
+    """Per shop id, which setup steps are done. Eight queries whatever the number of shops.
 
     A payment method counts when it is active and manual or Stripe (the only kinds a
     subscription may use); an order cycle and a schedule count while a cycle is open or to
@@ -78,9 +78,17 @@ def setup_checklists(
         ),
         "shipping_method": having(ShippingMethod.objects.filter(active=True)),
         "customer": having(Customer.objects.filter(deleted_at__isnull=True)),
+        # The shop's own products, or those of a producer that lets it sell them: a hub that
+        # only resells producers' goods is set up too.
         "product": having(
             Product.objects.filter(deleted_at__isnull=True, variants__deleted_at__isnull=True),
             "supplier_id",
+        )
+        | having(
+            SupplierPermission.objects.filter(
+                producer__products__deleted_at__isnull=True,
+                producer__products__variants__deleted_at__isnull=True,
+            )
         ),
         "order_cycle": having(OrderCycle.objects.filter(closes_at__gt=now)),
         "schedule": having(

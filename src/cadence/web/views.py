@@ -15,13 +15,37 @@ from django.template import loader
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from cadence.api.models import ApiToken
-from cadence.notifications.models import Email
+from cadence.notifications.models import Email, EmailStatus
 from cadence.web.context_processors import uses_back_office
 
 OUTBOX_PAGE_SIZE = 50
+
+# What the outbox says of an email's kind and status: the stored codes are for programs. A kind
+# not listed here (an email queued by hand) shows its code.
+EMAIL_KINDS = {
+    "placement": pgettext_lazy("email kind", "Order placed"),
+    "empty": pgettext_lazy("email kind", "No order this time"),
+    "confirmation": pgettext_lazy("email kind", "Order confirmed"),
+    "failed_payment": pgettext_lazy("email kind", "Payment failed"),
+    "authentication": pgettext_lazy("email kind", "Payment to authorise"),
+    "placement_summary": pgettext_lazy("email kind", "Shop summary: orders placed"),
+    "confirmation_summary": pgettext_lazy("email kind", "Shop summary: orders confirmed"),
+    "subscription_started": pgettext_lazy("email kind", "Subscription started"),
+    "subscription_changed": pgettext_lazy("email kind", "Subscription changed"),
+    "subscription_paused": pgettext_lazy("email kind", "Subscription paused"),
+    "subscription_resumed": pgettext_lazy("email kind", "Subscription resumed"),
+    "subscription_canceled": pgettext_lazy("email kind", "Subscription canceled"),
+}
+EMAIL_STATUSES = {
+    EmailStatus.QUEUED: pgettext_lazy("email status", "Queued"),
+    EmailStatus.SENDING: pgettext_lazy("email status", "Sending"),
+    EmailStatus.SENT: pgettext_lazy("email status", "Sent"),
+    EmailStatus.FAILED: pgettext_lazy("email status", "Failed"),
+}
 
 
 @require_GET
@@ -94,7 +118,11 @@ def outbox(request: HttpRequest) -> HttpResponse:
         "id", "to", "subject", "kind", "status", "created_at", "sent_at"
     )
     page = Paginator(emails, OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "web/outbox.html", {"page": page})
+    return render(
+        request,
+        "web/outbox.html",
+        {"page": page, "emails": [_with_labels(email) for email in page.object_list]},
+    )
 
 
 @login_required
@@ -102,7 +130,14 @@ def outbox(request: HttpRequest) -> HttpResponse:
 def outbox_detail(request: HttpRequest, email_id: int) -> HttpResponse:
     _require_staff(request)
     email = get_object_or_404(Email, pk=email_id)
-    return render(request, "web/outbox_detail.html", {"email": email})
+    return render(request, "web/outbox_detail.html", {"email": _with_labels(email)})
+
+
+def _with_labels(email: Email) -> Email:
+    """`email` with the words for its kind and status, in the reader's language."""
+    email.kind_label = EMAIL_KINDS.get(email.kind, email.kind)
+    email.status_label = EMAIL_STATUSES.get(email.status, email.status)
+    return email
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -301,7 +301,7 @@ def test_add_a_variant_shows_one_more_row_and_keeps_what_was_typed(manager_clien
         ("Carrots", [{"name": "1 kg"}], "id_variants-0_error", "price is required"),
         ("  ", [{"price": "2"}], "id_name_error", "can&#x27;t be blank"),
         ("Carrots", [{}], "id_variants_error", "at least one variant is required"),
-        ("Carrots", [{"price": "2,5,0"}], "id_variants-0-price_error", "Enter the price as"),
+        ("Carrots", [{"price": "2,5,0"}], "id_variants-0-price_error", "Enter a number for"),
         ("Carrots", [{"price": "2.555"}], "id_variants-0-price_error", "at most 2 decimals"),
         ("Carrots", [{"price": "2", "on_hand": "1.5"}], "id_variants-0-on_hand_error", "whole"),
     ],

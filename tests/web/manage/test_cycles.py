@@ -271,7 +271,7 @@ def test_fee_mistakes_are_shown_with_the_fees(manager_client, shop):
     response = manager_client.post(
         _url(shop, "new/"), _form(**_fees(("Packing", "per_order", "two euros")))
     )
-    assert "Enter a number." in _error_block(response.text, "fees-0-amount")
+    assert "Enter a number for “Amount”" in _error_block(response.text, "fees-0-amount")
 
     response = manager_client.post(
         _url(shop, "new/"), _form(**_fees(("Packing", "per_order", "-1")))
@@ -327,7 +327,9 @@ def test_the_variant_search_finds_sellable_variants_by_name_or_sku(manager_clien
     gone.save()
     other = factories.variant(factories.shop("Other"), product_name="Carrots of another shop")
 
-    response = manager_client.get(_url(shop, "variants/"), {"q": "car", "variant_ids": [ticked.pk]})
+    response = manager_client.get(
+        _url(shop, "variants/"), {"q": "car", "variant_ids": [ticked.pk]}, HTTP_HX_REQUEST="true"
+    )
 
     assert response.status_code == 200
     found = set(map(int, re.findall(r'name="variant_ids" value="(\d+)"', response.text)))
@@ -341,7 +343,7 @@ def test_the_variant_search_shows_at_most_30_and_says_so(manager_client, shop):
     for n in range(35):
         factories.variant(shop, product_name=f"Apple {n:02}")
 
-    response = manager_client.get(_url(shop, "variants/"), {"q": "apple"})
+    response = manager_client.get(_url(shop, "variants/"), {"q": "apple"}, HTTP_HX_REQUEST="true")
 
     assert len(re.findall(r'name="variant_ids"', response.text)) == 30
     assert "Only the first 30 matches are shown" in response.text
@@ -350,7 +352,7 @@ def test_the_variant_search_shows_at_most_30_and_says_so(manager_client, shop):
 def test_a_blank_search_lists_nothing(manager_client, shop):
     """An empty search box lists no variant."""
     factories.variant(shop, product_name="Carrots")
-    response = manager_client.get(_url(shop, "variants/"), {"q": " "})
+    response = manager_client.get(_url(shop, "variants/"), {"q": " "}, HTTP_HX_REQUEST="true")
     assert 'name="variant_ids"' not in response.text
 
 
@@ -511,3 +513,17 @@ def test_another_shops_cycle_is_not_found_from_this_shop(manager_client, shop):
         assert manager_client.get(_url(shop, tail)).status_code == 404
         assert manager_client.post(_url(shop, tail), _form()).status_code == 404
     assert OrderCycle.objects.filter(pk=theirs.pk, name="Theirs").exists()
+
+
+def test_the_variant_search_opened_without_htmx_leads_to_the_form(manager_client, shop):
+    """The search answers htmx with a fragment; a plain visit of its address (no
+    JavaScript, a bookmark) goes to the new cycle's form with the same search."""
+    factories.variant(shop, product_name="Carrots")
+
+    response = manager_client.get(_url(shop, "variants/"), {"q": "carrot"})
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/manage/{shop.pk}/order-cycles/new/?q=carrot"
+    form = manager_client.get(response["Location"])
+    assert "Carrots" in form.text
+    assert "is required" not in form.text  # a search is not a submission

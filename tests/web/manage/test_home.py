@@ -108,3 +108,14 @@ def test_the_shop_switcher_goes_to_the_same_area_of_the_other_shop(manager_clien
     other = factories.shop("Épicerie du Coin", managers=[manager])
     response = manager_client.get(f"/manage/switch/?shop={other.pk}&area=customers")
     assert response["Location"] == f"/manage/{other.pk}/customers/"
+
+
+def test_a_producers_product_the_shop_may_sell_ticks_the_product_step(manager_client, shop):
+    """A hub that only resells its producers' goods has its product step done."""
+    farm = factories.producer("Ferme des Monts", supplies=[shop])
+    factories.variant(farm, product_name="Tomme")
+
+    response = manager_client.get(f"/manage/{shop.pk}/")
+
+    # Subscriptions enabled (the fixture's shop) and the product; nothing else is set up.
+    assert response.text.count('data-done="true"') == 2

@@ -6,11 +6,9 @@ import re
 from decimal import Decimal
 
 import pytest
-from django import forms
 
 from cadence.orders.models import ShippingMethod
 from cadence.payments.models import PaymentMethod
-from cadence.web.manage.methods import DecimalText
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -48,51 +46,6 @@ def _error_of(response, field: str) -> str:
 
 def _rows(response) -> list[str]:
     return re.findall(r'<tr data-state="\w+"[^>]*>.*?</tr>', response.text, flags=re.S)
-
-
-# --- The money field ---------------------------------------------------------------------
-
-
-class _AmountForm(forms.Form):
-    fee = DecimalText(label="Fixed fee", decimal_places=2, max_digits=12)
-
-
-@pytest.mark.parametrize(
-    ("typed", "read"),
-    [
-        ("2.50", Decimal("2.50")),
-        ("2,50", Decimal("2.50")),
-        (" 1 000,5 ", Decimal("1000.5")),
-        ("1\u202f000,50", Decimal("1000.50")),
-        ("", Decimal("0")),
-        (",5", Decimal("0.5")),
-        ("-1", Decimal("-1")),  # the service says what is wrong with a negative fee
-        ("2.500", Decimal("2.5")),  # trailing zeros are not decimals that would be lost
-    ],
-)
-def test_amounts_are_read_with_a_point_or_a_comma(typed, read):
-    """A French manager types a comma, an English one a point; both read the same."""
-    form = _AmountForm({"fee": typed})
-    assert form.is_valid(), form.errors
-    assert form.cleaned_data["fee"] == read
-
-
-@pytest.mark.parametrize(
-    ("typed", "message"),
-    [
-        ("abc", "Enter a number for “Fixed fee”, such as 2.50 or 2,50."),
-        ("1.000,50", "Enter a number for “Fixed fee”, such as 2.50 or 2,50."),
-        ("1e3", "Enter a number for “Fixed fee”, such as 2.50 or 2,50."),
-        ("2.555", "“Fixed fee” takes at most 2 decimals."),
-        ("12345678901", "The number for “Fixed fee” is too large."),
-    ],
-)
-def test_what_cannot_be_an_amount_is_refused_naming_the_field(typed, message):
-    """Text that is not a number, or that the column could not store, is refused with a
-    message that names the field."""
-    form = _AmountForm({"fee": typed})
-    assert not form.is_valid()
-    assert form.errors["fee"] == [message]
 
 
 # --- Payment methods: list ---------------------------------------------------------------

@@ -9,11 +9,10 @@ form with one more row, so it works without JavaScript.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import django_tables2 as tables
-from babel.numbers import get_currency_symbol, get_decimal_symbol
+from babel.numbers import get_currency_symbol
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -36,76 +35,11 @@ from cadence.catalog.services import (
 from cadence.enterprises.models import Enterprise
 from cadence.errors import ValidationFailed
 from cadence.web.manage.access import get_for_shop, manager_page
-from cadence.web.manage.forms import add_service_errors
+from cadence.web.manage.forms import AmountField, WholeNumberField, add_service_errors
 from cadence.web.manage.pages import render_page
 from cadence.web.manage.tables import ManageTable, configure
 
-# The columns are DECIMAL(12, 2) and a 32-bit integer: bigger values are refused here, as
-# a type error, before they reach the database.
-MAX_PRICE_DIGITS = 10
-MAX_STOCK = 2**31 - 1
-
-
 # --- Fields and forms --------------------------------------------------------------------
-
-
-def _typed_number(value: Any) -> str:
-    """What was typed, without the spaces people put between thousands."""
-    return "".join(str(value or "").split()).replace("\u202f", "")
-
-
-class PriceField(forms.Field):
-    """An amount typed with a point or a comma (`2.50` or `2,50`), as a Decimal; empty is
-    None. Only the type is checked here: whether the amount is allowed is the service's."""
-
-    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 8})
-
-    def to_python(self, value):
-        text = _typed_number(value).replace(",", ".")
-        if not text:
-            return None
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            amount = None
-        if amount is None or not amount.is_finite() or amount.as_tuple().exponent < -2:
-            raise forms.ValidationError(
-                _("Enter the price as a number with at most 2 decimals, e.g. 2.50 or 2,50."),
-                code="invalid",
-            )
-        if abs(amount) >= 10**MAX_PRICE_DIGITS:
-            raise forms.ValidationError(_("This price is too large."), code="too_large")
-        return amount
-
-    def prepare_value(self, value):
-        # A stored price shows with the reader's decimal mark: 2,50 for a French manager.
-        if isinstance(value, Decimal):
-            mark = get_decimal_symbol(formatting.reader_language())
-            return f"{value:.2f}".replace(".", mark)
-        return value
-
-
-class StockField(forms.Field):
-    """A whole number of units; empty means none (0). Whether it may be negative is the
-    service's rule."""
-
-    widget = forms.TextInput(
-        attrs={"inputmode": "numeric", "autocomplete": "off", "size": 6, "placeholder": "0"}
-    )
-
-    def to_python(self, value):
-        text = _typed_number(value)
-        if not text:
-            return 0
-        try:
-            count = int(text)
-        except ValueError:
-            raise forms.ValidationError(
-                _("Enter the stock as a whole number, e.g. 12."), code="invalid"
-            ) from None
-        if abs(count) > MAX_STOCK:
-            raise forms.ValidationError(_("This stock is too large."), code="too_large")
-        return count
 
 
 class ProductForm(forms.Form):
@@ -130,9 +64,12 @@ class VariantForm(forms.Form):
         max_length=50,
         help_text=gettext_lazy("e.g. kg, piece"),
     )
-    price = PriceField(label=gettext_lazy("Price"), required=False)
+    # The price column is DECIMAL(12, 2); empty is no price, which the service refuses.
+    price = AmountField(
+        label=gettext_lazy("Price"), decimal_places=2, max_digits=12, shown_places=2
+    )
     sku = forms.CharField(label=gettext_lazy("SKU"), required=False, max_length=64)
-    on_hand = StockField(label=gettext_lazy("In stock"), required=False)
+    on_hand = WholeNumberField(label=gettext_lazy("In stock"), empty_value=0)
     on_demand = forms.BooleanField(
         label=gettext_lazy("On demand"),
         required=False,

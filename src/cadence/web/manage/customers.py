@@ -29,11 +29,11 @@ from cadence.customers.models import Customer
 from cadence.customers.selectors import customers_for_shop
 from cadence.customers.services import customer_create, customer_delete, customer_update
 from cadence.enterprises.models import Enterprise, Language
-from cadence.errors import Conflict, ValidationFailed
+from cadence.errors import ValidationFailed
 from cadence.subscriptions.domain import Status
 from cadence.subscriptions.selectors import live_subscriptions_of_customer, subscription_status
 from cadence.web.manage.access import get_for_shop, manager_page
-from cadence.web.manage.forms import add_service_errors
+from cadence.web.manage.forms import add_service_errors, delete_page
 from cadence.web.manage.pages import render_page
 from cadence.web.manage.tables import ManageTable, configure
 
@@ -208,7 +208,7 @@ class AddressForm(forms.Form):
 
 class ShipAddressForm(AddressForm):
     same_as_bill = forms.BooleanField(
-        label=gettext_lazy("Same as the bill address"), required=False, label_suffix=""
+        label=gettext_lazy("Same as the bill address"), required=False
     )
 
     field_order = ["same_as_bill", *AddressForm.base_fields]
@@ -310,58 +310,39 @@ def _list_crumb(shop: Enterprise) -> tuple[str, str]:
     return (_("Customers"), reverse("manage-customers", args=[shop.pk]))
 
 
-@manager_page
-@require_http_methods(["GET", "POST"])
-def customer_add(request: HttpRequest, shop: Enterprise) -> HttpResponse:
-    forms_ = _customer_forms(request, customer=None, shop=shop)
-    # Every form is validated (no short circuit) so that all parse errors show at once.
-    if request.method == "POST" and all([f.is_valid() for f in forms_]):
-        try:
-            customer = customer_create(shop=shop, **_values(*forms_))
-        except ValidationFailed as error:
-            _show_service_errors(error, *forms_)
-        else:
-            messages.success(
-                request, _("%(email)s is on the customer list.") % {"email": customer.email}
-            )
-            return redirect("manage-customers", shop_id=shop.pk)
-    return _render_form(
-        request,
-        shop,
-        title=_("Add a customer"),
-        crumbs=[_list_crumb(shop)],
-        forms_=forms_,
-        submit=_("Add the customer"),
-    )
-
-
 def _customer_of(shop: Enterprise, pk: int) -> Customer:
     return get_for_shop(customers_for_shop(shop=shop), pk=pk, shop=shop)
 
 
 @manager_page
 @require_http_methods(["GET", "POST"])
-def customer_edit(request: HttpRequest, shop: Enterprise, pk: int) -> HttpResponse:
-    customer = _customer_of(shop, pk)
+def customer_form(request: HttpRequest, shop: Enterprise, pk: int | None = None) -> HttpResponse:
+    """Add (no `pk`) or change a customer."""
+    customer = None if pk is None else _customer_of(shop, pk)
     forms_ = _customer_forms(request, customer=customer, shop=shop)
+    # Every form is validated (no short circuit) so that all parse errors show at once.
     if request.method == "POST" and all([f.is_valid() for f in forms_]):
         try:
-            customer_update(customer=customer, changes=_values(*forms_))
+            if customer is None:
+                saved = customer_create(shop=shop, **_values(*forms_))
+                done = _("%(email)s is on the customer list.")
+            else:
+                saved = customer
+                customer_update(customer=customer, changes=_values(*forms_))
+                done = _("The changes to %(email)s are saved.")
         except ValidationFailed as error:
             _show_service_errors(error, *forms_)
         else:
-            messages.success(
-                request, _("The changes to %(email)s are saved.") % {"email": customer.email}
-            )
+            messages.success(request, done % {"email": saved.email})
             return redirect("manage-customers", shop_id=shop.pk)
     return _render_form(
         request,
         shop,
-        title=customer.full_name or customer.email,
+        title=_("Add a customer") if customer is None else customer.full_name or customer.email,
         crumbs=[_list_crumb(shop)],
         forms_=forms_,
         customer=customer,
-        submit=_("Save changes"),
+        submit=_("Add the customer") if customer is None else _("Save changes"),
     )
 
 
@@ -373,26 +354,18 @@ def customer_edit(request: HttpRequest, shop: Enterprise, pk: int) -> HttpRespon
 def customer_remove(request: HttpRequest, shop: Enterprise, pk: int) -> HttpResponse:
     """GET asks for confirmation (or says what stops the removal); POST removes."""
     customer = _customer_of(shop, pk)
-    conflict = None
-    if request.method == "POST":
-        try:
-            customer_delete(customer=customer)
-        except Conflict as error:
-            conflict = error.detail
-        else:
-            messages.success(
-                request,
-                _("%(email)s is no longer on the customer list.") % {"email": customer.email},
-            )
-            return redirect("manage-customers", shop_id=shop.pk)
     now = timezone.now()
+    # What stops the removal: shown when asking, and when the service refuses.
     live = [
         (subscription, STATUS_LABELS[subscription_status(subscription, now=now)])
         for subscription in live_subscriptions_of_customer(customer=customer, now=now)
     ]
-    return render_page(
+    return delete_page(
         request,
-        "manage/customers/delete.html",
+        lambda: customer_delete(customer=customer),
+        done=_("%(email)s is no longer on the customer list.") % {"email": customer.email},
+        then=reverse("manage-customers", args=[shop.pk]),
+        template="manage/customers/delete.html",
         shop=shop,
         title=_("Remove a customer"),
         area=AREA,
@@ -405,13 +378,12 @@ def customer_remove(request: HttpRequest, shop: Enterprise, pk: int) -> HttpResp
         ],
         customer=customer,
         live=live,
-        conflict=conflict,
     )
 
 
 urlpatterns = [
     path("customers/", customer_list, name="manage-customers"),
-    path("customers/new/", customer_add, name="manage-customer-add"),
-    path("customers/<int:pk>/", customer_edit, name="manage-customer-edit"),
+    path("customers/new/", customer_form, name="manage-customer-add"),
+    path("customers/<int:pk>/", customer_form, name="manage-customer-edit"),
     path("customers/<int:pk>/delete/", customer_remove, name="manage-customer-delete"),
 ]

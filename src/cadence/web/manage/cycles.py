@@ -8,14 +8,13 @@ cycles services and keeps subscriptions' proxy orders in step.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import django_filters
 import django_tables2 as tables
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -37,11 +36,18 @@ from cadence.cycles.selectors import (
     variants_for_cycle_form,
 )
 from cadence.enterprises.models import Enterprise
-from cadence.errors import Conflict, ValidationFailed
-from cadence.formatting import local_datetime, reader_language
+from cadence.errors import ValidationFailed
+from cadence.formatting import local_datetime
 from cadence.subscriptions.services import scheduling
 from cadence.web.manage.access import manager_page
-from cadence.web.manage.forms import add_service_errors
+from cadence.web.manage.forms import (
+    AmountField,
+    IdListField,
+    PickerWidget,
+    add_service_errors,
+    delete_page,
+    posted_ids,
+)
 from cadence.web.manage.pages import render_page
 from cadence.web.manage.tables import ManageTable, configure
 
@@ -49,7 +55,7 @@ from cadence.web.manage.tables import ManageTable, configure
 CLONE_SHIFT = timedelta(days=7)
 
 
-# --- Fields shared by the cycle and schedule forms ---------------------------------------------
+# --- Fields -----------------------------------------------------------------------------------
 
 
 class ShopDateTimeField(forms.DateTimeField):
@@ -66,74 +72,6 @@ class ShopDateTimeField(forms.DateTimeField):
             return value
         # The base temporal parsing, without DateTimeField's move to the server's zone.
         return forms.fields.BaseTemporalField.to_python(self, value)
-
-
-class IdListField(forms.Field):
-    """The ids of the ticked checkboxes of a picker, as integers (which ids may be used is the
-    service's rule)."""
-
-    default_error_messages = {"invalid": forms.IntegerField.default_error_messages["invalid"]}
-
-    def to_python(self, value) -> list[int]:
-        if not value:
-            return []
-        try:
-            return list(dict.fromkeys(int(str(raw).strip()) for raw in value))
-        except ValueError:
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
-
-
-def posted_ids(data, name: str) -> list[int]:
-    """The well-formed ids among `data.getlist(name)`: what a picker shows ticked again."""
-    ids = []
-    for raw in data.getlist(name):
-        try:
-            ids.append(int(raw))
-        except (TypeError, ValueError):
-            continue
-    return list(dict.fromkeys(ids))
-
-
-class PickerWidget(forms.Widget):
-    """Checkbox lists rendered by `template_name`; the view fills `picker` (the items to show)
-    before rendering, as only it knows the shop and the current selection."""
-
-    picker: dict = {}
-
-    def value_from_datadict(self, data, files, name):
-        return data.getlist(name)
-
-    def value_omitted_from_data(self, data, files, name):
-        return False
-
-    def get_context(self, name, value, attrs):
-        context = super().get_context(name, value, attrs)
-        context.update(self.picker)
-        return context
-
-
-class AmountField(forms.CharField):
-    """A decimal amount typed the French or the English way: `2,50` or `2.50`."""
-
-    default_error_messages = {"invalid": forms.DecimalField.default_error_messages["invalid"]}
-
-    def to_python(self, value) -> Decimal | None:
-        text = super().to_python(value)
-        text = "".join(text.split()).replace("\u202f", "").replace(",", ".")
-        if not text:
-            return None
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
-        if not amount.is_finite():
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
-        return amount
-
-    def prepare_value(self, value):
-        if isinstance(value, Decimal) and reader_language() == "fr":
-            return str(value).replace(".", ",")
-        return value
 
 
 # --- Forms --------------------------------------------------------------------------------------
@@ -179,11 +117,10 @@ class OrderCycleForm(forms.Form):
 class FeeForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Fee name"), required=False)
     kind = forms.ChoiceField(label=gettext_lazy("Charged"), choices=FeeKind.choices)
+    # The fees' fieldset explains the unit and the decimal mark once, for every row; the
+    # column is DECIMAL(12, 2).
     amount = AmountField(
-        label=gettext_lazy("Amount"),
-        required=False,
-        # The fees' fieldset explains the unit and the decimal mark once, for every row.
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        label=gettext_lazy("Amount"), decimal_places=2, max_digits=12, shown_places=2
     )
 
     def is_blank(self) -> bool:
@@ -390,13 +327,13 @@ def _search(shop: Enterprise, q: str, *, exclude_ids) -> dict:
     }
 
 
-def _variant_picker(shop: Enterprise, cycle: OrderCycle | None, data) -> dict:
+def _variant_picker(shop: Enterprise, cycle: OrderCycle | None, data, *, q: str = "") -> dict:
     """What the product picker shows: the ticked variants (as typed when the form comes back,
-    else the cycle's) and the results of the search in the form, if any."""
+    else the cycle's) and the results of the search in the form (or `q`), if any."""
     if data is None:
         selected = list(cycle.variants.all()) if cycle else []
         selected_ids = [v.pk for v in selected]
-        q = ""
+        q = q.strip()
     else:
         selected_ids = posted_ids(data, "variant_ids")
         selected = variants_for_cycle_form(shop=shop, ids=selected_ids, order_cycle=cycle)
@@ -449,7 +386,9 @@ def order_cycle_form(request: HttpRequest, shop: Enterprise, pk: int | None = No
             messages.success(request, message % {"name": saved.name})
             return redirect("manage-order-cycles", shop_id=shop.pk)
 
-    form.fields["variant_ids"].widget.picker = _variant_picker(shop, cycle, data)
+    form.fields["variant_ids"].widget.picker = _variant_picker(
+        shop, cycle, data, q=request.GET.get("q", "")
+    )
     list_url = reverse("manage-order-cycles", args=[shop.pk])
     return render_page(
         request,
@@ -472,8 +411,13 @@ def order_cycle_form(request: HttpRequest, shop: Enterprise, pk: int | None = No
 @manager_page
 def variant_search(request: HttpRequest, shop: Enterprise) -> HttpResponse:
     """The picker's search (htmx): up to VARIANT_SEARCH_LIMIT variants the shop may sell
-    matching `q`, leaving out the ticked ones (`variant_ids`)."""
+    matching `q`, leaving out the ticked ones (`variant_ids`). The answer is a fragment of
+    the form; a visit without htmx goes to the new cycle's form, which searches too."""
     q = request.GET.get("q", "").strip()
+    if not request.htmx:
+        return redirect(
+            f"{reverse('manage-order-cycle-new', args=[shop.pk])}?{urlencode({'q': q})}"
+        )
     found = _search(shop, q, exclude_ids=posted_ids(request.GET, "variant_ids"))
     return render(request, "manage/cycles/_variant_results.html", {"shop": shop, **found})
 
@@ -527,20 +471,12 @@ def order_cycle_delete(request: HttpRequest, shop: Enterprise, pk: int) -> HttpR
     cycle = order_cycle_for_edit(shop=shop, pk=pk)
     if cycle is None:
         raise Http404
-    refusal = None
-    if request.method == "POST":
-        try:
-            scheduling.order_cycle_delete(order_cycle=cycle)
-        except Conflict as conflict:
-            refusal = conflict.detail
-        else:
-            messages.success(
-                request, _("The order cycle “%(name)s” is deleted.") % {"name": cycle.name}
-            )
-            return redirect("manage-order-cycles", shop_id=shop.pk)
-    return render_page(
+    return delete_page(
         request,
-        "manage/cycles/delete.html",
+        lambda: scheduling.order_cycle_delete(order_cycle=cycle),
+        done=_("The order cycle “%(name)s” is deleted.") % {"name": cycle.name},
+        then=reverse("manage-order-cycles", args=[shop.pk]),
+        template="manage/cycles/delete.html",
         shop=shop,
         title=_("Delete “%(name)s”") % {"name": cycle.name},
         area="order-cycles",
@@ -549,7 +485,6 @@ def order_cycle_delete(request: HttpRequest, shop: Enterprise, pk: int) -> HttpR
             (cycle.name, reverse("manage-order-cycle", args=[shop.pk, cycle.pk])),
         ],
         cycle=cycle,
-        refusal=refusal,
     )
 
 

@@ -3,23 +3,29 @@
 Methods are never deleted here: past orders and subscriptions point to them, so a method the
 shop no longer offers is deactivated and stays listed, marked inactive. The rules (blank name,
 negative fee, percentage over 100, Stripe account id) are the services', shared with the API.
+
+Both kinds of method have the same pages; what differs (forms, services, words) is gathered
+in one `MethodPages` per kind, which the views take from their URL.
 """
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 import django_tables2 as tables
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from cadence import formatting
@@ -32,68 +38,18 @@ from cadence.payments.models import PaymentMethod, PaymentMethodKind
 from cadence.payments.selectors import payment_methods_for_shop
 from cadence.payments.services import payment_method_create, payment_method_update
 from cadence.web.manage.access import get_for_shop, manager_page
-from cadence.web.manage.forms import add_service_errors
+from cadence.web.manage.forms import AmountField, add_service_errors
 from cadence.web.manage.pages import render_page
 from cadence.web.manage.tables import ManageTable, configure
 
 # --- Forms -------------------------------------------------------------------------------
 
-# Digits with at most one decimal mark, already turned into a point.
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-# Spaces a number may be grouped with: "1 000,50" (French writes a narrow no-break space).
-_GROUPING = re.compile(r"[\s\u00a0\u202f]")
 
-
-class DecimalText(forms.CharField):
-    """A number typed with a point or a comma as the decimal mark (`2.50`, `2,50`, `1 000,50`),
-    read as a Decimal; left empty, it reads as 0.
-
-    Django's DecimalField follows the page's language, so in English `2,50` would read as 250.
-    The sign and the range are left to the services, so a negative fee gets their message;
-    refused here is only what the column cannot store: more decimals than `decimal_places`,
-    and (when `max_digits` is given) more digits before the mark than it leaves room for."""
-
-    def __init__(self, *, decimal_places: int, max_digits: int | None = None, **kwargs) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault(
-            "widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
-        )
-        super().__init__(**kwargs)
-        self.decimal_places = decimal_places
-        self.max_digits = max_digits
-
-    def to_python(self, value) -> Decimal:
-        text = _GROUPING.sub("", super().to_python(value))
-        if not text:
-            return Decimal(0)
-        if text.count(",") + text.count(".") > 1 or not _NUMBER.fullmatch(text.replace(",", ".")):
-            raise ValidationError(
-                _("Enter a number for “%(field)s”, such as 2.50 or 2,50.") % {"field": self.label},
-                code="invalid",
-            )
-        try:
-            number = Decimal(text.replace(",", "."))
-        except InvalidOperation:  # pragma: no cover - the pattern admits only plain numbers
-            raise ValidationError(_("Enter a number."), code="invalid") from None
-        _sign, digits, exponent = number.normalize().as_tuple()
-        if -exponent > self.decimal_places:
-            raise ValidationError(
-                ngettext(
-                    "“%(field)s” takes at most %(places)d decimal.",
-                    "“%(field)s” takes at most %(places)d decimals.",
-                    self.decimal_places,
-                )
-                % {"field": self.label, "places": self.decimal_places},
-                code="decimal_places",
-            )
-        if self.max_digits is not None and len(digits) + exponent > (
-            self.max_digits - self.decimal_places
-        ):
-            raise ValidationError(
-                _("The number for “%(field)s” is too large.") % {"field": self.label},
-                code="max_digits",
-            )
-        return number
+def _fee_field(label: str) -> AmountField:
+    """A fee in the shop's currency: left empty, none."""
+    return AmountField(
+        label=label, decimal_places=2, max_digits=12, shown_places=2, empty_value=Decimal(0)
+    )
 
 
 def _choice(title: str, explanation: str) -> str:
@@ -146,8 +102,10 @@ class PaymentMethodForm(forms.Form):
             "Shown to buyers when they choose how to pay, e.g. who cheques are made out to."
         ),
     )
-    fee = DecimalText(label=gettext_lazy("Fixed fee"), decimal_places=2, max_digits=12)
-    fee_percent = DecimalText(label=gettext_lazy("Percentage fee"), decimal_places=3)
+    fee = _fee_field(gettext_lazy("Fixed fee"))
+    fee_percent = AmountField(
+        label=gettext_lazy("Percentage fee"), decimal_places=3, empty_value=Decimal(0)
+    )
     stripe_account = forms.CharField(
         label=gettext_lazy("Stripe connected account"),
         required=False,
@@ -159,13 +117,19 @@ class PaymentMethodForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, currency: str, **kwargs) -> None:
+    def __init__(self, *args, currency: str, method: PaymentMethod | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        if "kind" in self.fields:
+        if method is None:
             self.fields["kind"].widget.choices = [
                 (value, _choice(label, KIND_EXPLANATIONS[value]))
                 for value, label in PaymentMethodKind.choices
             ]
+        else:
+            # The kind is fixed once added (as in the API: a subscription's method must keep
+            # meaning what it meant when chosen), and only a Stripe method has an account.
+            del self.fields["kind"]
+            if method.kind != PaymentMethodKind.STRIPE:
+                del self.fields["stripe_account"]
         self.fields["fee"].help_text = _(
             "Added to each order paid this way, e.g. %(example)s. Leave empty for none."
         ) % {"example": formatting.money(Decimal("0.50"), currency)}
@@ -173,18 +137,6 @@ class PaymentMethodForm(forms.Form):
             "A percentage of the products' total, added to each order paid this way: e.g. "
             "%(example)s. Leave empty for none."
         ) % {"example": formatting.number(Decimal("1.5"))}
-
-
-class PaymentMethodEditForm(PaymentMethodForm):
-    """Editing: the kind is fixed once added (as in the API: a subscription's method must
-    keep meaning what it meant when chosen), and only a Stripe method has a connected
-    account."""
-
-    def __init__(self, *args, kind: str, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        del self.fields["kind"]
-        if kind != PaymentMethodKind.STRIPE:
-            del self.fields["stripe_account"]
 
 
 class ShippingMethodForm(forms.Form):
@@ -210,9 +162,9 @@ class ShippingMethodForm(forms.Form):
             "and hours."
         ),
     )
-    fee = DecimalText(label=gettext_lazy("Fee"), decimal_places=2, max_digits=12)
+    fee = _fee_field(gettext_lazy("Fee"))
 
-    def __init__(self, *args, currency: str, **kwargs) -> None:
+    def __init__(self, *args, currency: str, method: ShippingMethod | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["requires_address"].choices = [
             (
@@ -229,13 +181,6 @@ class ShippingMethodForm(forms.Form):
         ) % {"example": formatting.money(Decimal("3.50"), currency)}
 
 
-def _amount_input(value: Decimal) -> str:
-    """An amount as typed back into its field: two decimals and the reader's decimal mark
-    (`2,50` in French), which `DecimalText` reads back."""
-    text = f"{value:.2f}"
-    return text.replace(".", ",") if formatting.reader_language() == "fr" else text
-
-
 def _shipping_initial(method: ShippingMethod | None) -> dict:
     if method is None:
         return {"requires_address": "true"}
@@ -243,7 +188,7 @@ def _shipping_initial(method: ShippingMethod | None) -> dict:
         "name": method.name,
         "requires_address": "true" if method.requires_address else "false",
         "description": method.description,
-        "fee": _amount_input(method.fee),
+        "fee": method.fee,
     }
 
 
@@ -253,8 +198,8 @@ def _payment_initial(method: PaymentMethod | None) -> dict:
     return {
         "name": method.name,
         "description": method.description,
-        "fee": _amount_input(method.fee),
-        "fee_percent": formatting.number(method.fee_percent),
+        "fee": method.fee,
+        "fee_percent": method.fee_percent,
         "stripe_account": method.stripe_account,
     }
 
@@ -342,102 +287,16 @@ class ShippingMethodTable(_MethodTable):
         return _("Delivery") if value else _("Pick-up")
 
 
-# --- Payment methods ---------------------------------------------------------------------
+# --- What differs between the two kinds --------------------------------------------------
+
+Method = PaymentMethod | ShippingMethod
 
 
-def _payment_crumbs(shop: Enterprise) -> list[tuple[str, str]]:
-    return [(_("Payment methods"), reverse("manage-payment-methods", args=[shop.pk]))]
-
-
-@manager_page
-@require_GET
-def payment_method_list(request: HttpRequest, shop: Enterprise) -> HttpResponse:
-    table = configure(
-        request,
-        PaymentMethodTable(
-            payment_methods_for_shop(shop=shop), currency=shop.currency, order_by="name"
-        ),
-    )
-    return render_page(
-        request,
-        "manage/methods/list.html",
-        shop=shop,
-        title=_("Payment methods"),
-        area="payment-methods",
-        table=table,
-        intro=_(
-            "How buyers pay. Subscriptions can use manual methods (cash, cheque or bank "
-            "transfer, collected by hand) and Stripe (the buyer's card is charged "
-            "automatically)."
-        ),
-        add_url=reverse("manage-payment-method-new", args=[shop.pk]),
-        add_label=_("Add a payment method"),
-    )
-
-
-@manager_page
-def payment_method_new(request: HttpRequest, shop: Enterprise) -> HttpResponse:
-    form = PaymentMethodForm(
-        request.POST if request.method == "POST" else None,
-        initial=_payment_initial(None),
-        currency=shop.currency,
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            method = payment_method_create(shop=shop, **form.cleaned_data)
-        except ValidationFailed as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(
-                request, _("The payment method “%(name)s” is added.") % {"name": method.name}
-            )
-            return redirect("manage-payment-methods", shop_id=shop.pk)
-    return render_page(
-        request,
-        "manage/methods/form.html",
-        shop=shop,
-        title=_("New payment method"),
-        area="payment-methods",
-        crumbs=_payment_crumbs(shop),
-        form=form,
-        submit_label=_("Add the payment method"),
-        list_url=reverse("manage-payment-methods", args=[shop.pk]),
-    )
-
-
-@manager_page
-def payment_method_edit(request: HttpRequest, shop: Enterprise, pk: int) -> HttpResponse:
-    method = get_for_shop(payment_methods_for_shop(shop=shop), pk=pk, shop=shop)
-    form = PaymentMethodEditForm(
-        request.POST if request.method == "POST" else None,
-        initial=_payment_initial(method),
-        currency=shop.currency,
-        kind=method.kind,
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            payment_method_update(payment_method=method, changes=dict(form.cleaned_data))
-        except ValidationFailed as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(
-                request, _("The payment method “%(name)s” is saved.") % {"name": method.name}
-            )
-            return redirect("manage-payment-methods", shop_id=shop.pk)
-    return render_page(
-        request,
-        "manage/methods/form.html",
-        shop=shop,
-        title=method.name,
-        area="payment-methods",
-        crumbs=_payment_crumbs(shop),
-        form=form,
-        method=method,
-        kind_label=method.get_kind_display(),
-        submit_label=_("Save"),
-        list_url=reverse("manage-payment-methods", args=[shop.pk]),
-        active_url=reverse("manage-payment-method-active", args=[shop.pk, method.pk]),
-    )
+# What reactivating a method does, of either kind.
+REACTIVATED = gettext_lazy(
+    "It can be chosen again, and subscriptions that use it get orders again from the next "
+    "order cycle that opens."
+)
 
 
 def _payment_consequence(method: PaymentMethod) -> str:
@@ -449,135 +308,7 @@ def _payment_consequence(method: PaymentMethod) -> str:
             "orders until you give them another payment method; orders already placed go on "
             "as planned. You can reactivate it at any time."
         )
-    return _(
-        "It can be chosen again, and subscriptions that use it get orders again from the next "
-        "order cycle that opens."
-    )
-
-
-@manager_page
-def payment_method_active(request: HttpRequest, shop: Enterprise, pk: int) -> HttpResponse:
-    """GET asks to confirm; POST `active=true|false` sets it (the same answer when posted
-    twice, unlike a toggle)."""
-    method = get_for_shop(payment_methods_for_shop(shop=shop), pk=pk, shop=shop)
-    if request.method == "POST":
-        active = _posted_active(request)
-        if active is None:
-            return HttpResponseBadRequest()
-        payment_method_update(payment_method=method, changes={"active": active})
-        if active:
-            message = _("The payment method “%(name)s” is active again.")
-        else:
-            message = _("The payment method “%(name)s” is deactivated.")
-        messages.success(request, message % {"name": method.name})
-        return redirect("manage-payment-methods", shop_id=shop.pk)
-    return _render_active(
-        request,
-        shop=shop,
-        method=method,
-        area="payment-methods",
-        crumbs=[
-            *_payment_crumbs(shop),
-            (method.name, reverse("manage-payment-method", args=[shop.pk, method.pk])),
-        ],
-        consequence=_payment_consequence(method),
-        list_url=reverse("manage-payment-methods", args=[shop.pk]),
-    )
-
-
-# --- Shipping methods --------------------------------------------------------------------
-
-
-def _shipping_crumbs(shop: Enterprise) -> list[tuple[str, str]]:
-    return [(_("Shipping methods"), reverse("manage-shipping-methods", args=[shop.pk]))]
-
-
-@manager_page
-@require_GET
-def shipping_method_list(request: HttpRequest, shop: Enterprise) -> HttpResponse:
-    table = configure(
-        request,
-        ShippingMethodTable(
-            shipping_methods_for_shop(shop=shop), currency=shop.currency, order_by="name"
-        ),
-    )
-    return render_page(
-        request,
-        "manage/methods/list.html",
-        shop=shop,
-        title=_("Shipping methods"),
-        area="shipping-methods",
-        table=table,
-        intro=_(
-            "How orders reach buyers: delivered to their address, or picked up. Subscriptions "
-            "can use any active shipping method."
-        ),
-        add_url=reverse("manage-shipping-method-new", args=[shop.pk]),
-        add_label=_("Add a shipping method"),
-    )
-
-
-@manager_page
-def shipping_method_new(request: HttpRequest, shop: Enterprise) -> HttpResponse:
-    form = ShippingMethodForm(
-        request.POST if request.method == "POST" else None,
-        initial=_shipping_initial(None),
-        currency=shop.currency,
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            method = shipping_method_create(shop=shop, **form.cleaned_data)
-        except ValidationFailed as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(
-                request, _("The shipping method “%(name)s” is added.") % {"name": method.name}
-            )
-            return redirect("manage-shipping-methods", shop_id=shop.pk)
-    return render_page(
-        request,
-        "manage/methods/form.html",
-        shop=shop,
-        title=_("New shipping method"),
-        area="shipping-methods",
-        crumbs=_shipping_crumbs(shop),
-        form=form,
-        submit_label=_("Add the shipping method"),
-        list_url=reverse("manage-shipping-methods", args=[shop.pk]),
-    )
-
-
-@manager_page
-def shipping_method_edit(request: HttpRequest, shop: Enterprise, pk: int) -> HttpResponse:
-    method = get_for_shop(shipping_methods_for_shop(shop=shop), pk=pk, shop=shop)
-    form = ShippingMethodForm(
-        request.POST if request.method == "POST" else None,
-        initial=_shipping_initial(method),
-        currency=shop.currency,
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            shipping_method_update(shipping_method=method, changes=dict(form.cleaned_data))
-        except ValidationFailed as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(
-                request, _("The shipping method “%(name)s” is saved.") % {"name": method.name}
-            )
-            return redirect("manage-shipping-methods", shop_id=shop.pk)
-    return render_page(
-        request,
-        "manage/methods/form.html",
-        shop=shop,
-        title=method.name,
-        area="shipping-methods",
-        crumbs=_shipping_crumbs(shop),
-        form=form,
-        method=method,
-        submit_label=_("Save"),
-        list_url=reverse("manage-shipping-methods", args=[shop.pk]),
-        active_url=reverse("manage-shipping-method-active", args=[shop.pk, method.pk]),
-    )
+    return str(REACTIVATED)
 
 
 def _shipping_consequence(method: ShippingMethod) -> str:
@@ -587,74 +318,203 @@ def _shipping_consequence(method: ShippingMethod) -> str:
             "orders until you give them another shipping method; orders already placed go on "
             "as planned. You can reactivate it at any time."
         )
-    return _(
-        "It can be chosen again, and subscriptions that use it get orders again from the next "
-        "order cycle that opens."
+    return str(REACTIVATED)
+
+
+@dataclass(frozen=True)
+class MethodPages:
+    """One kind of method's pages: its URL names (`<url>s` the list, `<url>-new`, `<url>`
+    the edit page, `<url>-active`), selector, services, form, table and words."""
+
+    area: str
+    url: str
+    methods: Callable[..., QuerySet]
+    create: Callable[..., Model]
+    update: Callable[[Any, dict], object]
+    form: type[forms.Form]
+    initial: Callable[[Any], dict]
+    table: type[_MethodTable]
+    consequence: Callable[[Any], str]
+    title: Promise
+    intro: Promise
+    add_label: Promise
+    new_title: Promise
+    submit_new: Promise
+    added: Promise
+    saved: Promise
+    reactivated: Promise
+    deactivated: Promise
+
+    def crumbs(self, shop: Enterprise) -> list[tuple[str, str]]:
+        return [(self.title, reverse(f"{self.url}s", args=[shop.pk]))]
+
+    def method(self, shop: Enterprise, pk: int) -> Method:
+        return get_for_shop(self.methods(shop=shop), pk=pk, shop=shop)
+
+
+PAYMENT = MethodPages(
+    area="payment-methods",
+    url="manage-payment-method",
+    methods=payment_methods_for_shop,
+    create=payment_method_create,
+    update=lambda method, changes: payment_method_update(payment_method=method, changes=changes),
+    form=PaymentMethodForm,
+    initial=_payment_initial,
+    table=PaymentMethodTable,
+    consequence=_payment_consequence,
+    title=gettext_lazy("Payment methods"),
+    intro=gettext_lazy(
+        "How buyers pay. Subscriptions can use manual methods (cash, cheque or bank "
+        "transfer, collected by hand) and Stripe (the buyer's card is charged "
+        "automatically)."
+    ),
+    add_label=gettext_lazy("Add a payment method"),
+    new_title=gettext_lazy("New payment method"),
+    submit_new=gettext_lazy("Add the payment method"),
+    added=gettext_lazy("The payment method “%(name)s” is added."),
+    saved=gettext_lazy("The payment method “%(name)s” is saved."),
+    reactivated=gettext_lazy("The payment method “%(name)s” is active again."),
+    deactivated=gettext_lazy("The payment method “%(name)s” is deactivated."),
+)
+
+SHIPPING = MethodPages(
+    area="shipping-methods",
+    url="manage-shipping-method",
+    methods=shipping_methods_for_shop,
+    create=shipping_method_create,
+    update=lambda method, changes: shipping_method_update(shipping_method=method, changes=changes),
+    form=ShippingMethodForm,
+    initial=_shipping_initial,
+    table=ShippingMethodTable,
+    consequence=_shipping_consequence,
+    title=gettext_lazy("Shipping methods"),
+    intro=gettext_lazy(
+        "How orders reach buyers: delivered to their address, or picked up. Subscriptions "
+        "can use any active shipping method."
+    ),
+    add_label=gettext_lazy("Add a shipping method"),
+    new_title=gettext_lazy("New shipping method"),
+    submit_new=gettext_lazy("Add the shipping method"),
+    added=gettext_lazy("The shipping method “%(name)s” is added."),
+    saved=gettext_lazy("The shipping method “%(name)s” is saved."),
+    reactivated=gettext_lazy("The shipping method “%(name)s” is active again."),
+    deactivated=gettext_lazy("The shipping method “%(name)s” is deactivated."),
+)
+
+
+# --- The pages ---------------------------------------------------------------------------
+
+
+@manager_page
+@require_GET
+def method_list(request: HttpRequest, shop: Enterprise, *, pages: MethodPages) -> HttpResponse:
+    table = configure(
+        request, pages.table(pages.methods(shop=shop), currency=shop.currency, order_by="name")
+    )
+    return render_page(
+        request,
+        "manage/methods/list.html",
+        shop=shop,
+        title=pages.title,
+        area=pages.area,
+        table=table,
+        intro=pages.intro,
+        add_url=reverse(f"{pages.url}-new", args=[shop.pk]),
+        add_label=pages.add_label,
     )
 
 
 @manager_page
-def shipping_method_active(request: HttpRequest, shop: Enterprise, pk: int) -> HttpResponse:
-    """GET asks to confirm; POST `active=true|false` sets it."""
-    method = get_for_shop(shipping_methods_for_shop(shop=shop), pk=pk, shop=shop)
-    if request.method == "POST":
-        active = _posted_active(request)
-        if active is None:
-            return HttpResponseBadRequest()
-        shipping_method_update(shipping_method=method, changes={"active": active})
-        if active:
-            message = _("The shipping method “%(name)s” is active again.")
-        else:
-            message = _("The shipping method “%(name)s” is deactivated.")
-        messages.success(request, message % {"name": method.name})
-        return redirect("manage-shipping-methods", shop_id=shop.pk)
-    return _render_active(
-        request,
-        shop=shop,
+def method_form(
+    request: HttpRequest, shop: Enterprise, pk: int | None = None, *, pages: MethodPages
+) -> HttpResponse:
+    """Add (no `pk`) or edit a method."""
+    method = None if pk is None else pages.method(shop, pk)
+    form = pages.form(
+        request.POST if request.method == "POST" else None,
+        initial=pages.initial(method),
+        currency=shop.currency,
         method=method,
-        area="shipping-methods",
-        crumbs=[
-            *_shipping_crumbs(shop),
-            (method.name, reverse("manage-shipping-method", args=[shop.pk, method.pk])),
-        ],
-        consequence=_shipping_consequence(method),
-        list_url=reverse("manage-shipping-methods", args=[shop.pk]),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            if method is None:
+                saved = pages.create(shop=shop, **form.cleaned_data)
+            else:
+                pages.update(method, dict(form.cleaned_data))
+                saved = method
+        except ValidationFailed as error:
+            add_service_errors(form, error)
+        else:
+            done = pages.added if method is None else pages.saved
+            messages.success(request, done % {"name": saved.name})
+            return redirect(f"{pages.url}s", shop_id=shop.pk)
+    context: dict[str, Any] = {"submit_label": pages.submit_new}
+    if method is not None:
+        context = {
+            "method": method,
+            "kind_label": (
+                method.get_kind_display() if isinstance(method, PaymentMethod) else None
+            ),
+            "submit_label": _("Save"),
+            "active_url": reverse(f"{pages.url}-active", args=[shop.pk, method.pk]),
+        }
+    return render_page(
+        request,
+        "manage/methods/form.html",
+        shop=shop,
+        title=pages.new_title if method is None else method.name,
+        area=pages.area,
+        crumbs=pages.crumbs(shop),
+        form=form,
+        list_url=reverse(f"{pages.url}s", args=[shop.pk]),
+        **context,
     )
 
 
-# --- Shared ------------------------------------------------------------------------------
-
-
-def _posted_active(request: HttpRequest) -> bool | None:
-    """The state asked for by the confirmation form (None when the form was tampered with)."""
-    return {"true": True, "false": False}.get(request.POST.get("active", ""))
-
-
-def _render_active(request: HttpRequest, *, shop, method, **context) -> HttpResponse:
+@manager_page
+def method_active(
+    request: HttpRequest, shop: Enterprise, pk: int, *, pages: MethodPages
+) -> HttpResponse:
+    """GET asks to confirm; POST `active=true|false` sets it (the same answer when posted
+    twice, unlike a toggle)."""
+    method = pages.method(shop, pk)
+    if request.method == "POST":
+        active = {"true": True, "false": False}.get(request.POST.get("active", ""))
+        if active is None:  # the confirmation form was tampered with
+            return HttpResponseBadRequest()
+        pages.update(method, {"active": active})
+        done = pages.reactivated if active else pages.deactivated
+        messages.success(request, done % {"name": method.name})
+        return redirect(f"{pages.url}s", shop_id=shop.pk)
     if method.active:
         title = _("Deactivate “%(name)s”?") % {"name": method.name}
     else:
         title = _("Reactivate “%(name)s”?") % {"name": method.name}
     return render_page(
-        request, "manage/methods/active.html", shop=shop, title=title, method=method, **context
+        request,
+        "manage/methods/active.html",
+        shop=shop,
+        title=title,
+        area=pages.area,
+        crumbs=[
+            *pages.crumbs(shop),
+            (method.name, reverse(pages.url, args=[shop.pk, method.pk])),
+        ],
+        method=method,
+        consequence=pages.consequence(method),
+        list_url=reverse(f"{pages.url}s", args=[shop.pk]),
     )
 
 
-urlpatterns = [
-    path("payment-methods/", payment_method_list, name="manage-payment-methods"),
-    path("payment-methods/new/", payment_method_new, name="manage-payment-method-new"),
-    path("payment-methods/<int:pk>/", payment_method_edit, name="manage-payment-method"),
-    path(
-        "payment-methods/<int:pk>/active/",
-        payment_method_active,
-        name="manage-payment-method-active",
-    ),
-    path("shipping-methods/", shipping_method_list, name="manage-shipping-methods"),
-    path("shipping-methods/new/", shipping_method_new, name="manage-shipping-method-new"),
-    path("shipping-methods/<int:pk>/", shipping_method_edit, name="manage-shipping-method"),
-    path(
-        "shipping-methods/<int:pk>/active/",
-        shipping_method_active,
-        name="manage-shipping-method-active",
-    ),
-]
+def _routes(prefix: str, pages: MethodPages) -> list:
+    kind = {"pages": pages}
+    return [
+        path(f"{prefix}/", method_list, kind, name=f"{pages.url}s"),
+        path(f"{prefix}/new/", method_form, kind, name=f"{pages.url}-new"),
+        path(f"{prefix}/<int:pk>/", method_form, kind, name=pages.url),
+        path(f"{prefix}/<int:pk>/active/", method_active, kind, name=f"{pages.url}-active"),
+    ]
+
+
+urlpatterns = [*_routes("payment-methods", PAYMENT), *_routes("shipping-methods", SHIPPING)]

@@ -29,12 +29,17 @@ from cadence.cycles.selectors import (
     schedules_for_shop,
 )
 from cadence.enterprises.models import Enterprise
-from cadence.errors import Conflict, ValidationFailed
+from cadence.errors import ValidationFailed
 from cadence.formatting import local_datetime
 from cadence.subscriptions.services import scheduling
 from cadence.web.manage.access import get_for_shop, manager_page
-from cadence.web.manage.cycles import IdListField, PickerWidget, posted_ids
-from cadence.web.manage.forms import add_service_errors
+from cadence.web.manage.forms import (
+    IdListField,
+    PickerWidget,
+    add_service_errors,
+    delete_page,
+    posted_ids,
+)
 from cadence.web.manage.pages import render_page
 from cadence.web.manage.tables import ManageTable, configure
 
@@ -186,20 +191,12 @@ def schedule_form(request: HttpRequest, shop: Enterprise, pk: int | None = None)
 def schedule_delete(request: HttpRequest, shop: Enterprise, pk: int) -> HttpResponse:
     """GET: confirm; POST: delete, or say why not (subscriptions use it)."""
     schedule: Schedule = get_for_shop(schedules_for_shop(shop=shop), pk=pk, shop=shop)
-    refusal = None
-    if request.method == "POST":
-        try:
-            scheduling.schedule_delete(schedule=schedule)
-        except Conflict as conflict:
-            refusal = conflict.detail
-        else:
-            messages.success(
-                request, _("The schedule “%(name)s” is deleted.") % {"name": schedule.name}
-            )
-            return redirect("manage-schedules", shop_id=shop.pk)
-    return render_page(
+    return delete_page(
         request,
-        "manage/schedules/delete.html",
+        lambda: scheduling.schedule_delete(schedule=schedule),
+        done=_("The schedule “%(name)s” is deleted.") % {"name": schedule.name},
+        then=reverse("manage-schedules", args=[shop.pk]),
+        template="manage/schedules/delete.html",
         shop=shop,
         title=_("Delete “%(name)s”") % {"name": schedule.name},
         area="schedules",
@@ -208,7 +205,6 @@ def schedule_delete(request: HttpRequest, shop: Enterprise, pk: int) -> HttpResp
             (schedule.name, reverse("manage-schedule", args=[shop.pk, schedule.pk])),
         ],
         schedule=schedule,
-        refusal=refusal,
     )
 
 
