@@ -26,7 +26,6 @@ import random
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -35,24 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-
-def _database_url(kind: str) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tempfile.mkdtemp(prefix='cadence-bench-')}/bench.sqlite3"
-    return os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cadence_bench")
-
-
-def _recreate_postgres(url: str) -> None:
-    from urllib.parse import urlparse
-
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+from benchdb import database_url, recreate_postgres  # noqa: E402
 
 
 class QueryCounter:
@@ -307,9 +289,9 @@ def main() -> None:
         engine(args.engine)
         return
 
-    url = _database_url(args.database)
+    url = database_url(args.database)
     if args.database == "postgres":
-        _recreate_postgres(url)
+        recreate_postgres(url)
     _setup(url)
     from django.core.management import call_command
     from django.db import connection

@@ -362,14 +362,15 @@ def order_cycle_form(request: HttpRequest, shop: Enterprise, pk: int | None = No
         data = request.POST
         if "add_fee" in data:
             data = _with_one_more_fee(data)
-    elif "search" in request.GET:
-        data = request.GET
     else:
         data = None
     form = OrderCycleForm(data, initial=initial)
     fees = FeeFormSet(data, initial=initial_fees, prefix=FEE_PREFIX)
     fee_errors: list[str] = []
-    saving = request.method == "POST" and "add_fee" not in request.POST
+    # "Add a fee" and the picker's Search (without JavaScript) post the form to come back
+    # with it as typed; only the save button saves. (A search by GET would put the form's
+    # CSRF token in the address.)
+    saving = request.method == "POST" and not {"add_fee", "search"} & set(request.POST)
     if saving and form.is_valid() and fees.is_valid():
         try:
             saved = _save(shop, cycle, form, fees)
