@@ -125,17 +125,10 @@ def test_a_datetime_given_as_a_date_is_the_day_in_the_zone():
     assert formatting.local_date(moment, "UTC", language="fr") == "31 déc. 2026"
 
 
-def test_times_of_day_use_the_24_hour_clock():
-    """`18:05` in both languages, in the zone."""
-    moment = datetime(2026, 7, 14, 16, 5, tzinfo=UTC)
-    assert formatting.local_time(moment, "Europe/Paris") == "18:05"
-
-
 def test_no_moment_reads_as_nothing():
-    """`None` gives an empty string for moments, days and times."""
+    """`None` gives an empty string for moments and days."""
     assert formatting.local_datetime(None, "Europe/Paris", language="fr") == ""
     assert formatting.local_date(None, "Europe/Paris", language="fr") == ""
-    assert formatting.local_time(None, "Europe/Paris") == ""
 
 
 def test_any_french_or_english_variant_counts():

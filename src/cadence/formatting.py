@@ -81,10 +81,3 @@ def local_date(value: date | datetime | None, tz_name: str | None = None, *, lan
         value = _local(value, tz_name).date()
     language = reader_language(language)
     return babel_format_date(value, _DATE_PATTERNS[language], locale=language)
-
-
-def local_time(value: datetime | None, tz_name: str | None = None) -> str:
-    """The time of day in the time zone, 24-hour clock in both languages: `18:00`."""
-    if value is None:
-        return ""
-    return _local(value, tz_name).strftime("%H:%M")
