@@ -1,9 +1,19 @@
-"""The benchmarks' databases: a fresh PostgreSQL database or a temporary SQLite file."""
+"""What the benchmarks share: a fresh PostgreSQL database or a temporary SQLite file, and the
+address their customers and subscriptions are given."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+
+ADDRESS = {
+    "first_name": "Camille",
+    "last_name": "Martin",
+    "address1": "12 rue des Lilas",
+    "city": "Lyon",
+    "postcode": "69003",
+    "country": "FR",
+}
 
 
 def database_url(kind: str, *, name: str = "bench") -> str:

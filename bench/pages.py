@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from benchdb import database_url, recreate_postgres  # noqa: E402
+from benchdb import ADDRESS, database_url, recreate_postgres  # noqa: E402
 
 TARGET_MS = 150.0
 
@@ -62,14 +62,6 @@ def build(*, customers: int, variants: int):
     ShippingMethod.objects.bulk_create(
         ShippingMethod(shop=shop, name=f"Shipping {n}", fee=Decimal("2.50")) for n in range(4)
     )
-    address = {
-        "first_name": "Camille",
-        "last_name": "Martin",
-        "address1": "12 rue des Lilas",
-        "city": "Lyon",
-        "postcode": "69003",
-        "country": "FR",
-    }
     Customer.objects.bulk_create(
         (
             Customer(
@@ -78,8 +70,8 @@ def build(*, customers: int, variants: int):
                 first_name=f"Prénom{n}",
                 last_name=f"Nom{n}",
                 code=f"C{n:05d}",
-                bill_address=address,
-                ship_address=address,
+                bill_address=ADDRESS,
+                ship_address=ADDRESS,
             )
             for n in range(customers)
         ),

@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from benchdb import database_url, recreate_postgres  # noqa: E402
+from benchdb import ADDRESS, database_url, recreate_postgres  # noqa: E402
 
 
 class QueryCounter:
@@ -73,14 +73,6 @@ def build(*, subscriptions: int, shops: int, lines: int, seed: int = 1):
 
     rng = random.Random(seed)
     now = timezone.now()
-    address = {
-        "first_name": "Camille",
-        "last_name": "Martin",
-        "address1": "12 rue des Lilas",
-        "city": "Lyon",
-        "postcode": "69003",
-        "country": "FR",
-    }
     per_shop = [
         subscriptions // shops + (1 if i < subscriptions % shops else 0) for i in range(shops)
     ]
@@ -137,8 +129,8 @@ def build(*, subscriptions: int, shops: int, lines: int, seed: int = 1):
                 schedule=schedule,
                 payment_method=payment,
                 shipping_method=shipping,
-                bill_address=address,
-                ship_address=address,
+                bill_address=ADDRESS,
+                ship_address=ADDRESS,
                 begins_at=now - timedelta(days=30),
             )
             for c in customers

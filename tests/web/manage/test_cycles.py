@@ -118,6 +118,20 @@ def test_the_list_shows_times_on_the_shops_clock_and_the_schedules_of_each_cycle
     assert '<td data-label="Products">1</td>' in response.text
 
 
+def _week_49_with_carrots_and_packing(shop):
+    """A cycle "Week 49" (OPENS to CLOSES) selling carrots, with a 2.50 packing fee."""
+    carrots = factories.variant(shop, product_name="Carrots")
+    cycle = factories.order_cycle(
+        shop,
+        name="Week 49",
+        opens_at=OPENS,
+        closes_at=CLOSES,
+        variants=[carrots],
+        fees=[("Packing", "per_order", "2.50")],
+    )
+    return carrots, cycle
+
+
 def _bulk_cycles(shop, count: int, schedule, variant) -> None:
     start = timezone.now() + timedelta(days=1)
     cycles = OrderCycle.objects.bulk_create(
@@ -183,15 +197,7 @@ def test_creating_a_cycle_stores_its_dates_in_utc_with_its_products_and_fees(man
 def test_the_edit_form_shows_the_shops_clock_and_saves_new_dates(manager_client, shop):
     """The form shows the stored dates on the shop's clock; new ones are stored in UTC, and
     the products and fees stay as they were when untouched."""
-    carrots = factories.variant(shop, product_name="Carrots")
-    cycle = factories.order_cycle(
-        shop,
-        name="Week 49",
-        opens_at=OPENS,
-        closes_at=CLOSES,
-        variants=[carrots],
-        fees=[("Packing", "per_order", "2.50")],
-    )
+    carrots, cycle = _week_49_with_carrots_and_packing(shop)
     page = manager_client.get(_url(shop, f"{cycle.pk}/")).text
     assert 'value="2030-12-02T18:00"' in page and 'value="2030-12-05T20:30"' in page
     assert f'value="{carrots.pk}" id="variant-{carrots.pk}" checked' in page
@@ -390,15 +396,7 @@ def test_duplicate_offers_the_next_week_on_the_shops_clock(manager_client, shop)
 def test_duplicate_creates_the_copy_with_the_products_fees_and_schedules(manager_client, shop):
     """Posting the duplicate form creates a cycle at the dates given, with the original's
     products, fees and schedules."""
-    carrots = factories.variant(shop, product_name="Carrots")
-    cycle = factories.order_cycle(
-        shop,
-        name="Week 49",
-        opens_at=OPENS,
-        closes_at=CLOSES,
-        variants=[carrots],
-        fees=[("Packing", "per_order", "2.50")],
-    )
+    carrots, cycle = _week_49_with_carrots_and_packing(shop)
     weekly = factories.schedule(shop, [cycle], name="Weekly")
 
     response = manager_client.post(
