@@ -28,10 +28,11 @@ def payments_void_for_order(*, order: Order) -> int:
 
 # --- Payment methods ---------------------------------------------------------------------
 
+# What an update may change: the kind is set at creation, since subscriptions were checked
+# against it (only manual and Stripe methods serve them).
 PAYMENT_METHOD_FIELDS = (
     "name",
     "description",
-    "kind",
     "fee",
     "fee_percent",
     "stripe_account",
@@ -103,9 +104,11 @@ def payment_method_create(
 def payment_method_update(
     *, payment_method: PaymentMethod, changes: dict[str, Any]
 ) -> PaymentMethod:
-    """Change some fields of a payment method. Raises ValidationFailed."""
+    """Change some fields of a payment method (not its kind). Raises ValidationFailed."""
     errors = ErrorCollector()
     reject_unknown_fields(changes, PAYMENT_METHOD_FIELDS, errors)
     values = _check_payment_method(changes, errors)
+    if values.get("stripe_account") and payment_method.kind != PaymentMethodKind.STRIPE:
+        errors.add("stripe_account", _("only a Stripe method has a connected account"))
     errors.raise_if_any()
     return apply_changes(payment_method, values)
