@@ -1,5 +1,5 @@
-"""How the buyer's order emails read: money, moments and labels in the email's language, with
-the same helper as the pages (`cadence.formatting`), and plain text that is not HTML-escaped."""
+"""How the emails read: money, moments and labels in the email's language, with the same
+helper as the pages (`cadence.formatting`), and plain text that is not HTML-escaped."""
 
 from __future__ import annotations
 
@@ -9,6 +9,13 @@ import pytest
 
 from cadence.notifications.models import Email
 from cadence.notifications.rendering import render_email
+from cadence.subscriptions.services.confirmation import confirm_cycle
+from cadence.subscriptions.services.lifecycle import (
+    subscription_cancel,
+    subscription_pause,
+    subscription_unpause,
+    subscription_update,
+)
 from cadence.subscriptions.services.placement import place_cycle
 from tests import factories
 from tests.subscriptions.builders import subscribe, world
@@ -92,3 +99,66 @@ def test_text_parts_are_not_html_escaped_but_the_html_part_is():
     assert "&amp;" not in subject and "&amp;" not in text
     assert "Pick-up & delivery" in text
     assert "Pick-up &amp; delivery" in html
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_no_email_has_html_escaping_in_its_subject_or_text_part(language):
+    """Every kind of email, to the buyer and to the shop, with names full of `&`, `<`, `>` and
+    quotes: the subject and the text part show them as written (no `&amp;`, `&lt;`, `&#x27;`),
+    the HTML part escapes them."""
+    w = world()
+    w.shop.name = 'Fruits & "Co" <Bio>'
+    w.shop.language = language
+    w.shop.save()
+    w.customer.language = language
+    w.customer.first_name = "O'Neil <Ann>"
+    w.customer.save()
+    w.shipping.name = "Pick-up & <delivery>"
+    w.shipping.save()
+    sub = subscribe(w, bill_address=factories.address(first_name="O'Neil <Ann>"))
+    subscription_update(
+        subscription=sub,
+        changes={"line_items": [{"variant_id": w.apples.pk, "quantity": 3}]},
+        now=w.now,
+    )
+    subscription_pause(subscription=sub, open_orders=None, now=w.now)
+    subscription_unpause(subscription=sub, now=w.now)
+    place_cycle(order_cycle=w.open, now=w.now)
+    confirm_cycle(order_cycle=w.open, now=w.open.closes_at)
+    subscription_cancel(subscription=sub, open_orders=None, now=w.open.closes_at)
+    # The card outcomes' emails are the confirmation's context with the gateway's words.
+    confirmed = Email.objects.get(kind="confirmation")
+    for kind in ("failed_payment", "authentication"):
+        Email.objects.create(
+            to=confirmed.to,
+            kind=kind,
+            language=language,
+            context={**confirmed.context, "error": "Declined <51> & 'blocked'", "auth_url": "x"},
+        )
+    empty = factories.customer(w.shop, "empty@example.org", first_name="Émile & <Co>")
+    w.pears.on_hand = 0
+    w.pears.save()
+    subscribe(w, customer_id=empty.pk, line_items=[{"variant_id": w.pears.pk, "quantity": 1}])
+    place_cycle(order_cycle=w.upcoming, now=w.upcoming.opens_at)
+
+    kinds = set()
+    for email in Email.objects.all():
+        subject, text, html = render_email(email)
+        kinds.add(email.kind)
+        for entity in ("&amp;", "&lt;", "&gt;", "&#x27;", "&quot;", "&#39;"):
+            assert entity not in subject and entity not in text, (email.kind, entity, text)
+        assert "&amp;" in html or "&lt;" in html, email.kind
+    assert kinds >= {
+        "subscription_started",
+        "subscription_changed",
+        "subscription_paused",
+        "subscription_resumed",
+        "subscription_canceled",
+        "placement",
+        "empty",
+        "confirmation",
+        "failed_payment",
+        "authentication",
+        "placement_summary",
+        "confirmation_summary",
+    }, kinds

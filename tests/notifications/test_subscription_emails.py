@@ -3,7 +3,7 @@ the outbox with the event, rendered in the buyer's language, and off when the sh
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import transaction
@@ -254,3 +254,57 @@ def test_placement_summary_counts_orders_found_already_placed():
     email.context["already_placed"] = 1
     _subject, text, _html = render_email(email)
     assert "Green Grocer" in text and "5" in text
+
+
+# --- "started": the subscription's own next cycle, and a start in the future ---------------
+
+
+def test_started_email_names_the_first_cycle_in_the_subscriptions_range():
+    """A subscription that begins after the open cycle closes is told about the upcoming cycle
+    (its first in range), not the open one the schedule has next; the email says it has
+    started (it began before now)."""
+    w = world()
+    subscribe(w, begins_at=w.now - timedelta(days=30), ends_at=w.open.closes_at)
+    subject, text, html = render_email(only_email("subscription_started"))
+    assert f"Next order cycle: {w.open.name} (opens" in text
+    assert "has started" in subject
+    Email.objects.all().delete()
+
+    w2 = world()
+    subscribe(w2, begins_at=w2.open.closes_at + timedelta(hours=1))
+    _subject, text, html = render_email(only_email("subscription_started"))
+    assert f"Next order cycle: {w2.upcoming.name} (opens" in text
+    assert w2.open.name not in text and w2.upcoming.name in html
+
+
+def test_started_email_names_no_cycle_when_none_is_in_range():
+    """Beginning after every cycle of the schedule: no cycle is named, the buyer is told one
+    will come."""
+    w = world()
+    subscribe(w, begins_at=w.upcoming.closes_at + timedelta(days=1))
+
+    _subject, text, _html = render_email(only_email("subscription_started"))
+
+    assert "Next order cycle" not in text
+    assert "No order cycle of this schedule is planned yet" in text
+
+
+def test_started_email_for_a_future_start_says_when_in_english_and_french():
+    """A subscription that begins later does not "have started": subject and body say the day
+    it starts, on the shop's clock (23:30 UTC on 14 March is 15 March in Paris)."""
+    for language, says in (
+        ("en", ("starts on 15 Mar 2026", "will start on 15 Mar 2026", "has started")),
+        ("fr", ("commence le 15 mars 2026", "commencera le 15 mars 2026", "a commencé")),
+    ):
+        w = world()
+        w.customer.language = language
+        w.customer.save()
+        subscribe(w, begins_at=datetime(2026, 3, 14, 23, 30, tzinfo=UTC))
+
+        subject, text, html = render_email(only_email("subscription_started"))
+
+        in_subject, in_body, never = says
+        assert in_subject in subject and never not in subject
+        assert in_body in text and in_body in html
+        assert w.upcoming.name in text  # the first cycle closing after the start
+        Email.objects.all().delete()

@@ -31,13 +31,20 @@ class Email(models.Model):
     )
     attempts = models.IntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # While `sending`: until when the sender that claimed the row owns it. Past it, the
+    # sender is taken for dead and the row is claimed and sent again (see services).
+    lease_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            # The outbox page lists emails newest first.
+            models.Index(fields=["created_at", "id"], name="notifications_email_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.to}"

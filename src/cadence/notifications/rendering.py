@@ -9,11 +9,14 @@ dates already in the shop's zone) get a `*_display` twin formatted as a date. Ne
 and dicts in lists, are formatted the same way.
 
 The subject and the text part are plain text: they are rendered without HTML escaping (a shop
-called "Fruits & Co" must not read "Fruits &amp; Co"); the HTML part is escaped as usual.
+called "Fruits & Co" must not read "Fruits &amp; Co", a buyer "Ann <ann@example.org>" must not
+read "&lt;"), includes too; the HTML part is escaped as usual. The text part keeps at most one
+blank line in a row, so templates can give each optional section its own line.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from django.template import Context, Engine
@@ -72,6 +75,6 @@ def render_email(email: Email) -> tuple[str, str, str]:
         context["language"] = language
         base = f"notifications/{email.kind}"
         subject = " ".join(_render_text(f"{base}_subject.txt", context).split())
-        text = _render_text(f"{base}.txt", context).strip() + "\n"
+        text = re.sub(r"\n{3,}", "\n\n", _render_text(f"{base}.txt", context)).strip() + "\n"
         html = render_to_string(f"{base}.html", context)
     return subject, text, html

@@ -1,16 +1,23 @@
-"""The email outbox: queue rows with the event, send them later, each at most once.
+"""The email outbox: queue rows with the event, send them later, at least once, never lost.
 
 Queueing writes an `Email` row in the caller's transaction and enqueues the send task only
 when that transaction commits, so a rolled-back event sends nothing and a mail server outage
 loses nothing (the row waits, with retries and backoff).
 
-Sending claims a row with a guarded UPDATE (queued -> sending), hands the message to Django's
-mail layer, then marks it sent. Two senders never send the same row: only one UPDATE wins.
-The one window where an email can be lost or doubted is a crash between the SMTP server
-accepting the message and the UPDATE to `sent` (a few milliseconds): the row stays in
-`sending`, and `emails_send_due` later marks such stale rows `failed` instead of sending
-them again, because resending could duplicate an email the buyer already has. An operator
-can requeue them.
+Sending claims a row with a guarded UPDATE (queued -> sending) that also gives the claimer a
+lease (`lease_until`, `EMAIL_SEND_LEASE_SECONDS`, 5 minutes by default), hands the message
+to Django's mail layer, then marks it sent. Two live senders never send the same row: only
+one UPDATE wins. A sender that dies (crash, SIGKILL, lost machine) leaves its row in
+`sending`; once the lease has expired the row is claimed again and sent by the normal path
+(`emails_send_due`, the worker's catch-up and `cadence tick`). Each claim counts as an
+attempt, so a row that kills its sender every time still ends `failed` after MAX_ATTEMPTS.
+
+So an email is sent at least once. It can be sent twice only when the sender dies between
+the mail server accepting the message and the UPDATE marking the row sent (milliseconds).
+Every send of a row carries the same `Message-ID` header (`message_id`, derived from the row),
+so mail clients and servers treat the second copy as the duplicate it is and drop it.
+
+An operator requeues failed rows (`emails_requeue`, the staff outbox page).
 """
 
 from __future__ import annotations
@@ -34,8 +41,10 @@ logger = logging.getLogger("cadence.notifications")
 MAX_ATTEMPTS = 8
 # Minutes to wait after the n-th failed attempt (the last value repeats).
 BACKOFF_MINUTES = (1, 5, 15, 30, 60, 120, 240)
-# A row left in `sending` longer than this was interrupted by a crash (see module docstring).
-STALE_SENDING = timedelta(minutes=15)
+# How long a claim on a row lasts when `EMAIL_SEND_LEASE_SECONDS` is not set: far longer
+# than one send takes (SMTP timeouts are seconds), short enough that a dead sender's emails
+# go out again within minutes.
+DEFAULT_LEASE_SECONDS = 300
 SEND_BATCH = 200
 
 
@@ -141,6 +150,23 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=BACKOFF_MINUTES[index])
 
 
+def send_lease() -> timedelta:
+    """How long a sender owns a row it claimed (setting `EMAIL_SEND_LEASE_SECONDS`)."""
+    return timedelta(seconds=getattr(settings, "EMAIL_SEND_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+
+
+def message_id(email: Email) -> str:
+    """The `Message-ID` every send of this row carries, so that a copy sent twice (see the
+    module docstring) is recognised as one message. Derived from the row only: its id, and its
+    creation time so that a database started afresh never reuses an earlier message's id. The
+    domain is the instance's sender address's (setting `EMAIL_MESSAGE_ID_DOMAIN` overrides)."""
+    domain = getattr(settings, "EMAIL_MESSAGE_ID_DOMAIN", "") or (
+        parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+    )
+    stamp = f".{email.created_at:%Y%m%d%H%M%S%f}" if email.created_at else ""
+    return f"<cadence-email-{email.pk}{stamp}@{domain}>"
+
+
 def _message(
     email: Email, subject: str, text: str, html: str, connection
 ) -> EmailMultiAlternatives:
@@ -154,6 +180,7 @@ def _message(
         from_email=from_email,
         to=[email.to],
         reply_to=[email.reply_to] if email.reply_to else None,
+        headers={"Message-ID": message_id(email)},
         connection=connection,
     )
     if html:
@@ -161,42 +188,76 @@ def _message(
     return message
 
 
-def _claim(email_id: int, now: datetime) -> bool:
-    return bool(
-        Email.objects.filter(pk=email_id, status=EmailStatus.QUEUED)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        # While sending, next_attempt_at records when the claim was taken.
-        .update(status=EmailStatus.SENDING, attempts=F("attempts") + 1, next_attempt_at=now)
+def _claimable(now: datetime) -> Q:
+    """Rows a sender may claim at `now`: queued and due, or left in `sending` by a sender
+    whose lease has expired (taken for dead) and with attempts left."""
+    due = Q(status=EmailStatus.QUEUED) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
+    abandoned = Q(status=EmailStatus.SENDING, attempts__lt=MAX_ATTEMPTS) & (
+        Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+    )
+    return due | abandoned
+
+
+def _claim(email_id: int, now: datetime) -> Email | None:
+    """Take the row for this sender until `now + send_lease()`; None when it is not ours.
+
+    The claim is one guarded UPDATE, so of two senders only one gets the row. Reclaiming an
+    expired lease is what makes the outbox at-least-once: the previous sender may have died
+    before or after the mail server accepted the message; we cannot tell, so we send again,
+    with the same Message-ID (a duplicate is possible only in the second case). The claim is
+    one more attempt, which bounds a row that crashes its sender every time."""
+    claimed = (
+        Email.objects.filter(pk=email_id)
+        .filter(_claimable(now))
+        .update(
+            status=EmailStatus.SENDING,
+            attempts=F("attempts") + 1,
+            lease_until=now + send_lease(),
+            next_attempt_at=None,
+        )
+    )
+    if not claimed:
+        return None
+    return Email.objects.get(pk=email_id)
 
 
 def email_send(*, email_id: int, now: datetime | None = None, connection=None) -> bool:
-    """Send one queued, due email. True when this call sent it.
+    """Send one email that is queued and due (or whose sender's lease expired). True when this
+    call sent it.
 
     Never raises for a delivery problem: the row goes back to `queued` with a later
     `next_attempt_at`, or to `failed` after MAX_ATTEMPTS.
     """
     now = now or timezone.now()
-    if not _claim(email_id, now):
-        return False  # already sent, being sent by someone else, or not due yet
-    email = Email.objects.get(pk=email_id)
+    email = _claim(email_id, now)
+    if email is None:
+        return False  # already sent, being sent by a live sender, or not due yet
+    # Our claim is (sending, this attempt number): a sender that outlived its lease must not
+    # move a row that another sender has claimed since.
+    ours = Email.objects.filter(pk=email.pk, status=EmailStatus.SENDING, attempts=email.attempts)
     try:
         subject, text, html = render_email(email)
         _message(email, subject, text, html, connection).send()
     except Exception as exc:  # SMTP down, refused recipient, template error...
         logger.warning("email %s not sent (attempt %s): %s", email.pk, email.attempts, exc)
         final = email.attempts >= MAX_ATTEMPTS
-        Email.objects.filter(pk=email.pk, status=EmailStatus.SENDING).update(
+        ours.update(
             status=EmailStatus.FAILED if final else EmailStatus.QUEUED,
             next_attempt_at=None if final else now + _backoff(email.attempts),
+            lease_until=None,
             last_error=str(exc)[:2000],
         )
         return False
-    # The crash window: the server has the message, the row still says `sending`.
+    # The duplicate window: the server has the message, the row still says `sending`. A crash
+    # here sends it again after the lease, with the same Message-ID. Any sender's success
+    # marks the row sent, hence the guard on the status only.
     Email.objects.filter(pk=email.pk, status=EmailStatus.SENDING).update(
         status=EmailStatus.SENT,
         sent_at=timezone.now(),
         next_attempt_at=None,
+        lease_until=None,
         subject=subject[:300],
         text=text,
         html=html,
@@ -206,8 +267,9 @@ def email_send(*, email_id: int, now: datetime | None = None, connection=None) -
 
 
 def emails_send(*, email_ids: Iterable[int], now: datetime | None = None) -> int:
-    """Send the given emails that are still queued and due, over one mail connection."""
-    now = now or timezone.now()
+    """Send the given emails that are claimable (queued and due, or with an expired lease),
+    over one mail connection. Without `now`, each email's claim reads the clock, so a long
+    batch gives every email its full lease."""
     ids = sorted(set(email_ids))
     sent = 0
     connection = get_connection()
@@ -229,22 +291,23 @@ def emails_send(*, email_ids: Iterable[int], now: datetime | None = None) -> int
 
 
 def emails_send_due(*, now: datetime | None = None, limit: int = 2000) -> int:
-    """Send every queued email that is due (the worker's catch-up); returns how many were sent.
+    """Send every email that is due, including those whose sender died while sending (its
+    lease expired); returns how many were sent. The worker's catch-up and `cadence tick`.
 
-    Also gives up on rows stuck in `sending` (see the module docstring).
+    A row abandoned in `sending` with no attempt left is marked `failed` (see `_claim`).
     """
-    now = now or timezone.now()
+    clock = now or timezone.now()
     Email.objects.filter(
-        status=EmailStatus.SENDING, next_attempt_at__lt=now - STALE_SENDING
+        status=EmailStatus.SENDING, attempts__gte=MAX_ATTEMPTS, lease_until__lte=clock
     ).update(
         status=EmailStatus.FAILED,
-        last_error="interrupted while sending; not retried so that it is not sent twice",
+        lease_until=None,
+        last_error=f"interrupted while sending, {MAX_ATTEMPTS} times; given up",
     )
     total = 0
     while True:
         ids = list(
-            Email.objects.filter(status=EmailStatus.QUEUED)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            Email.objects.filter(_claimable(clock))
             .order_by("pk")
             .values_list("pk", flat=True)[: min(SEND_BATCH, limit - total)]
         )
@@ -254,3 +317,22 @@ def emails_send_due(*, now: datetime | None = None, limit: int = 2000) -> int:
         total += sent
         if sent == 0 or total >= limit:
             return total
+
+
+def emails_requeue(*, ids: Iterable[int] | None = None) -> int:
+    """Put failed emails back in the queue, as new (attempts from zero, due now), and send
+    them after commit; `ids=None` requeues every failed email. One transaction. Emails that
+    are not failed are left alone. Returns how many were requeued."""
+    with transaction.atomic():
+        failed = Email.objects.filter(status=EmailStatus.FAILED)
+        if ids is not None:
+            failed = failed.filter(pk__in=list(ids))
+        # Locked so that the ids sent after commit are exactly the rows this call changed.
+        requeued = list(failed.order_by("pk").select_for_update().values_list("pk", flat=True))
+        for start in range(0, len(requeued), SEND_BATCH):
+            batch = requeued[start : start + SEND_BATCH]
+            Email.objects.filter(pk__in=batch, status=EmailStatus.FAILED).update(
+                status=EmailStatus.QUEUED, attempts=0, next_attempt_at=None, lease_until=None
+            )
+            _enqueue_send_on_commit(batch)
+    return len(requeued)

@@ -4,22 +4,24 @@ emails land), and the error pages."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cadence.api.models import ApiToken
 from cadence.notifications.models import Email, EmailStatus
+from cadence.notifications.services import emails_requeue
 from cadence.web.context_processors import uses_back_office
 
 OUTBOX_PAGE_SIZE = 50
@@ -111,26 +113,53 @@ def _require_staff(request: HttpRequest) -> None:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def outbox(request: HttpRequest) -> HttpResponse:
+    """Every email, newest first. POST requeues every failed email."""
     _require_staff(request)
-    emails = Email.objects.order_by("-id").only(
+    if request.method == "POST":
+        _requeued_message(request, emails_requeue())
+        return redirect("outbox")
+    emails = Email.objects.order_by("-created_at", "-id").only(
         "id", "to", "subject", "kind", "status", "created_at", "sent_at"
     )
     page = Paginator(emails, OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "web/outbox.html",
-        {"page": page, "emails": [_with_labels(email) for email in page.object_list]},
+        {
+            "page": page,
+            "emails": [_with_labels(email) for email in page.object_list],
+            "failed_count": Email.objects.filter(status=EmailStatus.FAILED).count(),
+        },
     )
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def outbox_detail(request: HttpRequest, email_id: int) -> HttpResponse:
+    """One email as it was (or will be) sent. POST requeues it when it failed."""
     _require_staff(request)
     email = get_object_or_404(Email, pk=email_id)
+    if request.method == "POST":
+        _requeued_message(request, emails_requeue(ids=[email.pk]))
+        return redirect("outbox-detail", email_id=email.pk)
     return render(request, "web/outbox_detail.html", {"email": _with_labels(email)})
+
+
+def _requeued_message(request: HttpRequest, count: int) -> None:
+    if count:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s failed email is queued again; it will be sent shortly.",
+                "%(count)s failed emails are queued again; they will be sent shortly.",
+                count,
+            )
+            % {"count": count},
+        )
+    else:
+        messages.info(request, gettext("No failed email to requeue."))
 
 
 def _with_labels(email: Email) -> Email:

@@ -541,7 +541,16 @@ def confirmation_summary_key(order_cycle_id: int) -> str:
 
 def confirmation_summary_queue_if_done(*, order_cycle: OrderCycle, now: datetime) -> Email | None:
     """Queue the shop's one confirmation summary once the cycle has nothing left to confirm
-    (built from the database, deduplicated by key)."""
+    (built from the database, deduplicated by key).
+
+    It lists the orders by outcome: paid by card, to be paid by hand, still to charge (a card
+    method whose payment is pending), payment failed (with the reason), awaiting the buyer's
+    authentication, payment voided; and the subscriptions that failed without an order."""
+    # The summary helpers shared with the placement summary.
+    from django.utils import translation
+
+    from cadence.subscriptions.services.emails import SummaryLists, summary_orders
+
     shop = order_cycle.shop
     if not shop.contact_email or now < order_cycle.closes_at:
         return None
@@ -551,46 +560,40 @@ def confirmation_summary_queue_if_done(*, order_cycle: OrderCycle, now: datetime
     if Email.objects.filter(dedup_key=key).exists():
         return None
 
-    def who(email: str, first: str, last: str) -> str:
-        name = f"{first} {last}".strip()
-        return f"{name} <{email}>" if name else email
-
-    # Streamed: only the rows the email lists are kept, not one per confirmed order, so
-    # memory does not grow with the cycle.
-    confirmed = paid = pending = 0
-    failed, awaiting = [], []
-    for payment_state, number, reason, *person in (
+    confirmed = 0
+    lists = SummaryLists(
+        "paid_orders",
+        "to_collect",
+        "to_charge",
+        "failed_payment",
+        "awaiting_authentication",
+        "voided",
+        "not_placed",
+    )
+    for row in summary_orders(
         ProxyOrder.objects.filter(
             order_cycle=order_cycle,
             state__in=[ProxyOrderState.CONFIRMED, ProxyOrderState.FAILED],
-            order__state=OrderState.CONFIRMED,
         )
-        .order_by("pk")
-        .values_list(
-            "order__payment_state",
-            "order__number",
-            "reason",
-            "subscription__customer__email",
-            "subscription__customer__first_name",
-            "subscription__customer__last_name",
-        )
-        .iterator(chunk_size=2000)
     ):
+        if row.order_state != OrderState.CONFIRMED:
+            if row.state == ProxyOrderState.FAILED and row.order_id is None:
+                lists.add("not_placed", row, reason=row.reason)
+            continue
         confirmed += 1
-        if payment_state == PaymentState.PAID:
-            paid += 1
-        elif payment_state == PaymentState.PENDING:
-            pending += 1
-        elif payment_state == PaymentState.FAILED:
-            failed.append(
-                {
-                    "number": number,
-                    "customer": who(*person),
-                    "reason": reason or _("No reason given by the payment provider."),
-                }
-            )
-        elif payment_state == PaymentState.REQUIRES_AUTHORIZATION:
-            awaiting.append({"number": number, "customer": who(*person)})
+        if row.payment_state == PaymentState.PAID:
+            lists.add("paid_orders", row)
+        elif row.payment_state == PaymentState.PENDING:
+            by_card = row.method_kind == PaymentMethodKind.STRIPE
+            lists.add("to_charge" if by_card else "to_collect", row)
+        elif row.payment_state == PaymentState.FAILED:
+            with translation.override(shop.language):  # the summary's language, not ours
+                reason = row.reason or _("No reason given by the payment provider.")
+            lists.add("failed_payment", row, reason=reason)
+        elif row.payment_state == PaymentState.REQUIRES_AUTHORIZATION:
+            lists.add("awaiting_authentication", row)
+        elif row.payment_state == PaymentState.VOID:
+            lists.add("voided", row)
     if not confirmed:
         return None
     context = {
@@ -598,10 +601,9 @@ def confirmation_summary_queue_if_done(*, order_cycle: OrderCycle, now: datetime
         "shop": {"name": shop.name, "contact_email": shop.contact_email},
         "cycle": {"name": order_cycle.name, "closes_at": order_cycle.closes_at.isoformat()},
         "confirmed": confirmed,
-        "paid": paid,
-        "pending": pending,
-        "failed_payment": failed,
-        "awaiting_authentication": awaiting,
+        "paid": lists.counts["paid_orders"],
+        "pending": lists.counts["to_collect"],
+        **lists.context(),
     }
     return email_queue(
         to=shop.contact_email,

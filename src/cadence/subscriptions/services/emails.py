@@ -9,16 +9,24 @@ transaction of the event that causes them, so a rolled-back event sends nothing.
 context is a snapshot taken with the event (a handful of lines, unlike placement's bulk
 rows): the buyer reads the subscription as it was when it changed, even if it changes again
 before the email goes out. A shop can turn them off (`Enterprise.send_subscription_emails`).
+
+The shop's summaries (placement, confirmation) share how they read a cycle's proxy orders
+and list them by outcome: `summary_orders` and `SummaryLists`, rendered by the templates'
+`_summary_list` partial.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import QuerySet
 
-from cadence.cycles.selectors import next_cycle_of_schedule
+from cadence.cycles.models import OrderCycle
 from cadence.enterprises.models import Enterprise
 from cadence.notifications.models import Email
 from cadence.notifications.services import email_build, email_queue
@@ -91,10 +99,23 @@ def _orders(proxies: list[ProxyOrder]) -> list[dict]:
     ]
 
 
+def next_cycle_of_subscription(*, subscription: Subscription, now: datetime) -> OrderCycle | None:
+    """The first cycle of the subscription's own schedule that is in its range (closes
+    between `begins_at` and `ends_at`, the rule of `domain.in_range`) and not closed at `now`:
+    the cycle of its next order. None when the schedule has none yet."""
+    cycles = subscription.schedule.order_cycles.filter(
+        closes_at__gt=now, closes_at__gte=subscription.begins_at
+    )
+    if subscription.ends_at is not None:
+        cycles = cycles.filter(closes_at__lte=subscription.ends_at)
+    return cycles.order_by("closes_at", "id").first()
+
+
 def subscription_email_context(*, subscription: Subscription, now: datetime) -> dict:
     """What every subscription email shows, as plain JSON: the shop, the schedule, the lines
     with quantities and estimated prices, the estimate of the next delivery, the first and
-    last day (in the shop's time zone) and the next order cycle.
+    last day (in the shop's time zone), whether it starts later than `now`, and the cycle of
+    its next order.
 
     Amounts are strings; `*_at` values ISO strings in UTC; `*_on` values ISO dates in the
     shop's zone (see `notifications.rendering`)."""
@@ -103,7 +124,7 @@ def subscription_email_context(*, subscription: Subscription, now: datetime) -> 
     lines = list(subscription.line_items.select_related("variant__product").order_by("pk"))
     available = line_item_available(subscription, now=now)
     totals = subscription_estimates(subscription, now=now)
-    cycle = next_cycle_of_schedule(schedule=subscription.schedule, now=now)
+    cycle = next_cycle_of_subscription(subscription=subscription, now=now)
     return {
         "timezone": shop.timezone,
         "currency": shop.currency,
@@ -126,6 +147,7 @@ def subscription_email_context(*, subscription: Subscription, now: datetime) -> 
         "shipping": {"name": subscription.shipping_method.name},
         "payment_method": {"name": subscription.payment_method.name},
         "begins_on": subscription.begins_at.astimezone(tz).date().isoformat(),
+        "starts_later": subscription.begins_at > now,
         "ends_on": subscription.ends_at.astimezone(tz).date().isoformat()
         if subscription.ends_at
         else None,
@@ -162,3 +184,90 @@ def subscription_email_queue(
 def placed_orders_context(*, kept: list[ProxyOrder], canceled: list[ProxyOrder]) -> dict:
     """The pause and cancel emails' account of orders already placed in open cycles."""
     return {"kept_orders": _orders(kept), "canceled_orders": _orders(canceled)}
+
+
+# --- the shop's summaries ------------------------------------------------------------------
+
+# Orders listed per outcome in a summary; beyond it the email says how many more (a cycle of
+# thousands of orders stays a readable email and a small outbox row).
+SUMMARY_LIST_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class SummaryOrder:
+    """One proxy order as a shop's summary reads it."""
+
+    state: str
+    reason: str
+    order_id: int | None
+    number: str
+    order_state: str | None
+    payment_state: str | None
+    method_kind: str
+    customer: str  # "First Last <email>", or the email
+
+
+def summary_orders(proxy_orders: QuerySet[ProxyOrder]) -> Iterator[SummaryOrder]:
+    """The proxy orders, in pk order, streamed (memory does not grow with the cycle)."""
+    for (
+        state,
+        reason,
+        order_id,
+        number,
+        order_state,
+        payment_state,
+        method_kind,
+        email,
+        first,
+        last,
+    ) in (
+        proxy_orders.order_by("pk")
+        .values_list(
+            "state",
+            "reason",
+            "order_id",
+            "order__number",
+            "order__state",
+            "order__payment_state",
+            "subscription__payment_method__kind",
+            "subscription__customer__email",
+            "subscription__customer__first_name",
+            "subscription__customer__last_name",
+        )
+        .iterator(chunk_size=2000)
+    ):
+        name = f"{first} {last}".strip()
+        yield SummaryOrder(
+            state=state,
+            reason=reason or "",
+            order_id=order_id,
+            number=number or "",
+            order_state=order_state,
+            payment_state=payment_state,
+            method_kind=method_kind or "",
+            customer=f"{name} <{email}>" if name else email,
+        )
+
+
+class SummaryLists:
+    """Orders of a summary sorted into named lists of JSON rows `{number, customer, reason}`,
+    each kept to SUMMARY_LIST_LIMIT rows while counting them all."""
+
+    def __init__(self, *names: str) -> None:
+        self.rows: dict[str, list[dict]] = {name: [] for name in names}
+        self.counts: Counter[str] = Counter()
+
+    def add(self, name: str, order: SummaryOrder, *, reason: str = "") -> None:
+        self.counts[name] += 1
+        if len(self.rows[name]) < SUMMARY_LIST_LIMIT:
+            self.rows[name].append(
+                {"number": order.number, "customer": order.customer, "reason": reason}
+            )
+
+    def context(self) -> dict:
+        """Each list under its name, plus `counts` and `more` (rows not listed) by name."""
+        return {
+            **self.rows,
+            "counts": {name: self.counts[name] for name in self.rows},
+            "more": {name: self.counts[name] - len(rows) for name, rows in self.rows.items()},
+        }

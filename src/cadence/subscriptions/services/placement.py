@@ -1082,6 +1082,9 @@ def placement_summary_queue_if_done(
         return None
     if Email.objects.filter(dedup_key=placement_summary_key(order_cycle.pk)).exists():
         return None
+    # The summary helpers shared with the confirmation summary.
+    from cadence.subscriptions.services.emails import SummaryLists, summary_orders
+
     short_orders = set(
         LineItem.objects.filter(
             order__order_cycle=order_cycle,
@@ -1089,14 +1092,9 @@ def placement_summary_queue_if_done(
             quantity__lt=F("requested_quantity"),
         ).values_list("order_id", flat=True)
     )
-
-    def who(email: str, first: str, last: str) -> str:
-        name = f"{first} {last}".strip()
-        return f"{name} <{email}>" if name else email
-
-    placed, shortages, empty, failed = 0, [], [], []
-    # Streamed: only the rows the email lists are kept, not one per placed order.
-    for state, reason, order_id, number, *person in (
+    placed = 0
+    lists = SummaryLists("shortages", "empty", "failed")
+    for row in summary_orders(
         ProxyOrder.objects.filter(
             order_cycle=order_cycle,
             state__in=[
@@ -1106,27 +1104,16 @@ def placement_summary_queue_if_done(
                 ProxyOrderState.FAILED,
             ],
         )
-        .order_by("pk")
-        .values_list(
-            "state",
-            "reason",
-            "order_id",
-            "order__number",
-            "subscription__customer__email",
-            "subscription__customer__first_name",
-            "subscription__customer__last_name",
-        )
-        .iterator(chunk_size=2000)
     ):
-        if order_id:
+        if row.order_id:
             placed += 1
-            if order_id in short_orders:
-                shortages.append({"number": number, "customer": who(*person)})
-        if state == ProxyOrderState.EMPTY:
-            empty.append({"customer": who(*person)})
-        if state == ProxyOrderState.FAILED:
-            failed.append({"customer": who(*person), "reason": reason})
-    if not (placed or empty or failed):
+            if row.order_id in short_orders:
+                lists.add("shortages", row)
+        if row.state == ProxyOrderState.EMPTY:
+            lists.add("empty", row)
+        if row.state == ProxyOrderState.FAILED:
+            lists.add("failed", row, reason=row.reason)
+    if not (placed or lists.counts["empty"] or lists.counts["failed"]):
         return None
     context = {
         "timezone": shop.timezone,
@@ -1134,9 +1121,7 @@ def placement_summary_queue_if_done(
         "cycle": {"name": order_cycle.name, "opens_at": order_cycle.opens_at.isoformat()},
         "placed": placed,
         "already_placed": min(already_placed, placed),
-        "shortages": shortages,
-        "empty": empty,
-        "failed": failed,
+        **lists.context(),
     }
     return email_queue(
         to=shop.contact_email,
