@@ -121,14 +121,15 @@ def test_shops_and_allow_charges(ann, localstripe):
 
 
 def test_consent_for_a_shop_without_the_buyer_is_refused(ann, localstripe):
-    """A shop whose customer list lacks the buyer (or no shop at all): 422, nothing written."""
+    """A shop whose customer list lacks the buyer (or no shop at all): 404 without the
+    shop's name, nothing written."""
     ann.post("/cards", {"stripe_payment_method_id": card_payment_method()})
     stranger = factories.shop("Elsewhere")
 
     for shop_id in (stranger.pk, 999999):
         response = ann.patch(f"/shops/{shop_id}", {"allow_charges": True})
-        assert response.status_code == 422
-        assert list(response.json()["errors"]) == ["shop_id"]
+        assert response.status_code == 404
+        assert response.json() == {"detail": "This shop does not have you as a customer."}
     assert not ChargeConsent.objects.exists()
 
 

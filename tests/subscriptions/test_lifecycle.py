@@ -238,7 +238,9 @@ def test_create_dates():
 
 
 def test_create_line_rules():
-    """Duplicates, variants the shop may not sell, quantities below 1, unknown variants."""
+    """Duplicates, variants the shop may not sell, quantities below 1, unknown variants; a
+    variant the shop may not sell is told by its id, like an unknown one (its name is not
+    the shop's to see)."""
     w = world()
     stranger = factories.variant(factories.producer("Far Farm"), product_name="Plums")
     errors = errors_of(
@@ -256,9 +258,9 @@ def test_create_line_rules():
     assert errors == {
         "line_items": [
             "Apples - 1 kg appears more than once",
-            "Green Grocer is not permitted to sell Plums - 1 kg",
+            f"Variant {stranger.pk} is not available to Green Grocer",
             "Quantity must be at least 1 for Pears - 1 kg",
-            "Variant 987654 does not exist",
+            "Variant 987654 is not available to Green Grocer",
         ]
     }
 

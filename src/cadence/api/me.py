@@ -19,7 +19,7 @@ from cadence.api.common import READ_ERRORS, WRITE_ERRORS, local, money
 from cadence.api.inputs import Count, Flag, Id, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.enterprises.models import Enterprise
-from cadence.errors import ValidationFailed
+from cadence.errors import NotFound
 from cadence.orders.models import Order
 from cadence.payments import cards
 from cadence.payments.models import ChargeConsent, SavedCard
@@ -135,12 +135,12 @@ def list_shops(request: HttpRequest):
 
 @router.patch("/shops/{int:shop_id}", response={200: ShopOut, **WRITE_ERRORS})
 def update_shop(request: HttpRequest, shop_id: int, payload: ShopPatch):
-    """Give or withdraw allow_charges (422 without a default card, or for a shop whose
-    customer list does not have the buyer)."""
-    shop = Enterprise.objects.filter(pk=shop_id, is_shop=True).first()
+    """Give or withdraw allow_charges (422 without a default card; 404 for a shop whose
+    customer list does not have the buyer: it is not one of their shops)."""
+    shop = cards.shops_of_buyer(request.auth).filter(pk=shop_id).first()
     if shop is None:
-        # Answered like a shop that does not have the buyer, so ids reveal nothing.
-        raise ValidationFailed({"shop_id": [_("This shop does not have you as a customer.")]})
+        # Like a shop that does not exist, and without its name: ids reveal nothing.
+        raise NotFound(_("This shop does not have you as a customer."))
     consent = cards.consent_set(user=request.auth, shop=shop, allow=payload.allow_charges)
     return _shop_out(shop, consent is not None)
 

@@ -7,8 +7,9 @@ The buyer's routes (/api/v1/me/…) are a router of their own, added here the sa
 from ninja import NinjaAPI
 
 from cadence.api import catalog, customers, cycles, enterprises, me, methods, orders, subscriptions
-from cadence.api.auth import BearerToken
+from cadence.api.auth import BearerToken, register_throttle_handler
 from cadence.api.errors import register_exception_handlers
+from cadence.api.server_errors import register_server_error_handler
 
 api = NinjaAPI(
     title="Cadence API",
@@ -19,6 +20,9 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 register_exception_handlers(api)
+# Token guessing (429) and unexpected errors (500, logged): separate from the domain errors.
+register_throttle_handler(api)
+register_server_error_handler(api)
 
 for module in (enterprises, methods, catalog, customers, cycles, subscriptions, orders):
     api.add_router("", module.router)

@@ -201,9 +201,9 @@ def consent_set(
     """
     now = now or timezone.now()
     if not shops_of_buyer(user).filter(pk=shop.pk).exists():
-        raise ValidationFailed(
-            {"shop_id": [_("%(shop)s does not have you as a customer.") % {"shop": shop.name}]}
-        )
+        # Not the shop's name: any shop id can be sent, and a shop that does not have the
+        # buyer is not theirs to see.
+        raise ValidationFailed({"shop_id": [_("This shop does not have you as a customer.")]})
     if not allow:
         ChargeConsent.objects.filter(user=user, shop=shop, withdrawn_at__isnull=True).update(
             withdrawn_at=now

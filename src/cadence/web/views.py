@@ -4,12 +4,14 @@ emails land), and the error pages."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
@@ -70,6 +72,39 @@ class EmailAuthenticationForm(AuthenticationForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["username"].label = _("Email")
+
+    def get_invalid_login_error(self):
+        # django-axes marks the request when this account and address are locked out: say so
+        # rather than "wrong password" (a right one is refused too until the cool-off ends).
+        if getattr(self.request, "axes_locked_out", False):
+            return ValidationError(signin_lockout_message(), code="locked_out")
+        return super().get_invalid_login_error()
+
+
+def signin_lockout_message() -> str:
+    minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
+    return ngettext(
+        "Too many failed sign-in attempts for this account from your address. For your "
+        "security, signing in is blocked for %(minutes)d minute; try again later.",
+        "Too many failed sign-in attempts for this account from your address. For your "
+        "security, signing in is blocked for %(minutes)d minutes; try again later.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
+def signin_locked_out(request: HttpRequest, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out sign-in (AXES_LOCKOUT_CALLABLE): the sign-in page
+    with the reason, as 429. The admin's sign-in gets the same page, which posts back to it."""
+    form = EmailAuthenticationForm(request, data=request.POST or None)
+    # The errors are set rather than cleaned: cleaning would try to authenticate again.
+    form._errors = ErrorDict({NON_FIELD_ERRORS: form.error_class([signin_lockout_message()])})
+    response = render(
+        request,
+        "web/login.html",
+        {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")},
+        status=429,
+    )
+    return response
 
 
 class SignInView(auth_views.LoginView):

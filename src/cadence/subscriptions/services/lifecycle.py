@@ -211,24 +211,26 @@ def _clean_lines(
         .values_list("pk", flat=True)
     )
     seen: set[int] = set()
+    refused: set[int] = set()
     for variant_id, quantity in parsed:
         variant = variants.get(variant_id)
-        if variant is None:
-            errors.add(key, _("Variant %(id)s does not exist") % {"id": variant_id})
+        kept = variant_id in kept_variant_ids
+        if variant is None or (variant_id not in sellable and not kept):
+            # Unknown or another enterprise's: only the id the client sent is repeated, so
+            # no other shop's product is ever named (nor its existence told).
+            if variant_id not in refused:
+                refused.add(variant_id)
+                errors.add(
+                    key,
+                    _("Variant %(id)s is not available to %(shop)s")
+                    % {"id": variant_id, "shop": shop.name},
+                )
             continue
         name = variant.full_name
         if variant_id in seen:
             errors.add(key, _("%(variant)s appears more than once") % {"variant": name})
             continue
         seen.add(variant_id)
-        kept = variant_id in kept_variant_ids
-        if variant_id not in sellable and not kept:
-            errors.add(
-                key,
-                _("%(shop)s is not permitted to sell %(variant)s")
-                % {"shop": shop.name, "variant": name},
-            )
-            continue
         if variant.is_deleted and not kept:
             errors.add(
                 key, _("%(variant)s has been deleted and cannot be added") % {"variant": name}
@@ -367,7 +369,8 @@ def _check_open_orders(subscription: Subscription, open_orders: str | None, now:
         raise Conflict(
             _(
                 "Some orders of this subscription are already placed in open order cycles, and "
-                "the customer has been told about them. Keep them or cancel them?"
+                'the customer has been told about them. Choose open_orders: "keep" to keep them '
+                '(they are confirmed when their cycle closes) or "cancel" to cancel them.'
             ),
             field="open_orders",
         )
