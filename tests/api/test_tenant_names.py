@@ -263,6 +263,7 @@ def _foreign_path(path: str, ids: dict) -> str:
         name = match.group(1)
         if name == "method_id":
             name = "payment_method_id" if "/payment-methods/" in path else "shipping_method_id"
+        assert name in ids, f"{path}: give each tenant a row for {{{name}}} in _tenant()"
         return str(ids[name])
 
     return re.sub(r"\{(\w+)\}", value, path)
