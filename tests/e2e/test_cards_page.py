@@ -1,4 +1,5 @@
-"""The buyer's card page in a real browser, with localstripe's fake Stripe.js."""
+"""The buyer's card page in a real browser, with localstripe's fake Stripe.js, under the pages'
+Content-Security-Policy: no page of the tour below reports a violation."""
 
 from __future__ import annotations
 
@@ -9,6 +10,43 @@ from tests import factories
 from tests.browser import in_db
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Records the browser's `securitypolicyviolation` events; injected by Playwright before the
+# page's own scripts, so the policy does not apply to it.
+_RECORD_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+def watch_csp(page) -> list[str]:
+    """Every Content-Security-Policy complaint of the page from now on: console errors
+    (Chromium prints one per refusal) and, see `violations`, the DOM's events."""
+    complaints: list[str] = []
+    page.add_init_script(_RECORD_VIOLATIONS)
+    page.on(
+        "console",
+        lambda msg: (
+            complaints.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
+    return complaints
+
+
+def violations(page) -> list[str]:
+    return page.evaluate("window.__cspViolations || []")
+
+
+def sign_in(page, live_server, email: str, password: str, next_path: str) -> None:
+    page.goto(f"{live_server.url}/accounts/login/?next={next_path}")
+    page.fill("#id_username", email)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]:has-text('Sign in')")
+    page.wait_for_url(f"**{next_path}")
 
 
 def test_save_a_card_and_allow_charges(browser_page, live_server, localstripe):
@@ -23,12 +61,9 @@ def test_save_a_card_and_allow_charges(browser_page, live_server, localstripe):
         return buyer, shop
 
     buyer, shop = in_db(world)
+    complaints = watch_csp(page)
 
-    page.goto(f"{live_server.url}/accounts/login/?next=/account/cards/")
-    page.fill("#id_username", "ann@example.org")
-    page.fill("#id_password", "secret-pw")
-    page.click("button[type=submit]:has-text('Sign in')")
-    page.wait_for_url("**/account/cards/")
+    sign_in(page, live_server, "ann@example.org", "secret-pw", "/account/cards/")
 
     checkbox = page.locator(f"#allow-charges-{shop.pk}")
     assert checkbox.is_disabled()
@@ -56,3 +91,42 @@ def test_save_a_card_and_allow_charges(browser_page, live_server, localstripe):
     assert consent.withdrawn_at is None
     assert "Ferme du Val" in consent.text
     assert page.locator(f"#allow-charges-{shop.pk}").is_checked()
+    assert complaints == [] and violations(page) == []
+
+
+def test_pages_load_without_a_content_security_policy_violation(
+    browser_page, live_server, localstripe
+):
+    """A staff manager's tour: the back office's shop page (htmx, manage.js), the card page
+    (Stripe.js from localstripe and its glue), the API docs (Swagger UI) and the admin. Each
+    page works and the browser reports no refusal of the policy."""
+    page = browser_page
+
+    def world():
+        manager = factories.user("mia@example.org", password="secret-pw", staff=True)
+        shop = factories.shop("Ferme du Val", managers=[manager])
+        return shop
+
+    shop = in_db(world)
+    complaints = watch_csp(page)
+
+    sign_in(page, live_server, "mia@example.org", "secret-pw", f"/manage/{shop.pk}/")
+    assert page.locator("h1").first.is_visible()
+    assert violations(page) == []
+
+    page.goto(f"{live_server.url}/account/cards/")
+    page.wait_for_selector("#card-element input[placeholder=number]")  # Stripe.js ran
+    assert violations(page) == []
+
+    # Swagger UI's scripts ran (its React root rendered) and fetched the description.
+    with page.expect_response("**/api/v1/openapi.json") as answer:
+        page.goto(f"{live_server.url}/api/v1/docs")
+    assert answer.value.ok
+    page.wait_for_selector("#swagger-ui .swagger-ui")
+    assert violations(page) == []
+
+    page.goto(f"{live_server.url}/admin/")
+    page.wait_for_selector("#site-name")
+    assert violations(page) == []
+
+    assert complaints == []
