@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -153,6 +154,31 @@ def test_a_sending_row_whose_sender_is_alive_is_not_sent(db, smtp_server):
     assert smtp_server.messages == []
     email.refresh_from_db()
     assert (email.status, email.attempts) == (EmailStatus.SENDING, 1)
+
+
+class LeaseRecordingBackend(BaseEmailBackend):
+    """A mail backend that notes, while the (only) row's message is being sent, its lease."""
+
+    leases: list = []
+
+    def send_messages(self, messages):
+        self.leases += [Email.objects.get().lease_until for _message in messages]
+        return len(messages)
+
+
+def test_a_claim_leases_the_row_from_the_real_clock_when_now_lags(db, settings):
+    """A tick passes the moment it started; a claim made minutes later still owns the row for
+    a full lease from the moment it was made, not from the tick's start."""
+    settings.EMAIL_BACKEND = "tests.engine.test_outbox.LeaseRecordingBackend"
+    LeaseRecordingBackend.leases = []
+    email = email_queue(to="a@example.org", kind="x", subject="s", text="t")
+    tick_started = timezone.now() - timedelta(minutes=10)
+    before = timezone.now()
+
+    assert email_send(email_id=email.pk, now=tick_started) is True
+
+    (lease_until,) = LeaseRecordingBackend.leases
+    assert lease_until >= before + send_lease()
 
 
 def test_a_row_that_kills_its_sender_every_time_ends_failed(db, smtp_server):

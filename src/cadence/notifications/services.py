@@ -208,13 +208,17 @@ def _claim(email_id: int, now: datetime) -> Email | None:
     before or after the mail server accepted the message; we cannot tell, so we send again,
     with the same Message-ID (a duplicate is possible only in the second case). The claim is
     one more attempt, which bounds a row that crashes its sender every time."""
+    # The lease runs from the real clock when `now` lags behind it (a tick passes the moment
+    # it started, maybe minutes before it gets to the emails), so a live sender always gets
+    # its full lease; a `now` ahead of the clock (tests, catch-up) is taken as it is.
+    lease_until = max(now, timezone.now()) + send_lease()
     claimed = (
         Email.objects.filter(pk=email_id)
         .filter(_claimable(now))
         .update(
             status=EmailStatus.SENDING,
             attempts=F("attempts") + 1,
-            lease_until=now + send_lease(),
+            lease_until=lease_until,
             next_attempt_at=None,
         )
     )
