@@ -16,13 +16,59 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
+from django.core.mail.backends.base import BaseEmailBackend
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_DEMO_DATABASE = "cadence-demo.sqlite3"
 
 
 class CommandFailed(Exception):
-    """An error the operator can fix; printed without a traceback, exit code 1."""
+    """An error the operator can fix; printed without a traceback, one line per argument
+    (`cadence: error: ...`), exit code 1."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__(*lines)
+        self.lines = [_one_line(line) for line in lines]
+
+
+def _one_line(text: object) -> str:
+    """The first line of an error's text, spaces collapsed (drivers add hints on more lines)."""
+    first = next((line for line in str(text).splitlines() if line.strip()), "")
+    return " ".join(first.split())
+
+
+# --- argument types -----------------------------------------------------------------------
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number: use 1 to 65535")
+    return port
+
+
+def _at_least_one(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} is too few: at least 1")
+    return number
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number of seconds")
+    return number
 
 
 # --- set-up -------------------------------------------------------------------------------
@@ -31,8 +77,83 @@ class CommandFailed(Exception):
 def _setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadence.settings")
     import django
+    from django.core.exceptions import ImproperlyConfigured
 
-    django.setup()
+    try:
+        django.setup()
+    except ImproperlyConfigured as exc:  # a bad DATABASE_URL, EMAIL_URL, CONN_MAX_AGE...
+        raise CommandFailed(str(exc)) from exc
+
+
+def _require_secret_key() -> None:
+    """The web server and the worker sign sessions, CSRF tokens and links with SECRET_KEY;
+    the built-in development key is public, so they refuse it outside DEBUG."""
+    from django.conf import settings
+
+    is_set = getattr(settings, "SECRET_KEY_IS_SET", None)
+    if is_set is None:
+        is_set = bool(os.environ.get("SECRET_KEY"))
+    if not is_set and not settings.DEBUG:
+        raise CommandFailed(
+            "SECRET_KEY is not set: set it to a long random value (e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`), "
+            "or DEBUG=1 on a development machine"
+        )
+
+
+def _database_label() -> str:
+    """Where the database is, without its password."""
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite {settings_dict['NAME']}"
+    host = settings_dict.get("HOST") or "local"
+    if settings_dict.get("PORT"):
+        host = f"{host}:{settings_dict['PORT']}"
+    return f"{connection.vendor} {host}/{settings_dict['NAME']}"
+
+
+def check_database(*, needs_tables: bool) -> None:
+    """Fail with one line, before anything is written, when the database cannot be used:
+    unreachable, or (for commands that read and write the tables) not migrated.
+
+    Opening a SQLite file creates it, so its existence is checked first: a command run on
+    the wrong path leaves no empty file behind."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import DatabaseError, connection
+
+    label = _database_label()
+    if connection.vendor == "sqlite" and not connection.is_in_memory_db():
+        path = Path(connection.settings_dict["NAME"]).expanduser()
+        if needs_tables and not path.exists():
+            raise CommandFailed(
+                f"the database {path} does not exist: run `cadence migrate` first "
+                "(or check DATABASE_URL)"
+            )
+        if not path.parent.is_dir():
+            raise CommandFailed(
+                f"cannot create the database {path}: the directory {path.parent} does not exist"
+            )
+    try:
+        connection.ensure_connection()
+    except (DatabaseError, ImproperlyConfigured) as exc:
+        raise CommandFailed(f"cannot open the database ({label}): {_one_line(exc)}") from exc
+    if needs_tables:
+        pending = _pending_migrations(connection)
+        if pending:
+            raise CommandFailed(
+                f"the database ({label}) is not migrated ({pending} migration(s) to apply): "
+                "run `cadence migrate` first"
+            )
+
+
+def _pending_migrations(connection) -> int:
+    # The loader only reads django_migrations (when it exists): nothing is created.
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
 def _find_user(email: str):
@@ -50,11 +171,67 @@ def _find_user(email: str):
     return user
 
 
+# --- emails of the tick and the worker ------------------------------------------------------
+
+CONSOLE_EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+
+class ReportingEmailBackend(BaseEmailBackend):
+    """The email backend while `tick` or `worker` runs: sends through the configured
+    backend and, with -v, prints one line per email sent (recipient, subject). The console
+    backend is not used: it would print whole emails among the command's lines; the emails
+    stay readable on /outbox/."""
+
+    inner_backend: str | None = None  # None: the console's, whose emails go nowhere else
+    verbose = False
+
+    def __init__(self, fail_silently: bool = False, **kwargs) -> None:
+        from django.core.mail import get_connection
+
+        super().__init__(fail_silently=fail_silently)
+        self.inner = (
+            get_connection(self.inner_backend, fail_silently=fail_silently, **kwargs)
+            if self.inner_backend
+            else None
+        )
+
+    def open(self):
+        return self.inner.open() if self.inner is not None else False
+
+    def close(self) -> None:
+        if self.inner is not None:
+            self.inner.close()
+
+    def send_messages(self, email_messages) -> int:
+        email_messages = list(email_messages)
+        if self.inner is not None:
+            sent = self.inner.send_messages(email_messages)
+        else:
+            sent = len(email_messages)
+        if self.verbose and sent:
+            for message in email_messages:
+                print(f"email to {', '.join(message.to)}: {message.subject}", flush=True)
+        return sent
+
+
+def _reporting_emails(*, verbose: bool):
+    """Settings under which the command's emails go through ReportingEmailBackend (restored
+    when the command ends, which matters when it runs in-process)."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    backend = settings.EMAIL_BACKEND
+    ReportingEmailBackend.inner_backend = None if backend == CONSOLE_EMAIL_BACKEND else backend
+    ReportingEmailBackend.verbose = verbose
+    return override_settings(EMAIL_BACKEND=f"{__name__}.ReportingEmailBackend")
+
+
 # --- sub-commands -------------------------------------------------------------------------
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
     from django.core.validators import validate_email
 
@@ -69,6 +246,11 @@ def cmd_user_create(args: argparse.Namespace) -> int:
         or user_model.objects.filter(email__iexact=email).exists()
     ):
         raise CommandFailed(f"a user with the email {email!r} already exists")
+    if args.password is not None:
+        try:
+            validate_password(args.password, user=user_model(username=email, email=email))
+        except ValidationError as exc:
+            raise CommandFailed(*(f"password: {message}" for message in exc.messages)) from exc
     # Staff are the instance's operators: they see every enterprise and use the admin, which
     # needs every model permission, hence superuser too.
     user = user_model.objects.create_user(
@@ -86,12 +268,61 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
-    from cadence.api.models import ApiToken
+    from cadence.api.services import api_token_create
 
     user = _find_user(args.email.strip())
-    _token, raw = ApiToken.issue(user)
+    _token, raw = api_token_create(user=user)
     # Only the raw token on stdout, so `TOKEN=$(cadence token create me@example.org)` works.
     print(raw)
+    return 0
+
+
+def _when(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from cadence.api.selectors import api_token_list
+
+    user = _find_user(args.email.strip())
+    tokens = list(api_token_list(user=user))
+    # The secret is not stored: only the prefix that tells tokens apart is shown.
+    for token in tokens:
+        print(
+            f"{token.pk}  {token.prefix}…  created {_when(token.created_at)}  "
+            f"last used {_when(token.last_used_at)}"
+        )
+    if not tokens:
+        print(f"no API tokens for {user.email or user.username}")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from cadence.api.selectors import api_token_find
+    from cadence.api.services import api_token_revoke, api_tokens_revoke_all
+
+    user = _find_user(args.email.strip())
+    owner = user.email or user.username
+    if args.all:
+        count = api_tokens_revoke_all(user=user)
+        print(f"revoked {count} token(s) of {owner}")
+        return 0
+    if not args.token:
+        raise CommandFailed(
+            "name the token to revoke (its id or prefix, see `cadence token list`) or use --all"
+        )
+    found = api_token_find(user=user, reference=args.token)
+    if not found:
+        raise CommandFailed(
+            f"{owner} has no token {args.token!r} (see `cadence token list {owner}`)"
+        )
+    if len(found) > 1:
+        ids = ", ".join(str(token.pk) for token in found)
+        raise CommandFailed(
+            f"{args.token!r} names several tokens of {owner} (ids {ids}): give the id"
+        )
+    token = api_token_revoke(token=found[0])
+    print(f"revoked token {token.pk} ({token.prefix}…) of {owner}")
     return 0
 
 
@@ -110,8 +341,9 @@ def make_server(host: str, port: int, *, threads: int = 8):
 
     try:
         return create_server(application, host=host, port=port, threads=threads, ident="cadence")
-    except OSError as exc:
-        raise CommandFailed(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    except (OSError, ValueError) as exc:  # port in use, an address not ours, an unknown host
+        reason = getattr(exc, "strerror", None) or exc
+        raise CommandFailed(f"cannot listen on {host}:{port}: {reason}") from exc
 
 
 def _interrupt(signum, frame) -> None:
@@ -159,22 +391,17 @@ def cmd_worker(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     print(f"Cadence worker started (database {_database_label()})", flush=True)
-    processing.run_worker(interval=args.interval, stop=stop, log=_print_line())
+    with _reporting_emails(verbose=args.verbose):
+        processing.run_worker(interval=args.interval, stop=stop, log=_print_line())
     return 0
 
 
-def _database_label() -> str:
-    from django.db import connection
-
-    settings_dict = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite {settings_dict['NAME']}"
-    return f"{connection.vendor} {settings_dict.get('HOST') or 'local'}/{settings_dict['NAME']}"
-
-
 def cmd_tick(args: argparse.Namespace) -> int:
+    """One line per cycle placed or confirmed (shop, cycle, counts, time taken) and one for
+    the emails sent; with -v, one more per email (recipient, subject)."""
     processing = _processing()
-    lines = processing.run_tick()
+    with _reporting_emails(verbose=args.verbose):
+        lines = processing.run_tick()
     for line in lines:
         print(line)
     if not lines:
@@ -212,6 +439,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     # Listen first, so a port in use is reported before the minute of loading.
     server = make_server(args.host, args.port)
+    check_database(needs_tables=False)
     print(f"Migrating {_database_label()} ...", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
     result = demo.demo_load()
@@ -298,73 +526,156 @@ def _demo_worker(stop: threading.Event, started: threading.Event | None = None) 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="cadence", description="Cadence: recurring orders for local food shops."
+        prog="cadence",
+        description="Cadence: recurring orders for local food shops.",
+        epilog="An error you can fix (configuration, database, port) prints one line "
+        "`cadence: error: ...` on stderr and exits 1; a mistyped command or option prints "
+        "the usage and exits 2.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, func: Callable[[argparse.Namespace], int], help_: str):
-        p = sub.add_parser(name, help=help_, description=help_)
-        p.set_defaults(func=func)
+    # `database`: what the command needs of the database, checked before it runs: "tables"
+    # (reachable and migrated), "reachable", or None (the command sees to it).
+    def add(subparsers, name: str, func: Callable[[argparse.Namespace], int], help_: str, database):
+        p = subparsers.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func, database=database)
         return p
 
     user = sub.add_parser("user", help="manage users")
     user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
-    p = user_sub.add_parser("create", help="create a user (the username is the email)")
+    p = add(
+        user_sub,
+        "create",
+        cmd_user_create,
+        "create a user (the username is the email)",
+        "tables",
+    )
     p.add_argument("email")
     p.add_argument(
         "--staff", action="store_true", help="an operator: sees everything, uses /admin/"
     )
-    p.add_argument("--password", help="without it the user has no password and uses API tokens")
-    p.set_defaults(func=cmd_user_create)
+    p.add_argument(
+        "--password",
+        help="checked against the password rules; without it the user has no password and "
+        "uses API tokens",
+    )
 
     token = sub.add_parser("token", help="manage API tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    p = token_sub.add_parser("create", help="print a new API token for a user")
+    p = add(token_sub, "create", cmd_token_create, "print a new API token for a user", "tables")
     p.add_argument("email")
-    p.set_defaults(func=cmd_token_create)
+    p = add(
+        token_sub,
+        "list",
+        cmd_token_list,
+        "list a user's API tokens: id, prefix, created, last used (never the secret)",
+        "tables",
+    )
+    p.add_argument("email")
+    p = add(
+        token_sub,
+        "revoke",
+        cmd_token_revoke,
+        "revoke one of a user's API tokens (by id or prefix) or all of them; "
+        "programs using it get 401 at once",
+        "tables",
+    )
+    p.add_argument("email")
+    p.add_argument("token", nargs="?", help="the token's id or prefix, from `cadence token list`")
+    p.add_argument("--all", action="store_true", help="revoke every token of the user")
 
-    p = add("migrate", cmd_migrate, "create or update the database tables")
+    p = add(sub, "migrate", cmd_migrate, "create or update the database tables", "reachable")
     p.add_argument("-v", "--verbosity", type=int, default=1, choices=[0, 1, 2, 3])
 
-    p = add("serve", cmd_serve, "run the web server (pages, API, admin, static files)")
-    p.add_argument("--host", default=os.environ.get("HOST", DEFAULT_HOST))
-    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
-    p.add_argument("--threads", type=int, default=8, help="request threads (default 8)")
-
-    p = add("worker", cmd_worker, "run background tasks: placement, confirmation, emails")
-    p.add_argument(
-        "--interval", type=float, default=1.0, help="seconds between polls of the task queue"
+    p = add(
+        sub,
+        "serve",
+        cmd_serve,
+        "run the web server (pages, API, admin, static files)",
+        "tables",
     )
-    add("tick", cmd_tick, "run every due placement and confirmation now, print them, exit")
+    p.add_argument("--host", default=os.environ.get("HOST", DEFAULT_HOST))
+    # A string default goes through `type` too, so a bad PORT variable is reported like a
+    # bad --port.
+    p.add_argument("--port", type=_port, default=os.environ.get("PORT", str(DEFAULT_PORT)))
+    p.add_argument("--threads", type=_at_least_one, default=8, help="request threads (default 8)")
 
     p = add(
+        sub,
+        "worker",
+        cmd_worker,
+        "run background tasks: placement, confirmation, emails",
+        "tables",
+    )
+    p.add_argument(
+        "--interval", type=_seconds, default=1.0, help="seconds between polls of the task queue"
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="print a line per email sent")
+    p = add(
+        sub,
+        "tick",
+        cmd_tick,
+        "run every due placement and confirmation now, one line each, and exit",
+        "tables",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="also print a line per email sent")
+
+    p = add(
+        sub,
         "demo",
         cmd_demo,
         "migrate a SQLite file, load a demo shop, run the web server and a worker",
+        None,
     )
     p.add_argument("--host", default=DEFAULT_HOST)
-    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p.add_argument("--port", type=_port, default=DEFAULT_PORT)
     p.add_argument(
         "--database",
         default=DEFAULT_DEMO_DATABASE,
         help=f"SQLite file or database URL (default ./{DEFAULT_DEMO_DATABASE})",
     )
 
-    p = add("manage", cmd_manage, "run a Django management command (e.g. `cadence manage shell`)")
+    p = add(
+        sub,
+        "manage",
+        cmd_manage,
+        "run a Django management command (e.g. `cadence manage shell`)",
+        None,
+    )
     p.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
 
+# The commands that sign cookies and links refuse the public development key.
+NEEDS_SECRET_KEY = {"serve", "worker"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except CommandFailed as exc:
+        for line in exc.lines:
+            print(f"cadence: error: {line}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    from django.db import DatabaseError
+
     if args.command == "demo":
         demo_environment(args)
     _setup_django()
+    if args.command in NEEDS_SECRET_KEY:
+        _require_secret_key()
+    if args.database:
+        check_database(needs_tables=args.database == "tables")
     try:
         return args.func(args)
-    except CommandFailed as exc:
-        print(f"cadence: error: {exc}", file=sys.stderr)
-        return 1
+    except DatabaseError as exc:  # the server went away, a disk is full...
+        raise CommandFailed(f"database error: {exc}") from exc
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -164,10 +165,40 @@ TEMPLATES = [
 ]
 
 
+def _conn_max_age() -> int:
+    value = os.environ.get("CONN_MAX_AGE", "0")
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"CONN_MAX_AGE must be a whole number of seconds, not {value!r}"
+        ) from None
+
+
+def _database_settings(url: str) -> dict:
+    # The URL is not repeated in the messages: it may hold a password.
+    expected = "use sqlite:///PATH or postgres://USER:PASSWORD@HOST:PORT/NAME"
+    if "://" not in url:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {expected}")
+    scheme = url.partition("://")[0]
+    try:
+        parsed = dj_database_url.parse(url, conn_max_age=_conn_max_age())
+    except dj_database_url.UnknownSchemeError:
+        raise ImproperlyConfigured(f"DATABASE_URL: unknown scheme {scheme!r}: {expected}") from None
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a valid URL ({exc})") from None
+    if parsed["ENGINE"] not in (
+        "django.db.backends.sqlite3",
+        "django.db.backends.postgresql",
+    ):
+        # The engine relies on PostgreSQL's row locks (or SQLite's single writer).
+        raise ImproperlyConfigured(f"DATABASE_URL: Cadence does not run on {scheme!r}: {expected}")
+    return parsed
+
+
 DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{Path.cwd() / 'cadence.sqlite3'}"),
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
+    "default": _database_settings(
+        os.environ.get("DATABASE_URL", f"sqlite:///{Path.cwd() / 'cadence.sqlite3'}")
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -248,6 +279,10 @@ def _email_settings(url: str) -> dict:
 
     parsed = urlparse(url)
     scheme = parsed.scheme
+    try:
+        port = parsed.port
+    except ValueError:
+        raise ImproperlyConfigured("EMAIL_URL: the port is not a number") from None
     if scheme == "console":
         return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
     if scheme == "locmem":
@@ -256,14 +291,17 @@ def _email_settings(url: str) -> dict:
         return {
             "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "EMAIL_HOST": parsed.hostname or "127.0.0.1",
-            "EMAIL_PORT": parsed.port or 25,
+            "EMAIL_PORT": port or 25,
             "EMAIL_HOST_USER": unquote(parsed.username or ""),
             "EMAIL_HOST_PASSWORD": unquote(parsed.password or ""),
             "EMAIL_USE_TLS": scheme == "smtp+tls",
             "EMAIL_USE_SSL": scheme == "smtps",
             "EMAIL_TIMEOUT": 10,
         }
-    raise ValueError(f"EMAIL_URL: unsupported scheme {scheme!r}")
+    raise ImproperlyConfigured(
+        f"EMAIL_URL: unsupported scheme {scheme!r} (use smtp://HOST:PORT, smtp+tls://, smtps://, "
+        "console: or locmem:)"
+    )
 
 
 globals().update(_email_settings(EMAIL_URL))

@@ -1,8 +1,9 @@
 """The `cadence` command as the API contract documents it, checked from outside.
 
 `cadence user create EMAIL [--staff] [--password P]` makes a user, `cadence token create
-EMAIL` prints a token that authenticates `Authorization: Bearer <token>`, and `cadence tick`
-runs what is due and exits. The commands run in-process against the test database; the
+EMAIL` prints a token that authenticates `Authorization: Bearer <token>`, `cadence token list`
+and `cadence token revoke` show and withdraw them, and `cadence tick` runs what is due and
+exits. The commands run in-process against the test database; the
 console script itself is run once as a subprocess (its help needs no database).
 """
 
@@ -98,3 +99,27 @@ def test_console_script_lists_the_documented_commands():
     assert result.returncode == 0, result.stderr
     for command in ("user", "token", "tick"):
         assert command in result.stdout
+
+
+def test_token_list_and_revoke(capsys):
+    """`cadence token list EMAIL` shows each token's id and prefix (never the token);
+    `cadence token revoke EMAIL ID` makes the API answer 401 to it at once."""
+    assert run(capsys, "user", "create", "ops@example.org", "--staff")[0] == 0
+    token = run(capsys, "token", "create", "ops@example.org")[1].strip()
+    client = Client()
+    assert client.get("/api/v1/enterprises", **bearer(token)).status_code == 200
+
+    code, out, _err = run(capsys, "token", "list", "ops@example.org")
+    assert code == 0 and token[:8] in out and token not in out
+    token_id = out.split()[0]
+    code, _out, _err = run(capsys, "token", "revoke", "ops@example.org", token_id)
+
+    assert code == 0
+    assert client.get("/api/v1/enterprises", **bearer(token)).status_code == 401
+
+
+def test_weak_password_is_refused(capsys):
+    """`--password` follows the password rules: a one-letter password exits 1, no user."""
+    code, out, err = run(capsys, "user", "create", "ana@example.org", "--password", "a")
+    assert code == 1 and out == "" and err.startswith("cadence: error: ")
+    assert not Client().login(username="ana@example.org", password="a")

@@ -12,6 +12,11 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="home"), name="logout"),
     path("account/", views.account, name="account"),
     path("account/tokens/", views.account_token_create, name="account-token-create"),
+    path(
+        "account/tokens/<int:token_id>/revoke/",
+        views.account_token_revoke,
+        name="account-token-revoke",
+    ),
     path("account/orders/", buyer_views.orders_page, name="buyer-orders"),
     path("account/orders/<int:order_id>/", buyer_views.order_page, name="buyer-order"),
     path(

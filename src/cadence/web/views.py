@@ -12,7 +12,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.forms.utils import ErrorDict
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
@@ -21,7 +21,8 @@ from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cadence.api.models import ApiToken
+from cadence.api import selectors as token_selectors
+from cadence.api import services as token_services
 from cadence.notifications.models import Email, EmailStatus
 from cadence.notifications.services import emails_requeue
 from cadence.web.context_processors import uses_back_office
@@ -124,7 +125,7 @@ def _account_context(request: HttpRequest) -> dict:
     user = request.user
     return {
         "enterprises": user.managed_enterprises.order_by("name", "id"),
-        "tokens": ApiToken.objects.filter(user=user).order_by("-created_at", "-id"),
+        "tokens": token_selectors.api_token_list(user=user),
     }
 
 
@@ -138,8 +139,24 @@ def account(request: HttpRequest) -> HttpResponse:
 @require_POST
 def account_token_create(request: HttpRequest) -> HttpResponse:
     # The raw token is shown in this response only: the database keeps its digest.
-    _token, raw = ApiToken.issue(request.user)
+    _token, raw = token_services.api_token_create(user=request.user)
     return render(request, "web/account.html", {**_account_context(request), "new_token": raw})
+
+
+@login_required
+@require_POST
+def account_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    # Another user's token answers 404, like a token that does not exist.
+    token = token_selectors.api_token_get(user=request.user, token_id=token_id)
+    if token is None:
+        raise Http404
+    token_services.api_token_revoke(token=token)
+    messages.success(
+        request,
+        _("Token %(prefix)s… revoked: programs using it are refused from now on.")
+        % {"prefix": token.prefix},
+    )
+    return redirect(f"{reverse('account')}#tokens")
 
 
 def _require_staff(request: HttpRequest) -> None:

@@ -50,6 +50,10 @@ def _cycle_label(cycle: OrderCycle) -> str:
     return f"{cycle.shop.name} / {cycle.name} (#{cycle.pk})"
 
 
+def _took(started: float) -> str:
+    return f"in {time.monotonic() - started:.1f}s"
+
+
 def run_tick(*, now: datetime | None = None) -> list[str]:
     """Do everything due now; one line per cycle that was placed or confirmed (and one per
     other thing done). Returns [] when there was nothing to do."""
@@ -68,9 +72,10 @@ def run_tick(*, now: datetime | None = None) -> list[str]:
         .order_by("opens_at", "pk")
     )
     for cycle in to_place:
+        started = time.monotonic()
         summary = placement.place_cycle(order_cycle=cycle, now=now)
         if summary.did_something:
-            lines.append(f"placed {_cycle_label(cycle)}: {summary.describe()}")
+            lines.append(f"placed {_cycle_label(cycle)}: {summary.describe()} {_took(started)}")
 
     unconfirmed = ProxyOrder.objects.filter(
         order_cycle=OuterRef("pk"), state=ProxyOrderState.PLACED, order__state=OrderState.COMPLETE
@@ -82,9 +87,10 @@ def run_tick(*, now: datetime | None = None) -> list[str]:
         .order_by("closes_at", "pk")
     )
     for cycle in to_confirm:
+        started = time.monotonic()
         summary = confirmation.confirm_cycle(order_cycle=cycle, now=now)
         if summary.did_something:
-            lines.append(f"confirmed {_cycle_label(cycle)}: {summary.describe()}")
+            lines.append(f"confirmed {_cycle_label(cycle)}: {summary.describe()} {_took(started)}")
 
     lines += _requeue_lost_summaries(now)
     sent = emails_send_due(now=now)
