@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from cadence.api.auth import BearerToken
 from cadence.api.models import ApiToken
 from cadence.payments.models import StripeEvent
+from cadence.security.backends import client_ip
 from tests import factories
 from tests.payments.conftest import WEBHOOK_SECRET, signed
 
@@ -295,3 +296,18 @@ def test_the_api_docs_load_under_the_policy(client):
     content = response.content.decode()
     assert "swagger-ui-bundle.js" in content
     assert "<script>" not in content
+
+
+def test_behind_a_proxy_the_address_is_the_one_the_proxy_appended(settings):
+    """X-Forwarded-For is read only when TRUST_X_FORWARDED_FOR is on, and then only its
+    right-most address (a client can write the others); an invalid one is ignored."""
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7"
+    )
+    assert client_ip(request) == "10.0.0.2"
+
+    settings.TRUST_X_FORWARDED_FOR = True
+    assert client_ip(request) == "203.0.113.7"
+    request.META["HTTP_X_FORWARDED_FOR"] = "203.0.113.7, not-an-address"
+    assert client_ip(request) == "10.0.0.2"
+    assert client_ip(RequestFactory().get("/", REMOTE_ADDR="")) is None

@@ -44,7 +44,7 @@ class BearerToken(HttpBearer):
         # for it without calling `authenticate`); no header at all is not a guess.
         if not result and request.headers.get(self.header):
             now = timezone.now()
-            ip_address = client_ip(request)
+            ip_address = client_ip(request) or "unknown"
             refused = throttle.check_blocked(ip_address, now=now)
             if refused is not None:
                 raise TooManyTokenFailures(refused.retry_after)
@@ -57,7 +57,9 @@ class BearerToken(HttpBearer):
         now = timezone.now()
         api_token = (
             ApiToken.objects.select_related("user")
-            .annotate(blocked=throttle.is_blocked_subquery(client_ip(request), now=now))
+            .annotate(
+                blocked=throttle.is_blocked_subquery(client_ip(request) or "unknown", now=now)
+            )
             .filter(digest=hash_token(token))
             .first()
         )

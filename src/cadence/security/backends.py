@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.http import HttpRequest
 
 
-def client_ip(request: HttpRequest) -> str:
+def _address(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def client_ip(request: HttpRequest) -> str | None:
     """The client's address: the connection's, or, behind a proxy that appends it
     (TRUST_X_FORWARDED_FOR=1), the right-most address of X-Forwarded-For, the only one a
-    client cannot write itself."""
+    client cannot write itself. None when there is no valid address (a request made inside
+    the server, such as the test client's `force_login`)."""
     if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
-        forwarded = [
-            part.strip()
-            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-            if part.strip()
-        ]
-        if forwarded:
-            return forwarded[-1][:45]
-    return (request.META.get("REMOTE_ADDR") or "unknown")[:45]
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        address = _address(forwarded[-1])
+        if address:
+            return address
+    return _address(request.META.get("REMOTE_ADDR") or "")
 
 
 def signin_username(request: HttpRequest, credentials: dict | None) -> str:
