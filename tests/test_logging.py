@@ -226,3 +226,39 @@ def test_a_failed_task_is_logged_with_its_name_arguments_and_traceback():
     assert "kwargs={'order_cycle_id': 7, 'note': 'weekly'}" in text
     assert "ValueError: cycle 7 cannot be placed" in text
     assert "Traceback" in text
+
+
+@pytest.mark.django_db
+def test_a_task_failing_in_the_database_worker_is_logged_with_its_traceback(settings):
+    """The worker's path: the task is queued in the database and run by django-tasks-db's
+    worker, which records the failure; the log line has the task's own traceback."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
+    result = failing_task.enqueue(order_cycle_id=8, note="fortnightly")
+    stream, handler = capture(json_formatter())
+    logging.getLogger().addHandler(handler)
+    try:
+        Worker(
+            queue_names=["*"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="test-worker",
+            excluded_queue_names=[],
+        ).run()
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+    result.refresh()
+    assert str(result.status).endswith("FAILED")
+    [line] = [json.loads(x) for x in stream.getvalue().splitlines() if "cadence.tasks" in x]
+    assert line["level"] == "ERROR"
+    assert line["task"] == "tests.test_logging.failing_task"
+    assert line["task_kwargs"] == "{'order_cycle_id': 8, 'note': 'fortnightly'}"
+    assert "ValueError: cycle 8 cannot be placed" in line["exc_info"]
+    assert 'raise ValueError(f"cycle {order_cycle_id} cannot be placed")' in line["exc_info"]
