@@ -7,13 +7,21 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from cadence.catalog.models import Variant
 from cadence.notifications.models import Email
 from cadence.orders.models import Adjustment, Order, OrderState, PaymentState
 from cadence.payments.models import Payment
-from cadence.subscriptions.models import ProxyOrderState
+from cadence.subscriptions.allocation import Claim, allocate
+from cadence.subscriptions.models import (
+    CycleAllocation,
+    ProxyOrder,
+    ProxyOrderState,
+    Subscription,
+)
 from cadence.subscriptions.services import placement
 from cadence.subscriptions.services.placement import (
     order_email_context_from_db,
@@ -244,10 +252,11 @@ def test_allocation_policy_decides_for_the_whole_cycle_whatever_the_chunks(
 
 
 def test_queries_per_chunk_do_not_grow_with_orders(world, django_assert_max_num_queries):
-    """A chunk is a handful of queries, whatever its size (set-based writes)."""
+    """A chunk is a handful of queries, whatever its size (set-based writes); the cycle's
+    allocation is stored once, before the first chunk, in a few more."""
     for _ in range(60):
         world.subscribe([(world.variants[0], 1), (world.variants[1], 1), (world.variants[2], 1)])
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(34):
         summary = place_cycle(order_cycle=world.cycle)
     assert len(summary.placed) == 60
 
@@ -310,3 +319,200 @@ def test_placed_rows_get_the_models_defaults_and_keep_their_json(world):
         "",
     )
     assert email.context["order_id"] == order.pk
+
+
+# --- the cycle's allocation, stored once --------------------------------------------------
+
+
+class _Killed(BaseException):
+    """A worker dying mid-placement: not an Exception, so nothing in placement catches it."""
+
+
+def _place_until_killed(order_cycle, *, at: str, nth: int) -> None:
+    """Run the cycle's placement and kill it just before the nth statement starting with
+    `at` (what committed before stays, the chunk in progress is rolled back)."""
+    seen = 0
+
+    def die(execute, sql, params, many, context):
+        nonlocal seen
+        if sql.startswith(at):
+            seen += 1
+            if seen == nth:
+                raise _Killed
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(die), pytest.raises(_Killed):
+        place_cycle(order_cycle=order_cycle)
+
+
+SCARCE = (47, 30)
+
+
+def _scarce_world(policy: str, n: int = 45):
+    """n subscriptions, oldest first, asking 1, 2, 3, 1, … of a scarce variant (47 units for
+    90 asked: just over half) and 1 each of a second one (30 units for 45)."""
+    world = make_world(on_hand=(*SCARCE, 100), allocation_policy=policy)
+    proxies = [
+        world.subscribe([(world.variants[0], 1 + i % 3), (world.variants[1], 1)]) for i in range(n)
+    ]
+    return world, proxies
+
+
+def _given(world, proxies) -> list[tuple[int, int]]:
+    """Per subscription (oldest first), what it got of the two variants."""
+    got = []
+    for proxy in proxies:
+        proxy.refresh_from_db()
+        lines = (
+            dict(proxy.order.line_items.values_list("variant_id", "quantity"))
+            if proxy.order_id
+            else {}
+        )
+        got.append(tuple(lines.get(v.pk, 0) for v in world.variants[:2]))
+    return got
+
+
+def _by_the_rule(proxies, world, policy: str) -> list[tuple[int, int]]:
+    """What the allocation policy gives each subscription with all of them at once."""
+    asked = [dict(p.subscription.line_items.values_list("variant_id", "quantity")) for p in proxies]
+    per_variant = []
+    for variant, stock in zip(world.variants[:2], SCARCE, strict=True):
+        claims = [Claim(i, (i,), a[variant.pk]) for i, a in enumerate(asked)]
+        per_variant.append(allocate(claims=claims, stock=stock, policy=policy))
+    return [tuple(split[i] for split in per_variant) for i in range(len(proxies))]
+
+
+@pytest.mark.parametrize("policy", ["fair_share", "first_come"])
+@pytest.mark.parametrize(
+    ("at", "nth"),
+    [
+        ('INSERT INTO "orders_order"', 3),  # two chunks committed, the third in progress
+        ('UPDATE "subscriptions_proxyorder" SET state', 4),  # three committed, fourth mid-way
+    ],
+)
+def test_a_rerun_after_a_crash_gives_everyone_what_an_uninterrupted_run_gives(
+    monkeypatch, policy, at, nth
+):
+    """Placement killed after some chunks committed, then run again: every line has exactly
+    the quantity of an uninterrupted run of an identical cycle, which is what the policy
+    gives with every subscription counted; under fair share, buyers asking 2 or 3 get at
+    least 1 (the re-run does not re-divide the leftover stock over the remaining orders)."""
+    monkeypatch.setattr(placement, "CHUNK_SIZE", 7)
+    calm, calm_proxies = _scarce_world(policy)
+    place_cycle(order_cycle=calm.cycle)
+    crashed, crashed_proxies = _scarce_world(policy)
+
+    _place_until_killed(crashed.cycle, at=at, nth=nth)
+    placed_before = Order.objects.filter(order_cycle=crashed.cycle).count()
+    assert 0 < placed_before < len(crashed_proxies)
+    place_cycle(order_cycle=crashed.cycle)
+
+    expected = _by_the_rule(calm_proxies, calm, policy)
+    assert _given(calm, calm_proxies) == expected
+    assert _given(crashed, crashed_proxies) == expected
+    if policy == "fair_share":
+        asking_2_or_3 = [got for i, (got, _b) in enumerate(expected) if 1 + i % 3 >= 2]
+        assert min(asking_2_or_3) >= 1
+    assert Variant.objects.get(pk=crashed.variants[0].pk).on_hand == 0
+    assert Variant.objects.get(pk=crashed.variants[1].pk).on_hand == 0
+
+
+def test_the_allocation_is_stored_once_before_the_first_chunk_and_read_by_every_run(
+    monkeypatch,
+):
+    """Placement stores the cycle's allocation (from the full stock, over every eligible
+    proxy order) before it writes the first order; the chunk tasks and every later run read
+    that row instead of computing it again, even after the stock moved."""
+    monkeypatch.setattr(placement, "CHUNK_SIZE", 7)
+    world, proxies = _scarce_world("fair_share")
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        _place_until_killed(world.cycle, at='INSERT INTO "orders_order"', nth=2)
+    first_order = next(i for i, sql in enumerate(statements) if "orders_order" in sql)
+    stored = [
+        i for i, sql in enumerate(statements) if 'INTO "subscriptions_cycleallocation"' in sql
+    ]
+    assert len(stored) == 1 and stored[0] < first_order
+    allocation = CycleAllocation.objects.get(order_cycle=world.cycle)
+    assert allocation.policy == "fair_share"
+    assert set(allocation.shares) == {str(world.variants[0].pk), str(world.variants[1].pk)}
+    assert set(ProxyOrder.objects.filter(allocated=True).values_list("pk", flat=True)) == {
+        p.pk for p in proxies
+    }
+
+    # A manager adds stock mid-cycle: the division stays the one stored (the extra units
+    # are left for whoever comes later, first come).
+    Variant.objects.filter(pk=world.variants[0].pk).update(on_hand=F("on_hand") + 10)
+    placement.place_cycle(order_cycle=world.cycle, fan_out=True)  # chunk tasks run inline
+
+    assert CycleAllocation.objects.get() == allocation  # one row, the same
+    assert CycleAllocation.objects.get().shares == allocation.shares
+    assert _given(world, proxies) == _by_the_rule(proxies, world, "fair_share")
+    assert Variant.objects.get(pk=world.variants[0].pk).on_hand == 10
+
+
+def test_a_cycle_with_nothing_eligible_stores_no_allocation(world):
+    """Nothing to divide, nothing stored: the allocation is made when there is something to
+    place, so a shop enabling subscriptions mid-cycle still gets its policy applied."""
+    world.shop.enable_subscriptions = False
+    world.shop.save()
+    proxy = world.subscribe()
+
+    place_cycle(order_cycle=world.cycle)
+    assert placement.cycle_allocation(order_cycle=world.cycle, now=timezone.now()) is None
+    assert place_proxy_orders(proxy_order_ids=[proxy.pk]).skipped == 1
+
+    assert not CycleAllocation.objects.exists()
+
+
+def test_late_comers_are_served_first_come_from_the_stock_not_held_for_others():
+    """After the allocation is stored (and some chunks placed), a subscription started
+    mid-cycle and an older one unpaused are served, oldest first, only from stock nobody
+    else's share holds; the allocated ones still pending get exactly their stored share."""
+    world = make_world(on_hand=(7, 100, 100), allocation_policy="fair_share")
+    paused = world.subscribe(
+        [(world.variants[0], 2), (world.variants[1], 5)], paused_at=timezone.now()
+    )
+    proxies = [world.subscribe([(world.variants[0], q)]) for q in (4, 3, 4, 3)]
+    placement.place_chunk(order_cycle_id=world.cycle.pk, proxy_order_ids=[proxies[0].pk])
+    assert CycleAllocation.objects.filter(order_cycle=world.cycle).exists()
+
+    # Started mid-cycle: 7 units, all held (3 placed + 1, 2, 1 still pending): nothing left.
+    newcomer = world.subscribe([(world.variants[0], 2), (world.variants[1], 1)])
+    summary = place_proxy_orders(proxy_order_ids=[newcomer.pk])
+    assert summary.placed == [newcomer.pk]
+    assert _given(world, [newcomer]) == [(0, 1)]
+
+    # The manager finds 2 more units; the unpaused (oldest) subscription gets them.
+    Variant.objects.filter(pk=world.variants[0].pk).update(on_hand=F("on_hand") + 2)
+    paused.subscription.paused_at = None
+    paused.subscription.save()
+    place_proxy_orders(proxy_order_ids=[paused.pk])
+    assert _given(world, [paused]) == [(2, 5)]
+
+    place_cycle(order_cycle=world.cycle)
+    assert [g for g, _b in _given(world, proxies)] == [3, 1, 2, 1]  # fair share of 7 for 14
+    assert Variant.objects.get(pk=world.variants[0].pk).on_hand == 0
+
+
+def test_a_late_comer_left_pending_is_served_by_the_next_run_after_the_allocated_ones():
+    """A proxy order that became eligible after the allocation and was not placed at once
+    (here: a paused subscription, the oldest, unpaused behind placement's back) is placed by
+    the next run first come from the stock not held for others: being the oldest does not
+    put it before those the allocation counted."""
+    world = make_world(on_hand=(7, 100, 100), allocation_policy="first_come")
+    late = world.subscribe([(world.variants[0], 3)], paused_at=timezone.now())
+    first = world.subscribe([(world.variants[0], 4)])
+    second = world.subscribe([(world.variants[0], 2)])
+    placement.cycle_allocation(order_cycle=world.cycle, now=timezone.now())
+    Subscription.objects.filter(pk=late.subscription_id).update(paused_at=None)
+
+    place_cycle(order_cycle=world.cycle)
+
+    assert _given(world, [first, second, late]) == [(4, 0), (2, 0), (1, 0)]
+    assert Variant.objects.get(pk=world.variants[0].pk).on_hand == 0

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import zoneinfo
 from collections import Counter
 from datetime import datetime, timedelta
@@ -18,11 +19,12 @@ from pathlib import Path
 import pytest
 from django.db import connection, connections
 from django.db.models import Sum
+from django.utils import timezone
 
 from cadence.catalog.models import Variant
 from cadence.notifications.models import Email
 from cadence.orders.models import LineItem, Order, OrderState
-from cadence.subscriptions.models import ProxyOrder, ProxyOrderState
+from cadence.subscriptions.models import CycleAllocation, ProxyOrder, ProxyOrderState
 from cadence.subscriptions.services import placement
 from cadence.subscriptions.services.confirmation import confirm_cycle
 from cadence.subscriptions.services.placement import place_cycle
@@ -95,7 +97,50 @@ def test_two_workers_placing_the_same_cycle_place_each_proxy_order_once(
     assert errors == []
     _assert_placed_once_and_stock_conserved(world, proxies, initial)
     assert Variant.objects.get(pk=world.variants[0].pk).on_hand >= 0
+    assert CycleAllocation.objects.filter(order_cycle=world.cycle).count() == 1
     _no_email_twice()
+
+
+@pytest.mark.postgres
+def test_two_workers_starting_a_cycle_at_once_store_one_allocation_and_read_it_both(
+    transactional_db,
+):
+    """Two workers reach a fair-share cycle's first placement together; each lingers after
+    inserting the allocation, so the second insert meets the first one's open transaction:
+    one row is stored, both get that row, and the marked proxy orders are those it counts."""
+    world, proxies = _fair_share_world(n=30)
+    start = threading.Barrier(2)
+    got, errors = [], []
+
+    def linger_after_insert(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.startswith('INSERT INTO "subscriptions_cycleallocation"'):
+            time.sleep(0.2)
+        return result
+
+    def worker():
+        try:
+            with connection.execute_wrapper(linger_after_insert):
+                start.wait()
+                got.append(placement.cycle_allocation(order_cycle=world.cycle, now=timezone.now()))
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    stored = CycleAllocation.objects.get()
+    assert [(a.pk, a.shares) for a in got] == [(stored.pk, stored.shares)] * 2
+    assert stored.shares[str(world.variants[0].pk)][1:3] == [47, 60]  # full stock, all asked
+    assert set(ProxyOrder.objects.filter(allocated=True).values_list("pk", flat=True)) == {
+        p.pk for p in proxies
+    }
 
 
 def _crash(mode: str, cycle_id: int, fragment: str, nth: int, when: str) -> int:
@@ -153,6 +198,74 @@ def test_a_worker_killed_during_placement_loses_nothing_and_duplicates_nothing(
     sent = Counter(m["To"] for m in smtp_server.messages)
     assert all(n == 1 for n in sent.values())
     assert run_tick() == []  # and a second tick has nothing left to do
+
+
+def _fair_share_world(n: int = 45):
+    """n subscriptions, oldest first, asking 1, 2, 3, 1, … of a variant with just over half
+    the units asked (47 for 90), and 1 each of one with 30 units for 45."""
+    world = make_world(on_hand=(47, 30, 10_000), allocation_policy="fair_share")
+    proxies = [
+        world.subscribe([(world.variants[0], 1 + i % 3), (world.variants[1], 1)]) for i in range(n)
+    ]
+    return world, proxies
+
+
+def _given(world, proxies) -> list[tuple[int, int]]:
+    """Per subscription (oldest first), what its order got of the two scarce variants."""
+    got = []
+    for proxy in proxies:
+        proxy.refresh_from_db()
+        lines = (
+            dict(proxy.order.line_items.values_list("variant_id", "quantity"))
+            if proxy.order_id
+            else {}
+        )
+        got.append(tuple(lines.get(v.pk, 0) for v in world.variants[:2]))
+    return got
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("fragment", "nth", "when"),
+    [
+        ("FOR UPDATE", 5, "before"),  # two chunks of 10 committed, the third not begun
+        ('INSERT INTO "orders_order"', 3, "after"),  # the third chunk mid-transaction
+    ],
+)
+def test_a_worker_killed_between_fair_share_chunks_changes_nobody_s_share(
+    transactional_db, monkeypatch, fragment, nth, when
+):
+    """A real worker process placing a fair-share cycle is SIGKILLed between chunks; the
+    catch-up finishes the cycle with the allocation the worker stored before its first
+    chunk: every line has the quantity of an uninterrupted run of an identical cycle, and
+    buyers asking 2 or 3 get at least 1."""
+    monkeypatch.setattr(placement, "CHUNK_SIZE", 10)  # as the crash worker
+    calm, calm_proxies = _fair_share_world()
+    place_cycle(order_cycle=calm.cycle)
+    crashed, crashed_proxies = _fair_share_world()
+    initial = {v.pk: v.on_hand for v in crashed.variants}
+
+    assert _crash("place", crashed.cycle.pk, fragment, nth, when) == -9
+
+    stored = CycleAllocation.objects.get(order_cycle=crashed.cycle)
+    placed = Order.objects.filter(order_cycle=crashed.cycle).count()
+    assert 0 < placed < len(crashed_proxies)
+    run_tick()
+
+    expected = _given(calm, calm_proxies)
+    assert _given(crashed, crashed_proxies) == expected
+    assert min(got for i, (got, _b) in enumerate(expected) if i % 3) >= 1  # asked 2 or 3
+    after = CycleAllocation.objects.get(order_cycle=crashed.cycle)
+    assert (after.pk, after.computed_at, after.shares) == (
+        stored.pk,
+        stored.computed_at,
+        stored.shares,
+    )
+    calm_shares = CycleAllocation.objects.get(order_cycle=calm.cycle).shares
+    assert [after.shares[str(v.pk)][:3] for v in crashed.variants[:2]] == [
+        calm_shares[str(v.pk)][:3] for v in calm.variants[:2]
+    ]  # the full stock over the full demand, as in the uninterrupted run
+    _assert_placed_once_and_stock_conserved(crashed, crashed_proxies, initial)
 
 
 # Each order is confirmed in its own transaction: proxy order, order, payment, email row.

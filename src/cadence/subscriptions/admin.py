@@ -7,6 +7,7 @@ looking and for repairs; managers change subscriptions through the API and the p
 from django.contrib import admin
 
 from cadence.subscriptions.models import (
+    CycleAllocation,
     ProxyOrder,
     Subscription,
     SubscriptionEvent,
@@ -63,8 +64,38 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(ProxyOrder)
 class ProxyOrderAdmin(admin.ModelAdmin):
-    list_display = ["id", "subscription", "order_cycle", "state", "order", "placed_at"]
+    list_display = [
+        "id",
+        "subscription",
+        "order_cycle",
+        "state",
+        "order",
+        "placed_at",
+        "allocated",
+    ]
     list_select_related = ["subscription", "order_cycle", "order"]
-    list_filter = ["state", "order_cycle__shop"]
+    list_filter = ["state", "allocated", "order_cycle__shop"]
     search_fields = ["subscription__customer__email", "order__number"]
     raw_id_fields = ["subscription", "order_cycle", "order"]
+
+
+@admin.register(CycleAllocation)
+class CycleAllocationAdmin(admin.ModelAdmin):
+    """Read only: placement stores a cycle's allocation once and every run relies on it;
+    changing or deleting it mid-cycle would re-divide stock already promised."""
+
+    list_display = ["order_cycle", "policy", "computed_at"]
+    list_select_related = ["order_cycle__shop"]
+    list_filter = ["policy", "order_cycle__shop"]
+    search_fields = ["order_cycle__name", "order_cycle__shop__name"]
+    fields = ["order_cycle", "policy", "computed_at", "shares"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -88,6 +88,9 @@ class ProxyOrder(models.Model):
         max_length=20, choices=ProxyOrderState.choices, default=ProxyOrderState.PENDING
     )
     reason = models.TextField(blank=True)
+    # Counted in its cycle's stored allocation (`CycleAllocation`): its share of scarce
+    # stock is held for it until it is placed or leaves the pending state.
+    allocated = models.BooleanField(default=False, db_default=False)
     placed_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
@@ -105,6 +108,27 @@ class ProxyOrder(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} ({self.state})"
+
+
+class CycleAllocation(models.Model):
+    """Who gets a cycle's scarce stock, decided once when its placement starts.
+
+    Computed from the full stock over every proxy order eligible then (those get
+    `allocated`), stored before the first chunk, and read by every chunk, re-run and
+    worker, so a crash or a catch-up never changes who gets what. `shares` is the per-variant
+    division in the form of `placement.shares_to_json`; variants with enough stock are not
+    in it. One per cycle: the one-to-one key makes two workers store one and read the same.
+    """
+
+    order_cycle = models.OneToOneField(
+        OrderCycle, on_delete=models.CASCADE, related_name="allocation"
+    )
+    policy = models.CharField(max_length=20)
+    shares = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"allocation of cycle #{self.order_cycle_id}"
 
 
 class SubscriptionEvent(models.Model):

@@ -1,9 +1,11 @@
 """Background tasks of the engine: thin wrappers that load by id and call one service.
 
 Placement of a cycle is enqueued for its `opens_at` and confirmation for its `closes_at`
-(`run_after`). When a cycle is re-dated the new tasks are enqueued too; the old ones wake up,
-see that the cycle's date is no longer the one they were enqueued for, and do nothing. The
-worker's catch-up (`services.processing.run_tick`) is the safety net behind all of them.
+(`run_after`); placement stores the cycle's allocation before fanning out into chunk tasks,
+and every chunk (and every retry of one) reads it from the database. When a cycle is
+re-dated the new tasks are enqueued too; the old ones wake up, see that the cycle's date is
+no longer the one they were enqueued for, and do nothing. The worker's catch-up
+(`services.processing.run_tick`) is the safety net behind all of them.
 """
 
 from __future__ import annotations
@@ -37,13 +39,13 @@ def place_cycle_task(*, order_cycle_id: int, opens_at: str) -> str:
 def place_chunk_task(
     *, order_cycle_id: int, proxy_order_ids: list[int], shares: dict | None = None
 ) -> str:
-    """One chunk of a cycle's placement (a few hundred proxy orders); `shares` is the
-    cycle-wide division of scarce stock (`placement.shares_to_json`)."""
+    """One chunk of a cycle's placement (a few hundred proxy orders), with the cycle's
+    stored allocation. `shares` is ignored: chunks queued before the allocation was stored
+    in the database carried it; the stored one is what every chunk and retry uses."""
+    del shares
     if not OrderCycle.objects.filter(pk=order_cycle_id).exists():
         return "stale"
-    summary = placement.place_chunk(
-        order_cycle_id=order_cycle_id, proxy_order_ids=proxy_order_ids, shares=shares
-    )
+    summary = placement.place_chunk(order_cycle_id=order_cycle_id, proxy_order_ids=proxy_order_ids)
     return summary.describe()
 
 

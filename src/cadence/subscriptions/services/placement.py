@@ -7,9 +7,21 @@ outbox emails with one bulk statement each. A chunk is all or nothing: after a c
 proxy orders are still pending and the next run (a task retry or the worker's catch-up)
 places them.
 
-Who gets scarce stock is decided for the whole cycle *before* the chunks run
-(`cycle_shares`, following the shop's allocation policy), so the result does not depend
-on how the cycle was cut or in which order workers took the chunks.
+Who gets scarce stock is decided once for the whole cycle, *before* the first chunk: the
+cycle's allocation (`cycle_allocation`) divides the full stock over every proxy order
+eligible then, following the shop's allocation policy, and is stored (`CycleAllocation`,
+one per cycle; the proxy orders it counts are marked `allocated`). Every chunk, re-run
+(task retry, `cadence tick`, the worker's catch-up) and worker reads the stored allocation,
+never recomputes it from what is left, so the result depends neither on how the cycle was
+cut, nor on which worker took which chunk, nor on a crash between chunks.
+
+Proxy orders that become eligible later (a subscription started, unpaused or a delivery
+resumed during the cycle, an empty or failed one retried), and every explicit request
+(`place_proxy_orders`), are served first come, oldest subscription first, from the stock
+that is not held for the allocated proxy orders still pending; they never change anyone
+else's share. Stock the manager edits during the cycle is not re-divided: a chunk still
+takes no more than the stock actually there (never negative), and stock added is there for
+those served first come.
 
 Memory does not grow with the cycle: proxy order ids are read chunk by chunk (keyset
 pagination on the primary key), demand is summed per variant in the database, and only for
@@ -17,6 +29,8 @@ the variants in shortage are the claims streamed, oldest first, into a constant-
 `Share` (a cut-off rank) that each chunk applies to its own proxy orders.
 
 Idempotency and concurrency:
+- the allocation is stored once per cycle (a one-to-one key on the cycle): workers starting
+  the same cycle together store one row and all read it.
 - a proxy order is claimed inside the chunk's transaction with SELECT … FOR UPDATE SKIP
   LOCKED (PostgreSQL): two workers given the same ids place each proxy order once; the one
   that finds a row locked skips it. On SQLite, `transaction_mode=IMMEDIATE` serialises
@@ -40,7 +54,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,7 +68,12 @@ from cadence.orders.domain import Line, compute_totals, fees_for
 from cadence.orders.models import Adjustment, LineItem, Order, OrderState, PaymentState
 from cadence.payments.models import Payment, PaymentMethodKind
 from cadence.subscriptions.allocation import Claim, Share, allocate
-from cadence.subscriptions.models import ProxyOrder, ProxyOrderState, SubscriptionLineItem
+from cadence.subscriptions.models import (
+    CycleAllocation,
+    ProxyOrder,
+    ProxyOrderState,
+    SubscriptionLineItem,
+)
 from cadence.subscriptions.services.emails import buyer_name
 
 logger = logging.getLogger("cadence.placement")
@@ -201,7 +220,8 @@ def cycle_shares(*, order_cycle: OrderCycle, proxies: QuerySet[ProxyOrder], poli
 
 
 def shares_to_json(shares: Shares) -> dict:
-    """Shares as task arguments (JSON): ranks are (created_at, subscription id)."""
+    """Shares as stored in `CycleAllocation.shares` (JSON): ranks are (created_at,
+    subscription id)."""
     return {
         str(variant_id): [
             share.policy,
@@ -222,6 +242,88 @@ def shares_from_json(data: dict | None) -> Shares:
             policy=policy, stock=int(stock), demand=int(demand), cutoff=rank, partial=int(partial)
         )
     return shares
+
+
+def held_proxy_orders(order_cycle: OrderCycle) -> QuerySet[ProxyOrder]:
+    """Proxy orders counted in the cycle's allocation and not placed yet: their shares are
+    held for them (also while their subscription is paused) until they are placed, skipped,
+    or found empty or failed."""
+    return ProxyOrder.objects.filter(
+        order_cycle=order_cycle,
+        allocated=True,
+        state=ProxyOrderState.PENDING,
+        order__isnull=True,
+        canceled_at__isnull=True,
+    )
+
+
+class _NothingToAllocate(Exception):
+    """Nothing is eligible: no allocation is stored (it would count no one)."""
+
+
+def cycle_allocation(*, order_cycle: OrderCycle, now: datetime) -> CycleAllocation | None:
+    """The cycle's stored allocation; stored now when there is none yet (from the full stock
+    over every proxy order eligible now). None when there is none and nothing is eligible.
+
+    Create-once: the row is inserted first, so a second worker's insert waits for this
+    transaction and then fails on the one-to-one key, and that worker reads the row stored
+    here. The eligible proxy orders are marked in the same transaction, then the shares are
+    computed over exactly the marked ones, so who is counted and what they share agree."""
+    stored = CycleAllocation.objects.filter(order_cycle=order_cycle).first()
+    if stored is not None:
+        return stored
+    policy = order_cycle.shop.allocation_policy
+    try:
+        with transaction.atomic():
+            allocation = CycleAllocation.objects.create(
+                order_cycle=order_cycle, policy=policy, shares={}, computed_at=timezone.now()
+            )
+            if not eligible_proxy_orders(order_cycle=order_cycle, now=now).update(allocated=True):
+                raise _NothingToAllocate
+            shares = cycle_shares(
+                order_cycle=order_cycle, proxies=held_proxy_orders(order_cycle), policy=policy
+            )
+            if shares:  # stored as {} above: no variant in shortage is the usual case
+                allocation.shares = shares_to_json(shares)
+                allocation.save(update_fields=["shares"])
+    except _NothingToAllocate:
+        return None
+    except IntegrityError:
+        stored = CycleAllocation.objects.filter(order_cycle=order_cycle).first()
+        if stored is None:
+            raise
+        return stored
+    logger.info(
+        "allocation of cycle %s stored: %s variant(s) in shortage", order_cycle.pk, len(shares)
+    )
+    return allocation
+
+
+def stored_shares(*, order_cycle: OrderCycle, now: datetime) -> Shares:
+    """The shares of the cycle's stored allocation (stored now if needed; see above)."""
+    allocation = cycle_allocation(order_cycle=order_cycle, now=now)
+    return shares_from_json(allocation.shares) if allocation is not None else {}
+
+
+def held_elsewhere(
+    *, order_cycle: OrderCycle, variant_ids: Iterable[int], shares: Shares, exclude: Iterable[int]
+) -> dict[int, int]:
+    """Per variant, the units held for the allocated proxy orders still pending (other than
+    `exclude`): their share of a variant in shortage, what they ask of the others. Streamed,
+    so memory does not grow with the cycle; only late-comers need it."""
+    held: dict[int, int] = defaultdict(int)
+    pending = held_proxy_orders(order_cycle).exclude(pk__in=list(exclude))
+    rows = SubscriptionLineItem.objects.filter(
+        subscription_id__in=pending.order_by().values("subscription_id"),
+        variant_id__in=list(variant_ids),
+    ).values_list("variant_id", "quantity", "subscription__created_at", "subscription_id")
+    for variant_id, quantity, created_at, subscription_id in rows.iterator(chunk_size=2000):
+        share = shares.get(variant_id)
+        if share is None:
+            held[variant_id] += quantity
+        else:
+            held[variant_id] += share.given(quantity=quantity, rank=(created_at, subscription_id))
+    return held
 
 
 # --- emails -------------------------------------------------------------------------------
@@ -598,20 +700,20 @@ def _load_proxies(qs: QuerySet[ProxyOrder]) -> list[SimpleNamespace]:
     relation costs more than the rest of the chunk's Python work. Methods are shared by
     many subscriptions, so one object per method."""
     fields = (
-        ["pk", "subscription_id"]
+        ["pk", "subscription_id", "allocated"]
         + [f"subscription__{f}" for f in _SUBSCRIPTION_FIELDS]
         + [f"subscription__customer__{f}" for f in _CUSTOMER_FIELDS]
         + [f"subscription__shipping_method__{f}" for f in _SHIPPING_FIELDS]
         + [f"subscription__payment_method__{f}" for f in _PAYMENT_FIELDS]
     )
-    a = 2 + len(_SUBSCRIPTION_FIELDS)
+    a = 3 + len(_SUBSCRIPTION_FIELDS)
     b = a + len(_CUSTOMER_FIELDS)
     c = b + len(_SHIPPING_FIELDS)
     shipping: dict[int, SimpleNamespace] = {}
     payment: dict[int, SimpleNamespace] = {}
     proxies = []
     for row in qs.values_list(*fields):
-        sub = SimpleNamespace(id=row[1], **dict(zip(_SUBSCRIPTION_FIELDS, row[2:a], strict=True)))
+        sub = SimpleNamespace(id=row[1], **dict(zip(_SUBSCRIPTION_FIELDS, row[3:a], strict=True)))
         sub.customer = SimpleNamespace(
             id=sub.customer_id, **dict(zip(_CUSTOMER_FIELDS, row[a:b], strict=True))
         )
@@ -627,7 +729,9 @@ def _load_proxies(qs: QuerySet[ProxyOrder]) -> list[SimpleNamespace]:
                 id=sub.payment_method_id, **dict(zip(_PAYMENT_FIELDS, row[c:], strict=True))
             ),
         )
-        proxies.append(SimpleNamespace(pk=row[0], subscription_id=row[1], subscription=sub))
+        proxies.append(
+            SimpleNamespace(pk=row[0], subscription_id=row[1], allocated=row[2], subscription=sub)
+        )
     return proxies
 
 
@@ -638,8 +742,12 @@ def _place_chunk(
     shares: Shares,
     now: datetime,
     states: Sequence[str],
+    first_come: bool = False,
 ) -> PlacementSummary:
-    """Place these proxy orders in one transaction (see the module docstring)."""
+    """Place these proxy orders in one transaction (see the module docstring).
+
+    An allocated proxy order takes its stored share; the others, and all of them when
+    `first_come` (explicit requests), are served from the stock not held for others."""
     summary = PlacementSummary()
     shop = order_cycle.shop
     with transaction.atomic():
@@ -678,25 +786,39 @@ def _place_chunk(
             variants_qs = variants_qs.select_for_update(of=("self",))
         variants = {v.pk: v for v in variants_qs.order_by("pk")}
 
-        # What each proxy order wants of each variant, after the cycle-wide share.
+        # What each proxy order wants of each variant: its share in the stored allocation,
+        # or, for a late-comer, what is left once the shares held for others are set aside.
         wanted: dict[int, list[tuple[int, int, int]]] = {}  # proxy -> (variant, asked, want)
         failures: dict[int, str] = {}
+        late: list[SimpleNamespace] = []
         for proxy in proxies:
             problem = _problem_with(proxy.subscription)
             if problem:
                 failures[proxy.pk] = problem
                 continue
+            allocated = proxy.allocated and not first_come
             rows = []
             rank = (proxy.subscription.created_at, proxy.subscription_id)
             for variant_id, asked in sub_lines[proxy.subscription_id]:
                 variant = variants.get(variant_id)
                 sellable = variant is not None and variant_id in offered and not variant.is_deleted
                 want = asked if sellable else 0
-                share = shares.get(variant_id)
+                share = shares.get(variant_id) if allocated else None
                 if want and share is not None:
                     want = min(want, share.given(quantity=asked, rank=rank))
                 rows.append((variant_id, asked, want))
             wanted[proxy.pk] = rows
+            if not allocated:
+                late.append(proxy)
+        if late:
+            _serve_first_come(
+                order_cycle=order_cycle,
+                late=late,
+                wanted=wanted,
+                variants=variants,
+                shares=shares,
+                chunk=[p.pk for p in proxies],
+            )
 
         # Stock actually there now (it may have moved since the allotment was decided).
         ranks = {p.pk: (p.subscription.created_at, p.subscription_id) for p in proxies}
@@ -709,11 +831,11 @@ def _place_chunk(
         for variant_id, variant_claims in claims.items():
             variant = variants.get(variant_id)
             stock = None if variant is None or variant.on_demand else variant.on_hand
-            shares = allocate(claims=variant_claims, stock=stock, policy=shop.allocation_policy)
-            for proxy_id, quantity in shares.items():
+            split = allocate(claims=variant_claims, stock=stock, policy=shop.allocation_policy)
+            for proxy_id, quantity in split.items():
                 given[(proxy_id, variant_id)] = quantity
             if variant is not None and not variant.on_demand:
-                total = sum(shares.values())
+                total = sum(split.values())
                 if total:
                     taken[variant_id] = total
         if taken:
@@ -859,6 +981,47 @@ def _place_chunk(
     return summary
 
 
+def _serve_first_come(
+    *,
+    order_cycle: OrderCycle,
+    late: list[SimpleNamespace],
+    wanted: dict[int, list[tuple[int, int, int]]],
+    variants: dict[int, Variant],
+    shares: Shares,
+    chunk: list[int],
+) -> None:
+    """Cap the late-comers' wants (in place) to the stock not held for others: the stock
+    there now, less what the chunk's allocated proxy orders take and the shares held for
+    the allocated ones still pending elsewhere; oldest subscription first."""
+    late_ids = {p.pk for p in late}
+    limited = {
+        variant_id
+        for proxy in late
+        for variant_id, _asked, want in wanted[proxy.pk]
+        if want and not variants[variant_id].on_demand
+    }
+    if not limited:
+        return
+    free = {variant_id: variants[variant_id].on_hand for variant_id in limited}
+    for proxy_id, rows in wanted.items():
+        if proxy_id not in late_ids:
+            for variant_id, _asked, want in rows:
+                if variant_id in free:
+                    free[variant_id] -= want
+    for variant_id, units in held_elsewhere(
+        order_cycle=order_cycle, variant_ids=limited, shares=shares, exclude=chunk
+    ).items():
+        free[variant_id] -= units
+    for proxy in sorted(late, key=lambda p: (p.subscription.created_at, p.subscription_id)):
+        rows = []
+        for variant_id, asked, want in wanted[proxy.pk]:
+            if variant_id in free:
+                want = min(want, max(free[variant_id], 0))
+                free[variant_id] -= want
+            rows.append((variant_id, asked, want))
+        wanted[proxy.pk] = rows
+
+
 def _already_placed(
     *, order_cycle: OrderCycle, proxy_order_ids: set[int], now: datetime, states: Sequence[str]
 ) -> list[int]:
@@ -881,6 +1044,7 @@ def _place_chunk_isolated(
     shares: Shares,
     now: datetime,
     states: Sequence[str],
+    first_come: bool = False,
 ) -> PlacementSummary:
     """A chunk; if it fails as a whole, each proxy order alone, so one bad subscription
     (data the checks above did not foresee) never stops the others."""
@@ -891,6 +1055,7 @@ def _place_chunk_isolated(
             shares=shares,
             now=now,
             states=states,
+            first_come=first_come,
         )
     except Exception:
         if len(proxy_order_ids) == 1:
@@ -906,6 +1071,7 @@ def _place_chunk_isolated(
                     shares=shares,
                     now=now,
                     states=states,
+                    first_come=first_come,
                 )
             )
         except Exception as exc:
@@ -941,12 +1107,11 @@ def place_chunk(
     *,
     order_cycle_id: int,
     proxy_order_ids: Sequence[int],
-    shares: dict | None = None,
     now: datetime | None = None,
     summarize: bool = True,
 ) -> PlacementSummary:
-    """Place one chunk of a cycle (the unit a task runs); queue the shop's summary when the
-    cycle has nothing left to place. `shares` as made by `shares_to_json`."""
+    """Place one chunk of a cycle (the unit a task runs) with the cycle's stored allocation;
+    queue the shop's summary when the cycle has nothing left to place."""
     now = now or timezone.now()
     order_cycle = OrderCycle.objects.select_related("shop").get(pk=order_cycle_id)
     if not _cycle_is_open(order_cycle, now):
@@ -954,7 +1119,7 @@ def place_chunk(
     summary = _place_chunk_isolated(
         order_cycle=order_cycle,
         proxy_order_ids=proxy_order_ids,
-        shares=shares_from_json(shares),
+        shares=stored_shares(order_cycle=order_cycle, now=now),
         now=now,
         states=CYCLE_STATES,
     )
@@ -971,9 +1136,10 @@ def place_cycle(
     """Place every eligible pending proxy order of an open cycle (idempotent: safe to run
     again at any time; what is placed stays placed and is not placed twice).
 
-    With `fan_out`, each chunk is enqueued as a task (workers share the cycle) instead of
-    being placed here. Does nothing for a cycle that is not open or whose shop has
-    subscriptions disabled.
+    The cycle's allocation is stored before the first chunk (or read, when an earlier run
+    stored it). With `fan_out`, each chunk is enqueued as a task (workers share the cycle)
+    instead of being placed here. Does nothing for a cycle that is not open or whose shop
+    has subscriptions disabled.
     """
     now = now or timezone.now()
     order_cycle = OrderCycle.objects.select_related("shop").get(pk=order_cycle.pk)
@@ -984,17 +1150,12 @@ def place_cycle(
     if not eligible.exists():
         placement_summary_queue_if_done(order_cycle=order_cycle, now=now)
         return summary
-    shares = cycle_shares(
-        order_cycle=order_cycle, proxies=eligible, policy=order_cycle.shop.allocation_policy
-    )
+    shares = stored_shares(order_cycle=order_cycle, now=now)
     if fan_out:
         from cadence.subscriptions.tasks import place_chunk_task
 
-        shares_json = shares_to_json(shares)
         for chunk in id_chunks(eligible, CHUNK_SIZE):
-            place_chunk_task.enqueue(
-                order_cycle_id=order_cycle.pk, proxy_order_ids=chunk, shares=shares_json
-            )
+            place_chunk_task.enqueue(order_cycle_id=order_cycle.pk, proxy_order_ids=chunk)
             summary.queued_chunks += 1
         return summary
     for chunk in id_chunks(eligible, CHUNK_SIZE):
@@ -1017,7 +1178,9 @@ def place_proxy_orders(
     *, proxy_order_ids: list[int], now: datetime | None = None
 ) -> PlacementSummary:
     """Place these proxy orders at once (unpause, resume, retry of an empty or failed one),
-    with the same rules and emails as a cycle's placement.
+    with the same rules and emails as a cycle's placement. They are served first come from
+    the stock not held for the cycle's other allocated proxy orders (the allocation is
+    stored first if the cycle has none yet).
 
     Proxy orders whose cycle is not open, or that are not eligible (subscription paused,
     canceled, out of range, shop with subscriptions disabled, already placed), are skipped
@@ -1038,13 +1201,7 @@ def place_proxy_orders(
         if not _cycle_is_open(order_cycle, now):
             summary.skipped += len(ids)
             continue
-        shares = cycle_shares(
-            order_cycle=order_cycle,
-            proxies=eligible_proxy_orders(
-                order_cycle=order_cycle, now=now, states=EXPLICIT_STATES
-            ).filter(pk__in=ids),
-            policy=order_cycle.shop.allocation_policy,
-        )
+        shares = stored_shares(order_cycle=order_cycle, now=now)
         for chunk in _chunks(ids, CHUNK_SIZE):
             summary.merge(
                 _place_chunk_isolated(
@@ -1053,6 +1210,7 @@ def place_proxy_orders(
                     shares=shares,
                     now=now,
                     states=EXPLICIT_STATES,
+                    first_come=True,
                 )
             )
     return summary
