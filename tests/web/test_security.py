@@ -132,6 +132,10 @@ def test_an_address_guessing_tokens_is_refused_with_429(settings):
     assert refused.status_code == 429
     assert 1 <= int(refused["Retry-After"]) <= 60
     assert "invalid token" in refused.json()["detail"]
+    in_french = Client(REMOTE_ADDR="203.0.113.7").get(
+        "/api/v1/enterprises", HTTP_AUTHORIZATION="Bearer cad_x", HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    assert "jeton invalide" in in_french.json()["detail"]
     # A header that is not a bearer token is a guess too.
     assert (
         Client(REMOTE_ADDR="203.0.113.7")
