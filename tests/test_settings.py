@@ -146,6 +146,14 @@ def test_a_wildcard_bind_address_answers_every_host():
     assert settings_under(BASE_URL="http://0.0.0.0:8000")["ALLOWED_HOSTS"] == ["*"]
 
 
+def test_an_ipv6_base_url_is_allowed_in_brackets():
+    assert settings_under(BASE_URL="http://[::1]:8000")["ALLOWED_HOSTS"] == [
+        "[::1]",
+        "localhost",
+        "127.0.0.1",
+    ]
+
+
 def test_the_production_settings_of_the_readme_pass_djangos_deploy_check():
     """`cadence manage check --deploy` with the README's production variables reports no
     warning at all."""

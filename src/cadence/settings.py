@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent
 
 
-
 def _env_flag(name: str, default: bool) -> bool:
     """A yes/no variable: "1", "true", "yes", "on" are yes; "0", "false", "no", "off" are no;
     unset or empty is `default`."""
@@ -50,14 +49,16 @@ _BASE_IS_HTTPS = _base.scheme == "https"
 
 # The instance answers to the host of its own BASE_URL (the one its emails link to), plus the
 # loopback names on a development machine. A wildcard bind address (0.0.0.0, as in
-# `cadence demo --host 0.0.0.0`) is an explicit choice to answer on every address. Set
-# ALLOWED_HOSTS (comma-separated) to name more hosts.
+# `cadence demo --host 0.0.0.0`) is an explicit choice to answer on every address.
+# ALLOWED_HOSTS (comma-separated) replaces this default.
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS")
 if ALLOWED_HOSTS is None:
     if _BASE_HOST in ("0.0.0.0", "::"):
         ALLOWED_HOSTS = ["*"]
     else:
-        ALLOWED_HOSTS = [_BASE_HOST] if _BASE_HOST else []
+        # Django writes an IPv6 address in brackets, as in a URL.
+        _host = f"[{_BASE_HOST}]" if ":" in _BASE_HOST else _BASE_HOST
+        ALLOWED_HOSTS = [_host] if _host else []
         if DEBUG or _BASE_IS_LOCAL:
             ALLOWED_HOSTS += [h for h in _LOCAL_HOSTS if h not in ALLOWED_HOSTS]
 
