@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from cadence.payments.models import ChargeConsent, SavedCard
+from cadence.orders.models import PaymentState
+from cadence.payments.models import ChargeConsent, Payment, SavedCard
 from tests import factories
 from tests.browser import in_db
+from tests.payments.test_confirmation import confirm, stripe_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -130,3 +132,28 @@ def test_pages_load_without_a_content_security_policy_violation(
     assert violations(page) == []
 
     assert complaints == []
+
+
+def test_authorise_a_payment_in_the_page(browser_page, live_server, localstripe):
+    """A charge that asked for 3-D Secure: the buyer opens the page, Stripe.js (localstripe's)
+    runs the bank's check through the page's static glue, and the payment is recorded paid
+    from what Stripe says; no policy violation on the way."""
+    page = browser_page
+
+    def world():
+        w = stripe_world(card="4000002500003155", via_page=True)
+        confirm(w)
+        assert w.payment.state == PaymentState.REQUIRES_AUTHORIZATION
+        return w
+
+    w = in_db(world)
+    complaints = watch_csp(page)
+
+    sign_in(page, live_server, "ann@example.org", "pw", f"/pay/authenticate/{w.payment.pk}/")
+    page.click("#authenticate")
+    page.click("text=Complete authentication")  # localstripe's 3-D Secure dialog
+    page.wait_for_selector("text=Thank you: your payment is complete.")
+
+    payment = in_db(lambda: Payment.objects.get(pk=w.payment.pk))
+    assert payment.state == PaymentState.PAID
+    assert complaints == [] and violations(page) == []
