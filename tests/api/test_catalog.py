@@ -46,11 +46,13 @@ def test_create_product_rejects_bad_variants(as_user):
     body = _product_body()
     body["variants"][0]["price"] = "-1"
     r = client.post(f"/enterprises/{shop.pk}/products", body)
-    assert r.status_code == 422 and list(r.data["errors"]) == ["variants", "price"]
+    assert r.status_code == 422
+    assert list(r.data["errors"]) == ["variants", "price", "variants.0.price"]
     body = _product_body()
     body["variants"][1]["on_hand"] = -3
     r = client.post(f"/enterprises/{shop.pk}/products", body)
-    assert r.status_code == 422 and list(r.data["errors"]) == ["variants", "on_hand"]
+    assert r.status_code == 422
+    assert list(r.data["errors"]) == ["variants", "on_hand", "variants.1.on_hand"]
     r = client.post(f"/enterprises/{shop.pk}/products", _product_body(variants=[]))
     assert r.status_code == 422 and list(r.data["errors"]) == ["variants"]
     r = client.post(f"/enterprises/{shop.pk}/products", _product_body(name=" "))

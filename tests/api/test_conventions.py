@@ -34,12 +34,12 @@ def test_inactive_users_token_is_refused(as_user):
 
 
 def test_malformed_json_is_422_and_writes_nothing(as_user):
-    """A body that is not JSON answers 422 with an `__all__` message, never 500."""
+    """A body that is not JSON is invalid input: 422 with an `__all__` message, never 500."""
     manager = f.user()
     shop = f.shop(managers=[manager])
     r = as_user(manager).call("post", f"/enterprises/{shop.pk}/customers", raw='{"email": ')
     assert r.status_code == 422
-    assert r.data["errors"]["__all__"]
+    assert r.data["errors"] == {"__all__": ["The request body is not valid JSON."]}
     assert not Customer.objects.exists()
 
 
@@ -53,18 +53,24 @@ def test_wrong_types_and_missing_fields_name_the_field(as_user):
     r = client.post(f"/enterprises/{shop.pk}/products", {"name": "Kale", "variants": "many"})
     assert r.status_code == 422 and list(r.data["errors"]) == ["variants"]
     r = client.call("post", f"/enterprises/{shop.pk}/customers", raw="[1, 2]")
-    assert r.status_code == 422 and r.data["errors"]
+    assert r.status_code == 422 and list(r.data["errors"]) == ["__all__"]
 
 
-def test_field_names_give_the_top_level_and_the_innermost_field():
-    """Error locations map to the API fields: a nested error under its top-level body field
-    and under its own name, the body as `__all__`, a query parameter by its name."""
-    assert field_names(("body", "payload", "line_items", 0, "quantity")) == [
+def test_field_names_give_the_top_level_the_innermost_field_and_the_dotted_path():
+    """Error locations map to the API fields: a nested error under its top-level body field,
+    its own name and its dotted path (0-based indexes), the body as `__all__`, a query
+    parameter by its name."""
+    assert field_names(("body", "payload", "line_items", 1, "quantity")) == [
         "line_items",
         "quantity",
+        "line_items.1.quantity",
     ]
-    assert field_names(("body", "payload", "bill_address", "city")) == ["bill_address", "city"]
-    assert field_names(("body", "payload", "line_items", 0)) == ["line_items"]
+    assert field_names(("body", "payload", "bill_address", "city")) == [
+        "bill_address",
+        "city",
+        "bill_address.city",
+    ]
+    assert field_names(("body", "payload", "line_items", 0)) == ["line_items", "line_items.0"]
     assert field_names(("body", "payload", "customer_id")) == ["customer_id"]
     assert field_names(("body", "payload")) == ["__all__"]
     assert field_names(("query", "page_size")) == ["page_size"]

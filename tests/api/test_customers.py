@@ -40,7 +40,11 @@ def test_duplicate_email_and_bad_address_are_422(as_user):
         f"/enterprises/{shop.pk}/customers",
         {"email": "new@example.org", "ship_address": {"first_name": "N", "country": "France"}},
     )
-    assert r.status_code == 422 and list(r.data["errors"]) == ["ship_address"]
+    assert r.status_code == 422 and list(r.data["errors"]) == [
+        "ship_address",
+        "country",
+        "ship_address.country",
+    ]
     r = client.post(f"/enterprises/{shop.pk}/customers", {"email": "not-an-email"})
     assert r.status_code == 422 and list(r.data["errors"]) == ["email"]
     assert Customer.objects.count() == 1

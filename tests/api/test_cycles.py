@@ -55,9 +55,9 @@ def test_create_cycle_validates(as_user):
     r = client.post(path, {**base, "variant_ids": [foreign.pk]})
     assert r.status_code == 422 and list(r.data["errors"]) == ["variant_ids"]
     r = client.post(path, {**base, "fees": [{"name": "X", "kind": "weekly", "amount": "1"}]})
-    assert r.status_code == 422 and list(r.data["errors"]) == ["fees", "kind"]
+    assert r.status_code == 422 and list(r.data["errors"]) == ["fees", "kind", "fees.0.kind"]
     r = client.post(path, {**base, "fees": [{"name": "X", "kind": "per_order", "amount": "-1"}]})
-    assert r.status_code == 422 and list(r.data["errors"]) == ["fees", "amount"]
+    assert r.status_code == 422 and list(r.data["errors"]) == ["fees", "amount", "fees.0.amount"]
     r = client.post(path, {**base, "opens_at": "next monday"})
     assert r.status_code == 422 and list(r.data["errors"]) == ["opens_at"]
     assert not OrderCycle.objects.exists()

@@ -8,7 +8,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from cadence.api.access import product_for_manager, variant_for_manager
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, money
-from cadence.api.inputs import Count, Flag, Money, Text
+from cadence.api.inputs import Flag, In, Money, Stock, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.catalog.models import Product, Variant
 from cadence.catalog.services import product_create, product_delete, variant_delete, variant_update
@@ -18,26 +18,26 @@ from cadence.enterprises.selectors import enterprise_for_manager
 router = Router(tags=["catalog"])
 
 
-class VariantIn(Schema):
+class VariantIn(In):
     name: Text = Field("", max_length=200)
     unit: Text = Field("", max_length=50)
     price: Money
-    on_hand: Count = 0
+    on_hand: Stock = 0
     on_demand: Flag = False
     sku: Text = Field("", max_length=64)
 
 
-class ProductIn(Schema):
+class ProductIn(In):
     name: Text = Field(..., max_length=200)
     variants: list[VariantIn] = Field(..., min_length=1)
 
 
-class VariantPatch(Schema):
+class VariantPatch(In):
     name: Text = Field(None, max_length=200)
     unit: Text = Field(None, max_length=50)
     sku: Text = Field(None, max_length=64)
     price: Money = None
-    on_hand: Count = None
+    on_hand: Stock = None
     on_demand: Flag = None
 
 

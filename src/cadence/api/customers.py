@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, local
-from cadence.api.inputs import Text
+from cadence.api.inputs import AddressIn, In, QueryText, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.customers import services
 from cadence.customers.models import Customer
@@ -19,7 +19,7 @@ from cadence.enterprises.selectors import enterprise_for_manager
 router = Router(tags=["customers"])
 
 
-class CustomerIn(Schema):
+class CustomerIn(In):
     email: Text = Field(..., max_length=254)
     first_name: Text = Field("", max_length=100)
     last_name: Text = Field("", max_length=100)
@@ -27,11 +27,11 @@ class CustomerIn(Schema):
     code: Text = Field("", max_length=50)
     tags: Text = Field("", max_length=200)
     language: Literal["en", "fr"] = "en"
-    bill_address: dict[str, Any] | None = None
-    ship_address: dict[str, Any] | None = None
+    bill_address: AddressIn | None = None
+    ship_address: AddressIn | None = None
 
 
-class CustomerPatch(Schema):
+class CustomerPatch(In):
     email: Text = Field(None, max_length=254)
     first_name: Text = Field(None, max_length=100)
     last_name: Text = Field(None, max_length=100)
@@ -39,8 +39,8 @@ class CustomerPatch(Schema):
     code: Text = Field(None, max_length=50)
     tags: Text = Field(None, max_length=200)
     language: Literal["en", "fr"] = None
-    bill_address: dict[str, Any] | None = None
-    ship_address: dict[str, Any] | None = None
+    bill_address: AddressIn | None = None
+    ship_address: AddressIn | None = None
 
 
 class CustomerOut(Schema):
@@ -60,7 +60,7 @@ class CustomerOut(Schema):
 
 
 class CustomerFilters(PageParams):
-    q: str | None = None
+    q: QueryText | None = None
 
 
 CustomerPage = page_schema(CustomerOut, "CustomerPage")

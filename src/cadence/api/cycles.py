@@ -11,7 +11,7 @@ from ninja import Field, Query, Router, Schema, Status
 from cadence.api.access import order_cycle_for_manager, schedule_for_manager
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, aware, local, money
 from cadence.api.forecast import forecast_for_cycle
-from cadence.api.inputs import Id, IsoDateTime, Money, Text
+from cadence.api.inputs import Id, In, IsoDateTime, Money, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.cycles.models import OrderCycle, Schedule
 from cadence.cycles.selectors import order_cycles_for_shop, schedules_for_shop
@@ -21,13 +21,13 @@ from cadence.subscriptions.services import scheduling
 router = Router(tags=["order cycles and schedules"])
 
 
-class FeeIn(Schema):
+class FeeIn(In):
     name: Text = Field(..., min_length=1, max_length=200)
     kind: Literal["per_order", "per_item", "percent"]
     amount: Money
 
 
-class OrderCycleIn(Schema):
+class OrderCycleIn(In):
     name: Text = Field(..., max_length=200)
     opens_at: IsoDateTime
     closes_at: IsoDateTime
@@ -35,7 +35,7 @@ class OrderCycleIn(Schema):
     fees: list[FeeIn] = []
 
 
-class OrderCyclePatch(Schema):
+class OrderCyclePatch(In):
     name: Text = Field(None, max_length=200)
     opens_at: IsoDateTime = None
     closes_at: IsoDateTime = None
@@ -61,12 +61,12 @@ class OrderCycleOut(Schema):
     schedule_ids: list[int]
 
 
-class ScheduleIn(Schema):
+class ScheduleIn(In):
     name: Text = Field(..., max_length=200)
     order_cycle_ids: list[Id] = []
 
 
-class SchedulePatch(Schema):
+class SchedulePatch(In):
     name: Text = Field(None, max_length=200)
     order_cycle_ids: list[Id] = None
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS
-from cadence.api.inputs import Flag, Id, Text
+from cadence.api.inputs import Flag, Id, In, Text, TimeZoneName
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.enterprises import services
 from cadence.enterprises.models import Enterprise
@@ -23,22 +23,22 @@ Policy = Literal["first_come", "fair_share"]
 ShopLanguage = Literal["en", "fr"]
 
 
-# `timezone` and `currency` have no length limit here: the service checks both (a known zone,
-# three letters) and names both at once when both are wrong.
-class EnterpriseIn(Schema):
+# The schema checks `timezone` is a known zone, so that a bad zone and a bad currency are
+# named together; the service still checks both (three letters for the currency).
+class EnterpriseIn(In):
     name: Text = Field(..., max_length=200)
     is_shop: Flag = True
     is_producer: Flag = False
     contact_email: Text = Field("", max_length=254)
-    timezone: Text = "Europe/Paris"
-    currency: Text = "EUR"
+    timezone: TimeZoneName = "Europe/Paris"
+    currency: Text = Field("EUR", max_length=3)
 
 
-class EnterprisePatch(Schema):
+class EnterprisePatch(In):
     name: Text = Field(None, max_length=200)
     contact_email: Text = Field(None, max_length=254)
-    timezone: Text = None
-    currency: Text = None
+    timezone: TimeZoneName = None
+    currency: Text = Field(None, max_length=3)
     enable_subscriptions: Flag = None
     allow_order_changes: Flag = None
     allow_self_subscribe: Flag = None
@@ -63,7 +63,7 @@ class EnterpriseOut(Schema):
     language: str
 
 
-class ManagerIn(Schema):
+class ManagerIn(In):
     email: Text = Field(..., max_length=254)
 
 
@@ -73,7 +73,7 @@ class ManagerOut(Schema):
     created: bool
 
 
-class SupplierIn(Schema):
+class SupplierIn(In):
     producer_id: Id
 
 

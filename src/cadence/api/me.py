@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, local, money
-from cadence.api.inputs import Count, Flag, Id, Text
+from cadence.api.inputs import Flag, Id, In, QuantityOrZero, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.enterprises.models import Enterprise
 from cadence.errors import NotFound
@@ -40,7 +40,7 @@ router = Router(tags=["buyer"])
 # --- cards and consent ---------------------------------------------------------------------
 
 
-class CardIn(Schema):
+class CardIn(In):
     stripe_payment_method_id: Text = Field(..., max_length=100)
     # The SetupIntent Stripe.js confirmed in a page; without it one is confirmed here.
     setup_intent_id: Text = Field("", max_length=100)
@@ -108,7 +108,7 @@ class ShopOut(Schema):
     allow_order_changes: bool
 
 
-class ShopPatch(Schema):
+class ShopPatch(In):
     allow_charges: Flag
 
 
@@ -212,12 +212,13 @@ def list_orders(request: HttpRequest, page: Query[PageParams]):
     return paginate(buyer_orders(request.auth), page, lambda rows: [_order_out(o) for o in rows])
 
 
-class LineChange(Schema):
+class LineChange(In):
     variant_id: Id
-    quantity: Count
+    # 0 removes the line.
+    quantity: QuantityOrZero
 
 
-class OrderPatch(Schema):
+class OrderPatch(In):
     line_items: list[LineChange]
 
 

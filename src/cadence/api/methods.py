@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from cadence.api.access import payment_method_for_manager, shipping_method_for_manager
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, money
-from cadence.api.inputs import Flag, Money, Percent, Text
+from cadence.api.inputs import DESCRIPTION_LENGTH, Flag, In, Money, Percent, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.enterprises.selectors import enterprise_for_manager
 from cadence.orders.models import ShippingMethod
@@ -23,16 +23,16 @@ router = Router(tags=["payment and shipping methods"])
 Kind = Literal["manual", "stripe", "other"]
 
 
-class ShippingMethodIn(Schema):
+class ShippingMethodIn(In):
     name: Text = Field(..., max_length=200)
-    description: Text = ""
+    description: Text = Field("", max_length=DESCRIPTION_LENGTH)
     fee: Money = Decimal("0")
     requires_address: Flag = True
 
 
-class ShippingMethodPatch(Schema):
+class ShippingMethodPatch(In):
     name: Text = Field(None, max_length=200)
-    description: Text = None
+    description: Text = Field(None, max_length=DESCRIPTION_LENGTH)
     fee: Money = None
     requires_address: Flag = None
     active: Flag = None
@@ -47,18 +47,18 @@ class ShippingMethodOut(Schema):
     active: bool
 
 
-class PaymentMethodIn(Schema):
+class PaymentMethodIn(In):
     name: Text = Field(..., max_length=200)
-    description: Text = ""
+    description: Text = Field("", max_length=DESCRIPTION_LENGTH)
     kind: Kind
     fee: Money = Decimal("0")
     fee_percent: Percent = Decimal("0")
     stripe_account: Text = Field("", max_length=100)
 
 
-class PaymentMethodPatch(Schema):
+class PaymentMethodPatch(In):
     name: Text = Field(None, max_length=200)
-    description: Text = None
+    description: Text = Field(None, max_length=DESCRIPTION_LENGTH)
     fee: Money = None
     fee_percent: Percent = None
     stripe_account: Text = Field(None, max_length=100)

@@ -11,6 +11,7 @@ from ninja import Query, Router, Schema
 
 from cadence.api.access import order_for_manager
 from cadence.api.common import READ_ERRORS, money
+from cadence.api.inputs import QueryId
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.enterprises.selectors import enterprise_for_manager
 from cadence.orders.models import Order
@@ -51,7 +52,7 @@ class OrderOut(Schema):
 
 
 class OrderFilters(PageParams):
-    order_cycle_id: int | None = None
+    order_cycle_id: QueryId | None = None
     state: State | None = None
 
 

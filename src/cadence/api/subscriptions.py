@@ -11,7 +11,16 @@ from ninja import Field, Query, Router, Schema, Status
 
 from cadence.api.access import proxy_order_for_manager, subscription_for_manager
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, aware, local, money
-from cadence.api.inputs import Id, IsoDate, IsoDateTime, Quantity
+from cadence.api.inputs import (
+    AddressIn,
+    Id,
+    In,
+    IsoDate,
+    IsoDateTime,
+    Quantity,
+    QueryId,
+    QueryText,
+)
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.enterprises.selectors import enterprise_for_manager
 from cadence.subscriptions.domain import Estimate
@@ -32,24 +41,24 @@ StatusName = Literal["active", "pending", "paused", "ended", "canceled"]
 OpenOrders = Literal["keep", "cancel"]
 
 
-class LineIn(Schema):
+class LineIn(In):
     variant_id: Id
     quantity: Quantity
 
 
-class SubscriptionIn(Schema):
+class SubscriptionIn(In):
     customer_id: Id
     schedule_id: Id
     payment_method_id: Id
     shipping_method_id: Id
     begins_at: IsoDateTime
     ends_at: IsoDateTime | None = None
-    bill_address: dict[str, Any] | None = None
-    ship_address: dict[str, Any] | None = None
+    bill_address: AddressIn | None = None
+    ship_address: AddressIn | None = None
     line_items: list[LineIn] = Field(..., min_length=1)
 
 
-class SubscriptionPatch(Schema):
+class SubscriptionPatch(In):
     # customer_id and schedule_id are accepted only to answer 422 when they differ: they are
     # fixed at creation.
     customer_id: Id = None
@@ -58,17 +67,17 @@ class SubscriptionPatch(Schema):
     shipping_method_id: Id = None
     begins_at: IsoDateTime = None
     ends_at: IsoDateTime | None = None
-    bill_address: dict[str, Any] = None
-    ship_address: dict[str, Any] = None
+    bill_address: AddressIn = None
+    ship_address: AddressIn = None
     line_items: list[LineIn] = Field(None, min_length=1)
 
 
-class PauseIn(Schema):
+class PauseIn(In):
     open_orders: OpenOrders | None = None
     resume_on: IsoDate | None = None
 
 
-class CancelIn(Schema):
+class CancelIn(In):
     open_orders: OpenOrders | None = None
 
 
@@ -123,8 +132,8 @@ class SubscriptionListItem(Schema):
 
 class SubscriptionFilters(PageParams):
     status: StatusName | None = None
-    q: str | None = None
-    schedule_id: int | None = None
+    q: QueryText | None = None
+    schedule_id: QueryId | None = None
 
 
 class ProxyOrderOut(Schema):
