@@ -24,6 +24,7 @@ from schemathesis.config import PositiveDataAcceptanceConfig
 from cadence.api.models import ApiToken
 from cadence.api.router import api
 from cadence.subscriptions.services import lifecycle
+from cadence.subscriptions.services.placement import place_cycle
 from tests import factories as f
 
 MAX_EXAMPLES = 5
@@ -79,7 +80,11 @@ def shop(db) -> dict:
         begins_at=now - timedelta(days=1),
         line_items=[{"variant_id": kale.pk, "quantity": 2}],
     )
+    # Its first delivery placed (as the worker would once the cycle opens), so that the
+    # order routes have an order to read and the buyer one to change.
+    place_cycle(order_cycle=cycle, now=cycle.opens_at + timedelta(hours=1))
     proxy = subscription.proxy_orders.first()
+    assert proxy is not None and proxy.order_id is not None
     ids = {
         "enterprise_id": shop.pk,
         "shop_id": shop.pk,
@@ -90,8 +95,8 @@ def shop(db) -> dict:
         "schedule_id": schedule.pk,
         "subscription_id": subscription.pk,
         "method_id": payment_method.pk,
-        "proxy_order_id": proxy.pk if proxy else 1,
-        "order_id": proxy.order_id if proxy and proxy.order_id else 1,
+        "proxy_order_id": proxy.pk,
+        "order_id": proxy.order_id,
         "card_id": 1,
     }
     return {

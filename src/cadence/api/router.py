@@ -7,6 +7,7 @@ Each operation's description lists every error status it can answer (`document_e
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils import translation
 from ninja import NinjaAPI
@@ -61,12 +62,16 @@ def user_language(user) -> str | None:
 
 
 class TokenAuth(BearerToken):
-    """The bearer token; a request that names no language (`Accept-Language`) gets answers
-    in the user's language from here on, errors included."""
+    """The bearer token; a request that names no language (`Accept-Language`, or the
+    language cookie of the pages) gets answers in the user's language from here on, errors
+    included. That costs one query, only for such requests."""
 
     def authenticate(self, request: HttpRequest, token: str):
         user = super().authenticate(request, token)
-        if user is not None and not request.headers.get("Accept-Language"):
+        named = request.headers.get("Accept-Language") or (
+            settings.LANGUAGE_COOKIE_NAME in request.COOKIES
+        )
+        if user is not None and not named:
             language = user_language(user)
             if language:
                 translation.activate(language)
