@@ -4,7 +4,9 @@ manager's token (a buyer's for /me), and every answer must pass all of its check
 error, a documented status, content type and body, 401 without the token, 405 for other
 methods…
 
-Bounded so that it stays a part of `make test`: `MAX_EXAMPLES` per operation and phase.
+Bounded so that it stays a part of `make test`: per operation, schemathesis' deterministic
+coverage cases (boundaries, each field made invalid in turn) and `MAX_EXAMPLES` fuzzed ones;
+about 3,500 requests, a minute on SQLite or PostgreSQL on two cores.
 """
 
 from __future__ import annotations
