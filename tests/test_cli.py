@@ -367,13 +367,15 @@ def migrated(tmp_path_factory) -> str:
         ("DATABASE_URL", "not a url"),
         ("DATABASE_URL", "mysql://user@127.0.0.1/db"),
         ("CONN_MAX_AGE", "abc"),
+        ("SIGNIN_FAILURE_LIMIT", "many"),
+        ("EMAIL_SEND_LEASE_SECONDS", "-5"),
         ("EMAIL_URL", "carrier-pigeon:"),
         ("EMAIL_URL", "smtp://127.0.0.1:notaport"),
     ],
 )
 def test_bad_configuration_is_one_line_naming_the_variable(tmp_path, variable, value):
-    """A bad DATABASE_URL, CONN_MAX_AGE or EMAIL_URL: one line naming the variable, exit 1,
-    and no database file created in the working directory."""
+    """A bad DATABASE_URL, EMAIL_URL or number (CONN_MAX_AGE…): one line naming the
+    variable, exit 1, and no database file created in the working directory."""
     result = cadence("tick", cwd=tmp_path, **{variable: value})
 
     assert_one_line_error(result, variable)

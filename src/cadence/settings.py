@@ -25,6 +25,21 @@ def _env_flag(name: str, default: bool) -> bool:
     return value in ("1", "true", "yes", "on")
 
 
+def _env_int(name: str, default: int, unit: str) -> int:
+    """A whole number of `unit` (seconds, minutes…); unset or empty is `default`. A bad value
+    stops the start with one line naming the variable (the CLI prints it)."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ImproperlyConfigured(f"{name} must be a whole number of {unit}, not {value!r}")
+    return number
+
+
 def _env_list(name: str) -> list[str] | None:
     """A comma-separated variable as a list; None when unset."""
     if name not in os.environ:
@@ -72,8 +87,8 @@ CSRF_TRUSTED_ORIGINS += _env_list("CSRF_TRUSTED_ORIGINS") or []
 SESSION_COOKIE_SECURE = _env_flag("SESSION_COOKIE_SECURE", _BASE_IS_HTTPS)
 CSRF_COOKIE_SECURE = _env_flag("CSRF_COOKIE_SECURE", _BASE_IS_HTTPS)
 SECURE_SSL_REDIRECT = _env_flag("SECURE_SSL_REDIRECT", _BASE_IS_HTTPS)
-SECURE_HSTS_SECONDS = int(
-    os.environ.get("SECURE_HSTS_SECONDS", "").strip() or (31_536_000 if _BASE_IS_HTTPS else 0)
+SECURE_HSTS_SECONDS = _env_int(
+    "SECURE_HSTS_SECONDS", 31_536_000 if _BASE_IS_HTTPS else 0, "seconds"
 )
 # The instance's own subdomains are its own too (one year, as browsers' HSTS guidance asks).
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", _BASE_IS_HTTPS)
@@ -166,16 +181,6 @@ TEMPLATES = [
 ]
 
 
-def _conn_max_age() -> int:
-    value = os.environ.get("CONN_MAX_AGE", "0")
-    try:
-        return int(value)
-    except ValueError:
-        raise ImproperlyConfigured(
-            f"CONN_MAX_AGE must be a whole number of seconds, not {value!r}"
-        ) from None
-
-
 def _database_settings(url: str) -> dict:
     # The URL is not repeated in the messages: it may hold a password.
     expected = "use sqlite:///PATH or postgres://USER:PASSWORD@HOST:PORT/NAME"
@@ -183,7 +188,7 @@ def _database_settings(url: str) -> dict:
         raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {expected}")
     scheme = url.partition("://")[0]
     try:
-        parsed = dj_database_url.parse(url, conn_max_age=_conn_max_age())
+        parsed = dj_database_url.parse(url, conn_max_age=_env_int("CONN_MAX_AGE", 0, "seconds"))
     except dj_database_url.UnknownSchemeError:
         raise ImproperlyConfigured(f"DATABASE_URL: unknown scheme {scheme!r}: {expected}") from None
     except ValueError as exc:
@@ -230,8 +235,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # within the cool-off locks that pair out for AXES_COOLOFF_TIME; a 6th try is refused before
 # the password is checked, even a right one. Another address, or another account, is not
 # affected. Counted in the database, so every web process sees the same count.
-AXES_FAILURE_LIMIT = int(os.environ.get("SIGNIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("SIGNIN_LOCKOUT_MINUTES", "15")))
+AXES_FAILURE_LIMIT = _env_int("SIGNIN_FAILURE_LIMIT", 5, "attempts")
+AXES_COOLOFF_TIME = timedelta(minutes=_env_int("SIGNIN_LOCKOUT_MINUTES", 15, "minutes"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "cadence.security.backends.signin_username"
@@ -247,7 +252,7 @@ TRUST_X_FORWARDED_FOR = _env_flag("TRUST_X_FORWARDED_FOR", False)
 
 # API bearer tokens: failed attempts per address and minute before the address is refused (429)
 # for the rest of that minute; see cadence.security.throttle.
-API_TOKEN_FAILURE_LIMIT = int(os.environ.get("API_TOKEN_FAILURE_LIMIT", "10"))
+API_TOKEN_FAILURE_LIMIT = _env_int("API_TOKEN_FAILURE_LIMIT", 10, "attempts")
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French"))]
@@ -273,6 +278,10 @@ TASKS = {
 
 # EMAIL_URL: smtp://host:port, smtp+tls://user:pass@host:port, console:, locmem:
 EMAIL_URL = os.environ.get("EMAIL_URL", "console:")
+# A sender holds an email it claimed for this long; after it, another sender sends it again.
+# Far longer than one send takes (SMTP timeouts are seconds), short enough that a dead
+# sender's emails go out again within minutes.
+EMAIL_SEND_LEASE_SECONDS = _env_int("EMAIL_SEND_LEASE_SECONDS", 300, "seconds")
 
 
 def _email_settings(url: str) -> dict:

@@ -5,6 +5,8 @@ language, and the OpenAPI document lists every status a route can answer."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -431,6 +433,21 @@ def test_openapi_lists_every_status_a_route_can_answer(openapi):
         checked += 1
     assert checked > 40
     assert set(openapi["components"]["schemas"]["Errors"]["required"]) == {"errors"}
+
+
+def test_openapi_document_has_no_repeated_key():
+    """Each status appears once per operation in the JSON text itself (a repeated key makes
+    Swagger UI refuse the document)."""
+    repeated = []
+
+    def keep(pairs):
+        keys = [key for key, _ in pairs]
+        if len(keys) != len(set(keys)):
+            repeated.append(keys)
+        return dict(pairs)
+
+    json.loads(Client().get("/api/v1/openapi.json").content, object_pairs_hook=keep)
+    assert repeated == []
 
 
 @pytest.mark.parametrize(

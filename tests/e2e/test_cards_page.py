@@ -124,7 +124,7 @@ def test_pages_load_without_a_content_security_policy_violation(
     with page.expect_response("**/api/v1/openapi.json") as answer:
         page.goto(f"{live_server.url}/api/v1/docs")
     assert answer.value.ok
-    page.wait_for_selector("#swagger-ui .swagger-ui")
+    page.wait_for_selector("#swagger-ui .opblock")  # the operations rendered
     assert violations(page) == []
 
     page.goto(f"{live_server.url}/admin/")

@@ -105,7 +105,10 @@ def document_errors(schema: dict) -> dict:
                 statuses += [400, 413, 422]
             if any(p.get("in") == "query" for p in operation.get("parameters", [])):
                 statuses.append(422)
-            responses = operation.setdefault("responses", {})
+            # Ninja keys the routes' own answers by int; JSON keys are strings, so one key
+            # type avoids a document with "401" twice (which Swagger UI refuses to show).
+            responses = {str(k): v for k, v in operation.get("responses", {}).items()}
+            operation["responses"] = responses
             for status in statuses:
                 responses.setdefault(str(status), _error(status))
     return schema

@@ -41,10 +41,6 @@ logger = logging.getLogger("cadence.notifications")
 MAX_ATTEMPTS = 8
 # Minutes to wait after the n-th failed attempt (the last value repeats).
 BACKOFF_MINUTES = (1, 5, 15, 30, 60, 120, 240)
-# How long a claim on a row lasts when `EMAIL_SEND_LEASE_SECONDS` is not set: far longer
-# than one send takes (SMTP timeouts are seconds), short enough that a dead sender's emails
-# go out again within minutes.
-DEFAULT_LEASE_SECONDS = 300
 SEND_BATCH = 200
 
 
@@ -152,7 +148,7 @@ def _backoff(attempts: int) -> timedelta:
 
 def send_lease() -> timedelta:
     """How long a sender owns a row it claimed (setting `EMAIL_SEND_LEASE_SECONDS`)."""
-    return timedelta(seconds=getattr(settings, "EMAIL_SEND_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+    return timedelta(seconds=settings.EMAIL_SEND_LEASE_SECONDS)
 
 
 def message_id(email: Email) -> str:
