@@ -3,7 +3,19 @@ are one shop's pages. Each area module owns its routes."""
 
 from django.urls import include, path
 
-from cadence.web.manage import catalog, customers, cycles, home, methods, schedules, settings
+from cadence.web.manage import (
+    catalog,
+    customers,
+    cycles,
+    forecast,
+    home,
+    methods,
+    orders,
+    schedules,
+    settings,
+    subscription_form,
+    subscriptions,
+)
 
 urlpatterns = [
     path("", home.manage_home, name="manage-home"),
@@ -15,4 +27,8 @@ urlpatterns = [
     path("<int:shop_id>/", include(catalog.urlpatterns)),
     path("<int:shop_id>/", include(cycles.urlpatterns)),
     path("<int:shop_id>/", include(schedules.urlpatterns)),
+    path("<int:shop_id>/", include(subscription_form.urlpatterns)),
+    path("<int:shop_id>/", include(subscriptions.urlpatterns)),
+    path("<int:shop_id>/", include(orders.urlpatterns)),
+    path("<int:shop_id>/", include(forecast.urlpatterns)),
 ]
