@@ -102,6 +102,7 @@ AREA_PAGES = {
     "payment-methods": "manage-payment-methods",
     "shipping-methods": "manage-shipping-methods",
     "customers": "manage-customers",
+    "subscriptions": "manage-subscriptions",
     "products": "manage-products",
     "order-cycles": "manage-order-cycles",
     "schedules": "manage-schedules",
