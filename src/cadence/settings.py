@@ -81,6 +81,7 @@ if ALLOWED_HOSTS is None:
 # trusted; CSRF_TRUSTED_ORIGINS adds more (full origins, comma-separated).
 CSRF_TRUSTED_ORIGINS = [f"{_base.scheme}://{_base.netloc}"] if _base.netloc else []
 CSRF_TRUSTED_ORIGINS += _env_list("CSRF_TRUSTED_ORIGINS") or []
+CSRF_FAILURE_VIEW = "cadence.web.views.csrf_failure"
 
 # An https:// BASE_URL turns on everything HTTPS allows; each can be turned off by its own
 # variable (e.g. SECURE_SSL_REDIRECT=0 when the proxy in front already redirects).

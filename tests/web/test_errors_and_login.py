@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import include, path
 
@@ -26,6 +27,30 @@ handler500 = cadence.urls.handler500
 
 
 # --- error pages -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "language, heading, advice",
+    [
+        ("en", "This form has expired", "Nothing was saved"),
+        ("fr", "Ce formulaire a expiré", "Rien n’a été enregistré"),
+    ],
+)
+def test_a_form_refused_by_the_csrf_check_says_what_to_do(language, heading, advice):
+    """A form posted without its CSRF token (a page left open across a sign-out, say) answers
+    403 in the site's look and the visitor's language, and nothing is written."""
+    factories.user("mia@example.org", password="secret-pw")
+    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE=language)
+
+    response = client.post(
+        "/accounts/login/", {"username": "mia@example.org", "password": "secret-pw"}
+    )
+
+    assert response.status_code == 403
+    content = response.content.decode()
+    assert 'class="site-header"' in content
+    assert heading in content and advice in content
+    assert "_auth_user_id" not in client.session
 
 
 def test_a_missing_page_answers_404_in_the_sites_look(client):

@@ -221,6 +221,12 @@ def _with_labels(email: Email) -> Email:
     return email
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form refused by the CSRF check (settings.CSRF_FAILURE_VIEW): in the site's layout and
+    the visitor's language, saying what to do, rather than Django's technical page."""
+    return render(request, "403_csrf.html", status=403)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """The 500 page. Something already went wrong, so it asks as little as possible: no
     database, no session, no request context; only the visitor's language, read again from
