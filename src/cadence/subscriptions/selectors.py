@@ -143,6 +143,89 @@ def line_item_available(
     }
 
 
+# --- the back office's subscription form -----------------------------------------------------
+
+
+def subscription_for_form(*, shop: Enterprise, subscription_id: int) -> Subscription | None:
+    """One of the shop's subscriptions with what its form shows (customer, schedule, methods,
+    lines with their variants); None when the shop has no such subscription."""
+    return _with_relations(Subscription.objects.filter(shop=shop, pk=subscription_id)).first()
+
+
+def variants_for_subscription_form(
+    *, shop: Enterprise, ids: Iterable[int], subscription: Subscription | None = None
+) -> dict:
+    """The variants `ids` by id, as a subscription's form shows its lines: those the shop may
+    sell (even deleted since) and those already on `subscription`. An id of anything else is
+    left out, so no other shop's product is ever named. One query."""
+    from cadence.catalog.models import Variant
+    from cadence.catalog.selectors import variants_sellable_by
+
+    ids = list(ids)
+    if not ids:
+        return {}
+    allowed = Q(pk__in=variants_sellable_by(shop, include_deleted=True).values("pk"))
+    if subscription is not None:
+        allowed |= Q(pk__in=subscription.line_items.values("variant_id"))
+    return Variant.objects.filter(allowed, pk__in=ids).select_related("product").in_bulk()
+
+
+def estimate_of_values(
+    *,
+    shop: Enterprise,
+    schedule_id: int | None,
+    shipping_method=None,
+    payment_method=None,
+    lines: Iterable[tuple] = (),
+    now: datetime | None = None,
+) -> Estimate:
+    """The estimate of the next delivery of a subscription not saved yet, from plain values:
+    (variant, quantity) lines, the schedule's id and the methods (either may be missing).
+    Computed as `subscriptions_estimates` computes a saved one's: three queries."""
+    now = now or timezone.now()
+    cycle = _next_cycles([schedule_id], now).get(schedule_id) if schedule_id else None
+    counted = [
+        (variant.price, quantity)
+        for variant, quantity in lines
+        if not variant.is_deleted and (cycle is None or variant.pk in cycle.offered)
+    ]
+    return estimate(
+        lines=counted,
+        cycle_fees=cycle.fees if cycle is not None else (),
+        shipping=(shipping_method.name, shipping_method.fee) if shipping_method else None,
+        payment=(
+            (payment_method.name, payment_method.fee, payment_method.fee_percent)
+            if payment_method
+            else None
+        ),
+        currency=shop.currency,
+    )
+
+
+def order_update_issues_named(issues: Iterable[dict]) -> list[dict]:
+    """The order update issues `subscription_update` returns, each with its order's `number`
+    and its cycle's `cycle_name`, for a page to list them. One query."""
+    from cadence.orders.models import Order
+
+    issues = list(issues)
+    orders = (
+        Order.objects.filter(pk__in={issue["order_id"] for issue in issues})
+        .select_related("order_cycle")
+        .in_bulk()
+    )
+    named = []
+    for issue in issues:
+        order = orders.get(issue["order_id"])
+        named.append(
+            {
+                **issue,
+                "number": order.number if order else str(issue["order_id"]),
+                "cycle_name": order.order_cycle.name if order else "",
+            }
+        )
+    return named
+
+
 @dataclass(frozen=True)
 class _NextCycle:
     fees: tuple[tuple[str, str, Decimal], ...]

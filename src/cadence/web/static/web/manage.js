@@ -47,3 +47,39 @@
     }
   });
 })();
+
+// The subscription form: its step buttons (find or add a customer, add or remove a product)
+// and a change of customer, schedule, method or quantity post the form and swap it in place,
+// so addresses, warnings and estimates follow; Enter in a search box searches. Without
+// JavaScript the buttons post the whole page.
+(function () {
+  if (!document.getElementById("subscription-form")) return;
+  function post(form, values) {
+    window.htmx.ajax("POST", form.getAttribute("action"), {
+      source: form,
+      target: "#subscription-form",
+      select: "#subscription-form",
+      swap: "outerHTML",
+      values: values,
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("#subscription-form button[data-step]");
+    if (!button || !window.htmx) return;
+    event.preventDefault();
+    var values = {};
+    values[button.name] = button.value;
+    post(button.form || document.getElementById("subscription-form"), values);
+  });
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!window.htmx || !input.matches("#subscription-form [data-refresh]")) return;
+    post(input.form, { refresh: "1" });
+  });
+  document.addEventListener("keydown", function (event) {
+    var box = event.target;
+    if (event.key !== "Enter" || !window.htmx || !box.matches("#subscription-form input[type=search]")) return;
+    event.preventDefault();
+    window.htmx.trigger(box, "find");
+  });
+})();
