@@ -1,13 +1,50 @@
-"""Reads on orders' reference data: a shop's shipping methods."""
+"""Reads on orders: a shop's shipping methods, a cycle's orders and one order's page."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 
+from cadence.cycles.models import OrderCycle
 from cadence.enterprises.models import Enterprise
-from cadence.orders.models import ShippingMethod
+from cadence.orders.models import LineItem, Order, ShippingMethod
 
 
 def shipping_methods_for_shop(*, shop: Enterprise) -> QuerySet[ShippingMethod]:
     """The shop's shipping methods, inactive ones included, by name."""
     return ShippingMethod.objects.filter(shop=shop).order_by("name", "id")
+
+
+def _lines_with_products() -> Prefetch:
+    return Prefetch("line_items", queryset=LineItem.objects.select_related("variant__product"))
+
+
+def orders_of_cycle(*, order_cycle: OrderCycle) -> QuerySet[Order]:
+    """The cycle's orders, by number, with their customer and lines (and products), and per
+    order `item_count` (units given) and `short_lines` (lines given less than asked for), so
+    a list can sort and filter on them. A fixed number of queries for any page of them."""
+    return (
+        Order.objects.filter(order_cycle=order_cycle)
+        .select_related("customer")
+        .annotate(
+            item_count=Coalesce(Sum("line_items__quantity"), Value(0)),
+            short_lines=Count(
+                "line_items", filter=Q(line_items__quantity__lt=F("line_items__requested_quantity"))
+            ),
+        )
+        .prefetch_related(_lines_with_products())
+        .order_by("number", "id")
+    )
+
+
+def order_for_page(*, shop: Enterprise, order_id: int) -> Order | None:
+    """One of the shop's orders with what its page shows: customer, cycle, shipping method,
+    the proxy order it came from (if any: `proxy_order` is a reverse one-to-one), lines with
+    their products, fees and payments with their methods. None when the shop has no such
+    order."""
+    return (
+        Order.objects.filter(shop=shop, pk=order_id)
+        .select_related("customer", "order_cycle", "shipping_method", "proxy_order")
+        .prefetch_related(_lines_with_products(), "adjustments", "payments__method")
+        .first()
+    )

@@ -131,6 +131,130 @@ def placed_open_proxy_orders(*, subscription: Subscription, now: datetime) -> Qu
     ).select_related("order", "order_cycle")
 
 
+# --- a cycle's results in the back office ----------------------------------------------------
+
+# The lists of the cycle's results page, in the order it shows them. They sort the proxy
+# orders as the shop's placement and confirmation summaries do (`placement_summary_queue_if_done`,
+# `confirmation_summary_queue_if_done`), plus the orders placed in full, which the placement
+# email only counts.
+PLACEMENT_OUTCOMES = ("placed_in_full", "shortages", "empty", "failed")
+CONFIRMATION_OUTCOMES = (
+    "paid_orders",
+    "to_collect",
+    "to_charge",
+    "failed_payment",
+    "awaiting_authentication",
+    "voided",
+    "not_placed",
+)
+
+
+def cycle_short_order_ids(*, order_cycle: OrderCycle) -> set[int]:
+    """Ids of the cycle's subscription orders with a line given less than was asked for (the
+    placement summary's shortages). One query."""
+    from django.db.models import F
+
+    from cadence.orders.models import LineItem
+
+    return set(
+        LineItem.objects.filter(
+            order__order_cycle=order_cycle,
+            order__proxy_order__isnull=False,
+            quantity__lt=F("requested_quantity"),
+        ).values_list("order_id", flat=True)
+    )
+
+
+def cycle_results(*, order_cycle: OrderCycle, limit: int) -> dict:
+    """The cycle's subscription orders sorted by outcome, as the shop's summaries sort them:
+    `placement` (placed in full, with shortages, empty, failed) and `confirmation` (paid by
+    card, to be paid by hand, still to charge, payment failed, awaiting authentication,
+    voided, failed without an order). Each is `SummaryLists.context()` with rows that also
+    carry `order_id`, at most `limit` rows per list, plus the `placed` and `confirmed` totals
+    and `to_confirm` (placed orders confirmation has not reached yet); `waiting` and
+    `skipped` count the proxy orders not placed yet and those skipped.
+
+    Three queries, whatever the size of the cycle (the proxy orders are streamed once)."""
+    # The summaries' own reading of proxy orders, shared with the emails (imported here: the
+    # emails module reads these selectors).
+    from django.db.models import Count
+
+    from cadence.orders.models import OrderState, PaymentState
+    from cadence.payments.models import PaymentMethodKind
+    from cadence.subscriptions.services.emails import SummaryLists, summary_orders
+
+    class _Lists(SummaryLists):
+        def add(self, name: str, order, *, reason: str = "") -> None:
+            self.counts[name] += 1
+            if len(self.rows[name]) < limit:
+                self.rows[name].append(
+                    {
+                        "number": order.number,
+                        "customer": order.customer,
+                        "reason": reason,
+                        "order_id": order.order_id,
+                    }
+                )
+
+    short_orders = cycle_short_order_ids(order_cycle=order_cycle)
+    placement, confirmation = _Lists(*PLACEMENT_OUTCOMES), _Lists(*CONFIRMATION_OUTCOMES)
+    placed = confirmed = to_confirm = 0
+    for row in summary_orders(ProxyOrder.objects.filter(order_cycle=order_cycle)):
+        # Placement: every proxy order placement has dealt with.
+        if row.state in (ProxyOrderState.PENDING, ProxyOrderState.CANCELED):
+            continue
+        if row.order_id:
+            placed += 1
+            placement.add("shortages" if row.order_id in short_orders else "placed_in_full", row)
+        if row.state == ProxyOrderState.EMPTY:
+            placement.add("empty", row)
+        if row.state == ProxyOrderState.FAILED and not (
+            row.order_id and row.order_state == OrderState.CONFIRMED
+        ):
+            placement.add("failed", row, reason=row.reason)
+        if row.state == ProxyOrderState.PLACED and row.order_state == OrderState.COMPLETE:
+            to_confirm += 1
+        # Confirmation: the confirmed and failed ones.
+        if row.state not in (ProxyOrderState.CONFIRMED, ProxyOrderState.FAILED):
+            continue
+        if row.order_state != OrderState.CONFIRMED:
+            if row.state == ProxyOrderState.FAILED and row.order_id is None:
+                confirmation.add("not_placed", row, reason=row.reason)
+            continue
+        confirmed += 1
+        if row.payment_state == PaymentState.PAID:
+            confirmation.add("paid_orders", row)
+        elif row.payment_state == PaymentState.PENDING:
+            by_card = row.method_kind == PaymentMethodKind.STRIPE
+            confirmation.add("to_charge" if by_card else "to_collect", row)
+        elif row.payment_state == PaymentState.FAILED:
+            reason = row.reason or _("No reason given by the payment provider.")
+            confirmation.add("failed_payment", row, reason=reason)
+        elif row.payment_state == PaymentState.REQUIRES_AUTHORIZATION:
+            confirmation.add("awaiting_authentication", row)
+        elif row.payment_state == PaymentState.VOID:
+            confirmation.add("voided", row)
+    counts = dict(
+        ProxyOrder.objects.filter(
+            order_cycle=order_cycle,
+            state__in=[ProxyOrderState.PENDING, ProxyOrderState.CANCELED],
+        )
+        .values_list("state")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {
+        "placement": {"placed": placed, **placement.context()},
+        "confirmation": {
+            "confirmed": confirmed,
+            "to_confirm": to_confirm,
+            **confirmation.context(),
+        },
+        "waiting": counts.get(ProxyOrderState.PENDING, 0),
+        "skipped": counts.get(ProxyOrderState.CANCELED, 0),
+    }
+
+
 def line_item_available(
     subscription: Subscription, *, now: datetime | None = None
 ) -> dict[int, bool]:
