@@ -334,3 +334,14 @@ def test_another_shops_cycle_and_order_answer_404_to_this_shops_manager(manager_
     assert manager_client.get(f"/manage/{shop.pk}/orders/{order.pk}/").status_code == 404
     assert manager_client.get(orders_url(world.cycle)).status_code == 404
     assert manager_client.get(order_url(order)).status_code == 404
+
+
+def test_the_cycles_list_and_the_cycles_page_link_to_its_orders_and_results(manager_client, shop):
+    world = open_cycle(shop)
+
+    listed = manager_client.get(f"/manage/{shop.pk}/order-cycles/").content.decode()
+    page = manager_client.get(f"/manage/{shop.pk}/order-cycles/{world.cycle.pk}/").content.decode()
+
+    for html in (listed, page):
+        assert f'href="{orders_url(world.cycle)}"' in html
+        assert f'href="{results_url(world.cycle)}"' in html

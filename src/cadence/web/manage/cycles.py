@@ -240,7 +240,12 @@ class OrderCycleTable(ManageTable):
 
     def render_actions(self, record):
         return format_html(
-            '<span class="row-actions"><a href="{}">{}</a> <a href="{}">{}</a></span>',
+            '<span class="row-actions"><a href="{}">{}</a> <a href="{}">{}</a> '
+            '<a href="{}">{}</a> <a href="{}">{}</a></span>',
+            reverse("manage-cycle-orders", args=[self.shop.pk, record.pk]),
+            _("Orders"),
+            reverse("manage-cycle-results", args=[self.shop.pk, record.pk]),
+            _("Results"),
             reverse("manage-order-cycle-clone", args=[self.shop.pk, record.pk]),
             _("Duplicate"),
             reverse("manage-order-cycle-delete", args=[self.shop.pk, record.pk]),
