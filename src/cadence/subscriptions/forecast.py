@@ -13,8 +13,8 @@ line items of the eligible subscriptions).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db.models import Sum
 from django.utils import timezone
@@ -24,10 +24,10 @@ from cadence.subscriptions.models import SubscriptionLineItem
 from cadence.subscriptions.services.placement import eligible_proxy_orders
 
 
-@dataclass(frozen=True)
-class ForecastRow:
+class ForecastRow(NamedTuple):
     """One live variant of the cycle: what the cycle's subscriptions ask for, against stock
-    (`on_hand` is None for a variant sold on demand, which never runs short)."""
+    (`on_hand` is None for a variant sold on demand, which never runs short). A tuple: a
+    cycle may have thousands."""
 
     variant_id: int
     producer_id: int
@@ -98,14 +98,14 @@ def cycle_forecast(*, order_cycle: OrderCycle, now: datetime | None = None) -> l
     requested = requested_by_variant(order_cycle=order_cycle, now=now)
     return [
         ForecastRow(
-            variant_id=pk,
-            producer_id=producer_id,
-            producer_name=producer_name,
-            product_name=product_name,
-            variant_name=_variant_label(name, unit),
-            sku=sku,
-            requested=requested.get(pk, 0),
-            on_hand=None if on_demand else on_hand,
+            pk,
+            producer_id,
+            producer_name,
+            product_name,
+            _variant_label(name, unit),
+            sku,
+            requested.get(pk, 0),
+            None if on_demand else on_hand,
         )
         for pk, producer_id, producer_name, product_name, name, unit, sku, on_hand, on_demand in (
             variants
