@@ -244,7 +244,7 @@ class SubscriptionTable(ManageTable):
         url = detail_url(self.shop, record.pk)
         if customer.full_name:
             return format_html(
-                '<a href="{}">{}</a> <span class="muted email">{}</span>',
+                '<a href="{}">{}</a><br><span class="muted email">{}</span>',
                 url,
                 customer.full_name,
                 customer.email,
@@ -265,7 +265,7 @@ class SubscriptionTable(ManageTable):
         if record.status_name not in RUNNING:
             return self.default
         return format_html(
-            '{} <span class="muted">{}</span>',
+            '{}<br><span class="muted">{}</span>',
             formatting.local_date(record.next_closes_at, self.shop.timezone),
             record.next_cycle_name,
         )
