@@ -433,3 +433,41 @@ def test_the_page_runs_as_many_queries_for_50_deliveries_and_200_events_as_for_a
     assert sub.proxy_orders.count() == 50 and sub.events.count() >= 200
 
     assert count_queries(manager_client, url) == few
+
+
+def test_an_order_placed_between_the_question_and_the_answer_is_asked_about(
+    manager_client, w, monkeypatch
+):
+    """The page asked nothing (no order was placed yet); one is placed before the manager
+    confirms: the service refuses, and the page now asks what to do with it."""
+    from cadence.web.manage import subscriptions as pages
+
+    sub = subscribe(w)
+    proxy = placed(w, sub)
+    real = pages.placed_open_proxy_orders
+    calls = []
+
+    def seen_late(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs) if len(calls) > 1 else ProxyOrder.objects.none()
+
+    monkeypatch.setattr(pages, "placed_open_proxy_orders", seen_late)
+
+    response = manager_client.post(action_url(sub, "pause"), {})
+
+    assert response.status_code == 200
+    assert "An order of this subscription was placed meanwhile" in response.text
+    assert 'name="open_orders"' in response.text and proxy.order.number in response.text
+    sub.refresh_from_db()
+    assert sub.paused_at is None
+
+
+def test_amounts_and_dates_follow_the_managers_language(manager_client, w, settings):
+    """In French, money reads `10,50 €` and the tab is « Abonnements »."""
+    sub = subscribe(w)
+    manager_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+
+    text = manager_client.get(detail_url(sub)).text
+
+    assert "10,50" in text and "€10.50" not in text
+    assert ">Abonnements<" in text

@@ -684,7 +684,7 @@ class _Describe:
         return f"{label}.", []
 
 
-def _outcomes(proxies: list[ProxyOrder], describe: _Describe, shop: Enterprise) -> list:
+def _outcomes(proxies: list[ProxyOrder]) -> list:
     """What the engine did to each delivery (placement, confirmation, payment), read from the
     deliveries themselves: the engine keeps its outcomes there."""
     system = _("Cadence (automatic)")
@@ -736,7 +736,7 @@ def _outcomes(proxies: list[ProxyOrder], describe: _Describe, shop: Enterprise) 
 def history_of(*, events, references, proxies: list[ProxyOrder], shop: Enterprise) -> list:
     """Every audit event and every outcome of the engine, newest first."""
     describe = _Describe(references, shop)
-    entries = _outcomes(proxies, describe, shop)
+    entries = _outcomes(proxies)
     for event in events:
         data = event.data if isinstance(event.data, dict) else {}
         text, details = describe.event(event.kind, data)
@@ -854,6 +854,13 @@ def _action_page(request: HttpRequest, shop: Enterprise, subscription_id: int, k
             add_service_errors(form, error)
         except Conflict as conflict:
             refusal = conflict.detail
+            if conflict.field == "open_orders":
+                # An order was placed since the page was shown: ask about it now.
+                placed = list(placed_open_proxy_orders(subscription=subscription, now=now))
+                form = OpenOrdersForm(ask_open_orders=True, kind=kind)
+                refusal = _(
+                    "An order of this subscription was placed meanwhile: say what to do with it."
+                )
         else:
             messages.success(request, _done_message(kind, subscription, form))
             if issues:
