@@ -10,19 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from cadence.catalog.models import Product
 from cadence.customers.models import Customer
 from cadence.cycles.models import OrderCycle, Schedule
 from cadence.enterprises.models import Enterprise, SupplierPermission
-from cadence.orders.models import ShippingMethod
+from cadence.orders.models import OrderState, PaymentState, ShippingMethod
 from cadence.payments.models import PaymentMethod, PaymentMethodKind
 from cadence.subscriptions.domain import Status
-from cadence.subscriptions.models import ProxyOrder, Subscription
+from cadence.subscriptions.models import ProxyOrder, ProxyOrderState, Subscription
 from cadence.subscriptions.selectors import status_q
 
 # The steps, in the order a manager takes them; each names the page that does it.
@@ -152,4 +153,100 @@ def shop_overview(*, shop: Enterprise, now: datetime | None = None) -> ShopOverv
         last_confirmation=_results(
             cycles.filter(closes_at__lte=now).order_by("-closes_at", "-id").first()
         ),
+    )
+
+
+# What the home lists as needing attention: failed orders and payments of cycles open now or
+# closed less than ATTENTION_RECENT ago, and paused subscriptions resuming within
+# ATTENTION_RESUME_DAYS; at most ATTENTION_LIMIT of each.
+ATTENTION_RECENT = timedelta(days=14)
+ATTENTION_RESUME_DAYS = 7
+ATTENTION_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    """One subscription to look at. `kind` is `order_failed` (placement failed),
+    `payment_failed`, `payment_needs_authorization` (the buyer must authenticate the card
+    payment) or `resuming` (paused, resumes on `resume_on`)."""
+
+    kind: str
+    subscription: Subscription
+    order_cycle: OrderCycle | None = None
+    reason: str = ""
+    resume_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Attention:
+    problems: list[AttentionItem]
+    resuming: list[AttentionItem]
+    more: bool  # some were left out (more than ATTENTION_LIMIT of a kind)
+
+    @property
+    def items(self) -> list[AttentionItem]:
+        return self.problems + self.resuming
+
+
+def subscriptions_needing_attention(
+    *, shop: Enterprise, now: datetime | None = None, limit: int = ATTENTION_LIMIT
+) -> Attention:
+    """The shop's subscriptions a manager should look at: orders that could not be placed
+    and payments that failed or await the buyer's authentication, in cycles open or recently
+    closed (newest cycle first), then paused subscriptions resuming within the week (soonest
+    first). Two queries whatever the number of rows."""
+    now = now or timezone.now()
+    payment_trouble = [PaymentState.FAILED, PaymentState.REQUIRES_AUTHORIZATION]
+    proxies = list(
+        ProxyOrder.objects.filter(
+            subscription__shop=shop,
+            order_cycle__opens_at__lte=now,
+            order_cycle__closes_at__gt=now - ATTENTION_RECENT,
+        )
+        .filter(
+            Q(order__isnull=True, state=ProxyOrderState.FAILED)
+            | Q(
+                order__payment_state__in=payment_trouble,
+                order__state__in=[OrderState.COMPLETE, OrderState.CONFIRMED],
+            )
+        )
+        .exclude(state=ProxyOrderState.CANCELED)
+        .select_related("subscription__customer", "order_cycle", "order")
+        .order_by("-order_cycle__closes_at", "-order_cycle_id", "id")[: limit + 1]
+    )
+    today = now.astimezone(ZoneInfo(shop.timezone)).date()
+    paused = list(
+        Subscription.objects.filter(
+            shop=shop,
+            canceled_at__isnull=True,
+            paused_at__isnull=False,
+            resume_on__gte=today,
+            resume_on__lte=today + timedelta(days=ATTENTION_RESUME_DAYS),
+        )
+        .select_related("customer")
+        .order_by("resume_on", "id")[: limit + 1]
+    )
+
+    def kind_of(proxy: ProxyOrder) -> str:
+        if proxy.order is None:
+            return "order_failed"
+        if proxy.order.payment_state == PaymentState.REQUIRES_AUTHORIZATION:
+            return "payment_needs_authorization"
+        return "payment_failed"
+
+    problems = [
+        AttentionItem(
+            kind=kind_of(proxy),
+            subscription=proxy.subscription,
+            order_cycle=proxy.order_cycle,
+            reason=proxy.reason,
+        )
+        for proxy in proxies[:limit]
+    ]
+    resuming = [
+        AttentionItem(kind="resuming", subscription=sub, resume_on=sub.resume_on)
+        for sub in paused[:limit]
+    ]
+    return Attention(
+        problems=problems, resuming=resuming, more=len(proxies) > limit or len(paused) > limit
     )

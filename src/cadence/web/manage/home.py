@@ -13,7 +13,14 @@ from django.views.decorators.http import require_GET
 
 from cadence.enterprises.models import Enterprise
 from cadence.enterprises.selectors import enterprises_for_user
-from cadence.subscriptions.setup import STEPS, setup_checklists, shop_overview
+from cadence.formatting import local_date
+from cadence.subscriptions.setup import (
+    STEPS,
+    AttentionItem,
+    setup_checklists,
+    shop_overview,
+    subscriptions_needing_attention,
+)
 from cadence.web.manage.access import manager_page
 from cadence.web.manage.pages import render_page
 
@@ -74,6 +81,48 @@ def manage_home(request: HttpRequest) -> HttpResponse:
     )
 
 
+ATTENTION_LABELS = {
+    "order_failed": gettext_lazy("Order failed"),
+    "payment_failed": gettext_lazy("Payment failed"),
+    "payment_needs_authorization": gettext_lazy("Awaiting authentication"),
+    "resuming": gettext_lazy("Resumes soon"),
+}
+
+
+def _subscription_url(shop: Enterprise, subscription_id: int) -> str:
+    try:
+        return reverse("manage-subscription", args=[shop.pk, subscription_id])
+    except NoReverseMatch:
+        return f"/manage/{shop.pk}/subscriptions/{subscription_id}/"
+
+
+def _attention_row(shop: Enterprise, item: AttentionItem) -> dict:
+    """What the home shows of one subscription needing attention."""
+    customer = item.subscription.customer
+    if item.kind == "resuming":
+        detail = _("Paused; resumes on %(date)s.") % {
+            "date": local_date(item.resume_on, shop.timezone)
+        }
+    elif item.kind == "payment_needs_authorization":
+        detail = _("%(cycle)s: the buyer must authenticate the card payment.") % {
+            "cycle": item.order_cycle.name
+        }
+    elif item.reason:
+        detail = _("%(cycle)s: %(reason)s") % {
+            "cycle": item.order_cycle.name,
+            "reason": item.reason,
+        }
+    else:
+        detail = item.order_cycle.name
+    return {
+        "kind": item.kind,
+        "label": ATTENTION_LABELS[item.kind],
+        "customer": customer.full_name or customer.email,
+        "url": _subscription_url(shop, item.subscription.pk),
+        "detail": detail,
+    }
+
+
 @require_GET
 @manager_page
 def shop_home(request: HttpRequest, shop: Enterprise) -> HttpResponse:
@@ -83,6 +132,7 @@ def shop_home(request: HttpRequest, shop: Enterprise) -> HttpResponse:
         for step, done in checklist.steps()
     ]
     overview = shop_overview(shop=shop) if checklist.complete else None
+    attention = subscriptions_needing_attention(shop=shop) if checklist.complete else None
     return render_page(
         request,
         "manage/home/shop.html",
@@ -92,6 +142,10 @@ def shop_home(request: HttpRequest, shop: Enterprise) -> HttpResponse:
         checklist=checklist,
         steps=steps,
         overview=overview,
+        attention=attention,
+        attention_rows=[_attention_row(shop, item) for item in attention.items]
+        if attention
+        else [],
     )
 
 
