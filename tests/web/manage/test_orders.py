@@ -284,6 +284,7 @@ def test_an_order_shows_asked_and_given_quantities_fees_totals_and_a_failed_paym
     payment = re.search(r'<ul class="cards payments">(.*?)</ul>', html, re.S).group(1)
     assert "Card" in payment and "Failed" in payment
     assert "Refused: Your card was declined." in payment
+    assert html.count("Your card was declined.") == 1  # not repeated as the order's failure
     assert f'href="/manage/{shop.pk}/subscriptions/{subscription.pk}/"' in html
     assert f'href="{orders_url(world.cycle)}"' in html
 

@@ -162,10 +162,10 @@ class CycleOrderTable(ManageTable):
         short = ""
         if record.short_lines:
             short = format_html(
-                ' <span class="status status-failed">{}</span>', _("less than asked for")
+                '<br><span class="status status-failed">{}</span>', _("less than asked for")
             )
         return format_html(
-            '<span>{}{}<br><span class="muted">{}</span></span>', count, short, named
+            '<span>{}<br><span class="muted">{}</span>{}</span>', count, named, short
         )
 
     def render_total(self, record: Order):
@@ -298,7 +298,12 @@ def order_page(request: HttpRequest, shop: Enterprise, order_id: int) -> HttpRes
         subscription_url=(
             _subscription_url(shop, proxy_order.subscription_id) if proxy_order else None
         ),
-        proxy_order=proxy_order,
+        # Why the subscription's order failed, unless a payment's error below says it.
+        failure=(
+            proxy_order.reason
+            if proxy_order and proxy_order.reason not in {p["error"] for p in payments}
+            else ""
+        ),
         ship_address=_one_line_address(order.ship_address),
         lines=lines,
         short_lines=sum(1 for line in lines if line["short"]),
