@@ -364,6 +364,7 @@ def test_outsiders_see_nothing_and_change_nothing(w, assert_hidden):
         assert_hidden(action_url(sub, action), method="post", data={"open_orders": "cancel"})
     assert_hidden(delivery_url(sub, proxy, "skip"), method="post")
     assert_hidden(delivery_url(sub, proxy, "resume"), method="post")
+    assert_hidden(delivery_url(sub, proxy, "retry"), method="post")
 
     sub.refresh_from_db()
     proxy.refresh_from_db()
@@ -471,3 +472,25 @@ def test_amounts_and_dates_follow_the_managers_language(manager_client, w, setti
 
     assert "10,50" in text and "€10.50" not in text
     assert ">Abonnements<" in text
+
+
+def test_a_delivery_found_empty_can_be_tried_again_while_its_cycle_is_open(manager_client, w):
+    sub = subscribe(w)
+    type(w.apples).objects.filter(pk=w.apples.pk).update(on_hand=0)
+    place_cycle(order_cycle=w.open)
+    proxy = proxy_in(sub, w.open)
+    assert proxy.state == ProxyOrderState.EMPTY
+    text = manager_client.get(detail_url(sub)).text
+    assert "Nothing was available for Week 2: no order was placed." in text
+    assert text.count(">Try again</button>") == 1
+
+    response = manager_client.post(delivery_url(sub, proxy, "retry"), follow=True)
+
+    proxy.refresh_from_db()
+    assert proxy.state == ProxyOrderState.PENDING
+    assert "The order for Week 2 is being placed again." in response.text
+    assert "Asked to place the delivery of Week 2 again." in response.text
+    # The upcoming cycle is not open yet: nothing to try again there.
+    assert manager_client.post(
+        delivery_url(sub, proxy_in(sub, w.upcoming), "retry"), follow=True
+    ).text.count("is not open: this delivery can only be retried while it is open.")

@@ -407,6 +407,7 @@ class Delivery:
     order_url: str | None
     can_skip: bool
     can_resume: bool
+    can_retry: bool
 
 
 def _deliveries(
@@ -434,6 +435,10 @@ def _deliveries(
                 order_url=order_url(shop, order.pk) if order is not None else None,
                 can_skip=not_closed and not skipped,
                 can_resume=not_closed and skipped and subscription.canceled_at is None,
+                can_retry=cycle.opens_at <= now < cycle.closes_at
+                and proxy.state in (ProxyOrderState.EMPTY, ProxyOrderState.FAILED)
+                and order is None
+                and subscription.canceled_at is None,
             )
         )
     return rows
@@ -918,7 +923,20 @@ def subscription_cancel_page(request, shop, subscription_id: int) -> HttpRespons
 # --- skip and resume one delivery ----------------------------------------------------------
 
 
-def _delivery_action(request, shop, subscription_id: int, proxy_order_id: int, *, skip: bool):
+DELIVERY_ACTIONS = {
+    "skip": (lifecycle.proxy_order_cancel, gettext_lazy("The delivery of %(cycle)s is skipped.")),
+    "resume": (
+        lifecycle.proxy_order_resume,
+        gettext_lazy("The delivery of %(cycle)s is back on."),
+    ),
+    "retry": (
+        lifecycle.proxy_order_retry,
+        gettext_lazy("The order for %(cycle)s is being placed again."),
+    ),
+}
+
+
+def _delivery_action(request, shop, subscription_id: int, proxy_order_id: int, *, action: str):
     subscription = _subscription_of(shop, subscription_id)
     proxy = (
         ProxyOrder.objects.filter(pk=proxy_order_id, subscription=subscription)
@@ -927,31 +945,32 @@ def _delivery_action(request, shop, subscription_id: int, proxy_order_id: int, *
     )
     if proxy is None:
         raise Http404
-    service = lifecycle.proxy_order_cancel if skip else lifecycle.proxy_order_resume
+    service, done = DELIVERY_ACTIONS[action]
     try:
         service(proxy_order=proxy, actor=request.user)
     except Conflict as conflict:
         messages.error(request, conflict.detail)
     else:
-        done = (
-            _("The delivery of %(cycle)s is skipped.")
-            if skip
-            else _("The delivery of %(cycle)s is back on.")
-        )
-        messages.success(request, done % {"cycle": proxy.order_cycle.name})
+        messages.success(request, str(done) % {"cycle": proxy.order_cycle.name})
     return redirect(_safe_next(request, shop, detail_url(shop, subscription.pk)))
 
 
 @manager_page
 @require_POST
 def delivery_skip(request, shop, subscription_id: int, proxy_order_id: int) -> HttpResponse:
-    return _delivery_action(request, shop, subscription_id, proxy_order_id, skip=True)
+    return _delivery_action(request, shop, subscription_id, proxy_order_id, action="skip")
 
 
 @manager_page
 @require_POST
 def delivery_resume(request, shop, subscription_id: int, proxy_order_id: int) -> HttpResponse:
-    return _delivery_action(request, shop, subscription_id, proxy_order_id, skip=False)
+    return _delivery_action(request, shop, subscription_id, proxy_order_id, action="resume")
+
+
+@manager_page
+@require_POST
+def delivery_retry(request, shop, subscription_id: int, proxy_order_id: int) -> HttpResponse:
+    return _delivery_action(request, shop, subscription_id, proxy_order_id, action="retry")
 
 
 urlpatterns = [
@@ -982,5 +1001,10 @@ urlpatterns = [
         "subscriptions/<int:subscription_id>/deliveries/<int:proxy_order_id>/resume/",
         delivery_resume,
         name="manage-subscription-delivery-resume",
+    ),
+    path(
+        "subscriptions/<int:subscription_id>/deliveries/<int:proxy_order_id>/retry/",
+        delivery_retry,
+        name="manage-subscription-delivery-retry",
     ),
 ]
