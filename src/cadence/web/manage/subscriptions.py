@@ -178,7 +178,8 @@ class SubscriptionFilter(django_filters.FilterSet):
 
     @property
     def active(self) -> bool:
-        data = self.form.cleaned_data if self.is_valid() else {}
+        self.is_valid()  # cleans the form; a value that does not parse filters nothing
+        data = getattr(self.form, "cleaned_data", {})
         return any(data.get(name) for name in ("q", "status", "schedule"))
 
 
