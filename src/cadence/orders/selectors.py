@@ -48,3 +48,18 @@ def order_for_page(*, shop: Enterprise, order_id: int) -> Order | None:
         .prefetch_related(_lines_with_products(), "adjustments", "payments__method")
         .first()
     )
+
+
+def orders_matching(orders: QuerySet[Order], q: str) -> QuerySet[Order]:
+    """`orders` whose number or customer matches `q`: part of the number, the email or a name,
+    or the customer's exact code (as the customers list finds them)."""
+    q = q.strip()
+    if not q:
+        return orders
+    return orders.filter(
+        Q(number__icontains=q)
+        | Q(customer__email__icontains=q)
+        | Q(customer__first_name__icontains=q)
+        | Q(customer__last_name__icontains=q)
+        | Q(customer__code__iexact=q)
+    )

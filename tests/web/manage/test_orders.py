@@ -192,6 +192,9 @@ def test_the_list_filters_by_order_state_payment_state_and_shortage(
     assert listed("?payment_state=failed") == [failed.number]
     assert listed("?state=confirmed&payment_state=paid") == [paid.number]
     assert listed("?state=canceled") == []
+    assert listed("?q=BUYER2%40") == [short.number]
+    assert listed("?q=buyer1%40example") == [failed.number]
+    assert listed(f"?q={paid.number.lower()}") == [paid.number]
     html = manager_client.get(url + "?state=canceled").content.decode()
     assert "No order of this cycle matches these filters." in html
     assert f'<a href="{url}">Show all orders</a>' in html

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import django_filters
 import django_tables2 as tables
+from django import forms
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -26,7 +27,7 @@ from cadence import formatting
 from cadence.cycles.models import OrderCycle
 from cadence.enterprises.models import Enterprise
 from cadence.orders.models import Order, OrderState, PaymentState
-from cadence.orders.selectors import order_for_page, orders_of_cycle
+from cadence.orders.selectors import order_for_page, orders_matching, orders_of_cycle
 from cadence.subscriptions.selectors import (
     CONFIRMATION_OUTCOMES,
     PLACEMENT_OUTCOMES,
@@ -78,9 +79,15 @@ SHORTAGE_CHOICES = (
 
 
 class OrderFilter(django_filters.FilterSet):
-    """The list's query string: the order's state, its payment's state, and whether a line
-    was given less than asked for (stock ran short at placement)."""
+    """The list's query string: a search (order number or customer), the order's state, its
+    payment's state, and whether a line was given less than asked for (stock ran short at
+    placement)."""
 
+    q = django_filters.CharFilter(
+        label=gettext_lazy("Find an order"),
+        method="search",
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
     state = django_filters.ChoiceFilter(
         label=gettext_lazy("Order state"),
         choices=OrderState.choices,
@@ -100,7 +107,10 @@ class OrderFilter(django_filters.FilterSet):
 
     class Meta:
         model = Order
-        fields = ["state", "payment_state", "shortage"]
+        fields = ["q", "state", "payment_state", "shortage"]
+
+    def search(self, queryset, name, value):
+        return orders_matching(queryset, value)
 
     def filter_shortage(self, queryset, name, value):
         if value == "yes":
@@ -184,7 +194,7 @@ def cycle_orders(request: HttpRequest, shop: Enterprise, order_cycle_id: int) ->
     cycle = _cycle_of(shop, order_cycle_id)
     filters = OrderFilter(request.GET, queryset=orders_of_cycle(order_cycle=cycle))
     filtered = filters.is_bound and any(
-        request.GET.get(name) for name in ("state", "payment_state", "shortage")
+        request.GET.get(name, "").strip() for name in ("q", "state", "payment_state", "shortage")
     )
     table = configure(request, CycleOrderTable(filters.qs, shop=shop, order_by="number"))
     now = timezone.now()
