@@ -233,6 +233,17 @@ def test_an_open_cycle_counts_only_what_is_still_to_be_placed(manager_client, sh
     assert "asked 2 · stock 3" in text
 
 
+def test_an_open_cycle_with_everything_placed_leads_to_its_orders(manager_client, shop):
+    variant = factories.variant(shop, on_hand=3, product_name="Honey")
+    cycle = factories.order_cycle(shop, variants=[variant])
+    _ask(shop, cycle, variant, 2, state=ProxyOrderState.PLACED)
+
+    text = manager_client.get(_page(shop, cycle)).text
+
+    assert "Nothing is left to place in this cycle" in text
+    assert f'href="/manage/{shop.pk}/order-cycles/{cycle.pk}/orders/"' in text
+
+
 def test_a_cycle_without_products_says_what_to_do(manager_client, shop):
     cycle = _upcoming(shop, [])
 

@@ -80,6 +80,14 @@ def results_url(shop: Enterprise, cycle: OrderCycle) -> str:
         return f"/manage/{shop.pk}/order-cycles/{cycle.pk}/results/"
 
 
+def orders_url(shop: Enterprise, cycle: OrderCycle) -> str:
+    """The page of a cycle's orders."""
+    try:
+        return reverse("manage-cycle-orders", args=[shop.pk, cycle.pk])
+    except NoReverseMatch:
+        return f"/manage/{shop.pk}/order-cycles/{cycle.pk}/orders/"
+
+
 def _cycle(shop: Enterprise, order_cycle_id: int) -> OrderCycle:
     return get_for_shop(OrderCycle.objects.all(), pk=order_cycle_id, shop=shop)
 
@@ -238,6 +246,7 @@ def forecast_page(request: HttpRequest, shop: Enterprise, order_cycle_id: int) -
         counts=counts,
         total_shortfall=sum(row.shortfall for row in every),
         is_open=is_open,
+        orders_url=orders_url(shop, cycle),
         csv_url=reverse("manage-cycle-forecast-csv", args=[shop.pk, cycle.pk])
         + (f"?show={show}" if show != DEFAULT_SHOW else ""),
         **context,
