@@ -14,8 +14,9 @@ through `cadence.customers.services`, as on the customers page.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -194,6 +195,7 @@ class Line:
     quantity: int | None
     error: str | None
     offered: bool
+    service_errors: list[str] = field(default_factory=list)
 
     @property
     def line_total(self):
@@ -273,6 +275,7 @@ class SubscriptionFormPage:
         self.top_errors: list[str] = []
         self.line_errors: list[str] = []
         self.customer_note = ""
+        self.refused = False
         self.open_new_customer = False
         data = request.POST.copy() if request.method == "POST" else self._initial_data()
         self.new_customer = NewCustomerForm(data, prefix="new")
@@ -439,6 +442,7 @@ class SubscriptionFormPage:
     def save(self):
         """Create or update; returns (subscription, issues) or None when refused (the
         messages are then on the fields)."""
+        self.refused = True
         if not (self.details_valid and self.addresses_valid):
             return None
         if any(line.error for line in self.lines):
@@ -467,7 +471,14 @@ class SubscriptionFormPage:
         self.bill.add_service_messages(error.errors.get("bill_address", []))
         if not self.ship.cleaned_data.get("same_as_bill"):
             self.ship.add_service_messages(error.errors.get("ship_address", []))
-        self.line_errors = list(error.errors.get("line_items", []))
+        # A message naming a product goes on its line; the others above the lines.
+        by_name = sorted(self.lines, key=lambda line: -len(line.variant.full_name))
+        for message in error.errors.get("line_items", []):
+            line = next((ln for ln in by_name if ln.variant.full_name in message), None)
+            if line is None:
+                self.line_errors.append(message)
+            else:
+                line.service_errors.append(message)
         known = {*DETAIL_KEYS, "bill_address", "ship_address", "line_items"}
         for key, messages_ in error.errors.items():
             if key not in known:
@@ -503,8 +514,15 @@ class SubscriptionFormPage:
                 for other in live_subscriptions_of_customer(customer=self.customer, now=self.now)
                 if other.schedule_id == schedule_id and (sub is None or other.pk != sub.pk)
             ]
-        q = (data.get("q") or "").strip()
+        fee_rows: dict[str, Decimal] = {}
+        for fee in estimate.fee_lines:
+            fee_rows[fee.label] = fee_rows.get(fee.label, Decimal(0)) + fee.amount
+        q = "" if data.get("add_variant") else (data.get("q") or "").strip()
         customer_q = (data.get("customer_q") or "").strip()
+        chosen_before = data.get("customer_before") or ""
+        if self.customer is not None and chosen_before != str(self.customer.pk):
+            # A customer was just chosen (or added): the search that found them is done.
+            customer_q = ""
         chosen_ids = [line.variant.pk for line in self.lines]
         return {
             "subscription": sub,
@@ -518,10 +536,12 @@ class SubscriptionFormPage:
             "lines": self.lines,
             "line_errors": self.line_errors,
             "top_errors": self.top_errors,
+            "refused": self.refused,
             "schedule": schedule,
             "shipping": shipping,
             "payment": payment,
             "estimate": estimate,
+            "fee_rows": list(fee_rows.items()),
             "same_schedule": same_schedule,
             "addresses_from": data.get("addresses_from", ""),
             "cancel_url": _subscription_url(shop, sub) if sub else _list_url(shop),

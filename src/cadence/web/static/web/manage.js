@@ -54,6 +54,9 @@
 // JavaScript the buttons post the whole page.
 (function () {
   if (!document.getElementById("subscription-form")) return;
+  // htmx copies `style` attributes between the old and the new form while settling, which
+  // the Content-Security-Policy forbids (no style attribute is used here anyway).
+  if (window.htmx) window.htmx.config.attributesToSettle = ["class", "width", "height"];
   function post(form, values) {
     window.htmx.ajax("POST", form.getAttribute("action"), {
       source: form,
