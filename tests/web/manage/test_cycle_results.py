@@ -186,3 +186,53 @@ def test_the_page_reads_in_french(manager_client, shop):
     html = manager_client.get(results_url(world.cycle), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
 
     assert "2 commandes créées." in html
+
+
+def test_the_results_sort_orders_as_the_shops_summary_emails_do(shop, monkeypatch):
+    """Every outcome at once; each list of the emails is the page's list, row for row."""
+    from cadence.subscriptions.selectors import cycle_results
+
+    world = open_cycle(shop, carrots_on_hand=7)
+    honey = factories.variant(shop, on_hand=0, product_name="Honey")
+    world.cycle.variants.add(honey)
+    card = factories.payment_method(shop, kind="stripe", name="Card")
+    world.subscribe(4, lines=[(world.carrots, 2)], payment_method=card)  # the 4th is short
+    world.subscribe(1, lines=[(honey, 1)], first=4)
+    (failing,) = world.subscribe(1, first=5)
+    failing.payment_method = factories.payment_method(shop, kind="other", name="Barter")
+    failing.save(update_fields=["payment_method"])
+    world.subscribe(1, lines=[(world.eggs, 1)], first=6)
+    world.place()
+    close_and_confirm(
+        world,
+        monkeypatch,
+        ChargeResult(ChargeStatus.SUCCEEDED, reference="pi_1"),
+        ChargeResult(ChargeStatus.FAILED, error="Your card was declined."),
+        ChargeResult(ChargeStatus.REQUIRES_ACTION, reference="pi_3"),
+        ChargeResult(ChargeStatus.SUCCEEDED, reference="pi_4"),
+    )
+
+    results = cycle_results(order_cycle=world.cycle, limit=500)
+
+    def rows(lists: dict, name: str) -> list[tuple]:
+        return [(r["number"], r["customer"], r["reason"]) for r in lists[name]]
+
+    placement = Email.objects.get(kind="placement_summary").context
+    confirmation = Email.objects.get(kind="confirmation_summary").context
+    for name in ("shortages", "empty", "failed"):
+        assert rows(results["placement"], name) == rows(placement, name), name
+        assert results["placement"]["counts"][name] == placement["counts"][name]
+    assert results["placement"]["placed"] == placement["placed"] == 5
+    for name in confirmation["counts"]:
+        assert rows(results["confirmation"], name) == rows(confirmation, name), name
+        assert results["confirmation"]["counts"][name] == confirmation["counts"][name]
+    assert results["confirmation"]["confirmed"] == confirmation["confirmed"] == 5
+    # Each outcome came up at least once.
+    assert all(placement["counts"].values())
+    assert {name for name, n in confirmation["counts"].items() if n} == {
+        "paid_orders",
+        "failed_payment",
+        "awaiting_authentication",
+        "to_collect",
+        "not_placed",
+    }
