@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from cadence.subscriptions.forecast import cycle_forecast
 from cadence.subscriptions.models import (
     ProxyOrder,
     ProxyOrderState,
@@ -295,3 +296,21 @@ def test_the_forecast_runs_as_many_queries_for_500_subscriptions_as_for_10(
     assert count_queries(manager_client, page) == page_at_10
     assert count_queries(manager_client, csv_url) == csv_at_10
     assert "asked 500 · stock 20 · short 480" in manager_client.get(page).text
+
+
+def test_the_forecast_counts_what_placement_would_place(shop, eggs_and_milk):
+    """The selector the page and the API share follows placement's rule: a subscription that
+    begins after the cycle closes asks nothing in it, nor does any in a shop with subscriptions
+    turned off."""
+    cycle, eggs, milk = eggs_and_milk
+    _ask(shop, cycle, eggs, 4)
+    _ask(shop, cycle, eggs, 10, begins_at=cycle.closes_at + timedelta(days=1))
+
+    rows = {row.variant_id: row for row in cycle_forecast(order_cycle=cycle)}
+    assert (rows[eggs.pk].requested, rows[eggs.pk].shortfall) == (4, 0)
+    assert (rows[milk.pk].requested, rows[milk.pk].on_hand) == (0, None)
+
+    shop.enable_subscriptions = False
+    shop.save()
+    cycle.refresh_from_db()
+    assert all(row.requested == 0 for row in cycle_forecast(order_cycle=cycle))
