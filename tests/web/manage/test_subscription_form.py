@@ -264,6 +264,7 @@ def test_choosing_a_customer_fills_in_their_addresses(manager_client, world):
     customer replaces what was filled in from the first."""
     first = manager_client.get(f"{_new(world.shop)}?customer_id={world.customer.pk}")
     assert 'name="bill-city" value="Lyon"' in first.text
+    assert re.search(r'name="bill-country"[^>]*>.*<option value="FR" selected>', first.text)
     assert 'name="ship-city" value="Villeurbanne"' in first.text
 
     chosen = manager_client.post(

@@ -27,6 +27,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -173,6 +174,36 @@ def _method_label(method, shop: Enterprise) -> str:
     return label
 
 
+class LongSelect(forms.Select):
+    """A select of many options (every country) rendered in one template, rather than one
+    template per option: the two address forms' countries are 500 options."""
+
+    template_name = "manage/subscriptions/_form_select.html"
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        chosen = set(context["widget"]["value"])
+        context["widget"]["options_html"] = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (key, " selected" if str(key) in chosen else "", label)
+                for key, label in self.choices
+            ),
+        )
+        return context
+
+    def optgroups(self, name, value, attrs=None):
+        return []  # the options are rendered at once, in `get_context`
+
+
+def _with_long_selects(form: forms.Form) -> forms.Form:
+    field = form.fields["country"]
+    field.widget = LongSelect(attrs=field.widget.attrs)
+    field.widget.choices = field.choices
+    return form
+
+
 class NewCustomerForm(forms.Form):
     """The small form that adds a customer without leaving the subscription's form."""
 
@@ -286,8 +317,8 @@ class SubscriptionFormPage:
             data = _with_customer_addresses(data, self.customer)
         self.data = data
         self.details = DetailsForm(data, shop=shop, subscription=subscription)
-        self.bill = AddressForm(data, prefix="bill")
-        self.ship = ShipAddressForm(data, prefix="ship")
+        self.bill = _with_long_selects(AddressForm(data, prefix="bill"))
+        self.ship = _with_long_selects(ShipAddressForm(data, prefix="ship"))
         self.details_valid = self.details.is_valid()
         self.addresses_valid = all([self.bill.is_valid(), self.ship.is_valid()])
         self.lines = self._lines(data)
