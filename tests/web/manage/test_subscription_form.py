@@ -259,6 +259,18 @@ def test_a_customer_added_inline_is_created_and_chosen(manager_client, world):
     assert Customer.objects.filter(email="alice@example.org").count() == 1
 
 
+def test_choosing_a_customer_ends_the_search_that_found_them(manager_client, world):
+    form = _form(world, customer_q="durand", save="", refresh="1")
+
+    chosen = manager_client.post(_new(world.shop), {**form, "customer_before": ""})
+    searching = manager_client.post(
+        _new(world.shop), {**form, "customer_before": str(world.customer.pk)}
+    )
+
+    assert 'name="customer_q" id="id_customer_q" value=""' in chosen.text
+    assert 'name="customer_q" id="id_customer_q" value="durand"' in searching.text
+
+
 def test_choosing_a_customer_fills_in_their_addresses(manager_client, world):
     """Blank addresses take the chosen customer's; typed ones stay; choosing another
     customer replaces what was filled in from the first."""
@@ -412,6 +424,16 @@ def test_editing_a_canceled_subscription_says_why_not(manager_client, world):
 
     assert response.status_code == 200
     assert "This subscription is canceled and cannot be changed." in response.text
+
+
+def test_an_edit_cannot_leave_a_subscription_without_products(manager_client, world):
+    subscription = _subscribe(world, [(world.carrots, 1)])
+    form = _edit_form(world, subscription)
+
+    response = manager_client.post(_edit(world.shop, subscription), form)
+
+    assert "Please add at least one product" in _errors(response.text, "line_items")
+    assert subscription.line_items.count() == 1
 
 
 def test_another_shops_subscription_is_not_found(manager_client, world):
@@ -573,3 +595,89 @@ def test_the_searches_run_as_many_queries_for_500_rows_as_for_10(
     )
 
     assert counts() == at_10
+
+
+# --- in a browser -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def phone_page(monkeypatch, live_server, request):
+    from tests.browser import chromium_page
+
+    # (Depending on live_server makes the browser close first, ending its connections.)
+    yield from chromium_page(monkeypatch, request, viewport={"width": 390, "height": 844})
+
+
+def _browser_world() -> dict:
+    manager = factories.user("marie-christine.delaunay@tilleuls.fr", password="pw")
+    shop = factories.shop(
+        "Ferme des Tilleuls et Jardins de la Vallée", managers=[manager], timezone="Europe/Paris"
+    )
+    world = World(shop)
+    world.customer.first_name = "Marie-Christine"
+    world.customer.email = "marie-christine.delaunay-beaumont@exemple-tres-long.fr"
+    world.customer.save()
+    return {
+        "shop": shop.pk,
+        "customer": world.customer.pk,
+        "schedule": world.schedule.pk,
+        "carrots": world.carrots.pk,
+        "honey": world.honey.pk,
+    }
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_form_in_a_phones_browser(phone_page, live_server, language):
+    """On a 390 px wide phone, with htmx: the customer found as you type and chosen fills in
+    the addresses, a product found as you type is added in place, a quantity changes the
+    estimate, and saving creates the subscription. Nothing scrolls sideways, and the
+    Content-Security-Policy refuses nothing."""
+    from playwright.sync_api import expect
+
+    from tests.browser import in_db
+
+    page = phone_page
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    ids = in_db(_browser_world)
+    page.context.add_cookies(
+        [{"name": "django_language", "value": language, "url": live_server.url}]
+    )
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "marie-christine.delaunay@tilleuls.fr")
+    page.fill("#id_password", "pw")
+    with page.expect_navigation():
+        page.locator("main button[type=submit]").click()
+    problems.clear()  # (the sign-in page asks for a favicon the test server does not have)
+    page.goto(f"{live_server.url}/manage/{ids['shop']}/subscriptions/new/")
+
+    page.fill("#id_customer_q", "delaunay")
+    page.locator(f"#customer-results-list #customer-{ids['customer']}").check()
+    expect(page.locator("#customer-chosen")).to_be_visible()
+    expect(page.locator("[name=bill-city]")).to_have_value("Lyon")
+    page.select_option("#id_schedule_id", str(ids["schedule"]))
+    expect(page.locator("#review-summary")).to_contain_text("Weekly box")
+    page.select_option("#id_shipping_method_id", index=1)
+    expect(page.locator("#review-summary")).to_contain_text("Home delivery")
+    # Typing a search while the form comes back from the server: nothing typed is lost.
+    page.select_option("#id_payment_method_id", index=1)
+    page.locator("#id_q").press_sequentially("CAR-1", delay=10)
+    page.locator(f"#subscription-variant-list button[value='{ids['carrots']}']").click()
+    expect(page.locator("#review-summary")).to_contain_text("Cash")
+    quantity = page.locator(f"#id_quantity-{ids['carrots']}")
+    expect(quantity).to_have_value("1")
+    quantity.fill("2")
+    quantity.dispatch_event("change")
+    total = "€11.00" if language == "en" else "11,00\u00a0€"
+    expect(page.locator("#estimate-total")).to_have_text(total)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    with page.expect_navigation():
+        page.locator("button[name=save]").click()
+
+    assert "/subscriptions/new/" not in page.url
+    subscription = in_db(lambda: Subscription.objects.get())
+    assert page.url.endswith(f"/subscriptions/{subscription.pk}/")
+    assert not problems, problems

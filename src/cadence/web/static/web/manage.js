@@ -57,8 +57,33 @@
   // htmx copies `style` attributes between the old and the new form while settling, which
   // the Content-Security-Policy forbids (no style attribute is used here anyway).
   if (window.htmx) window.htmx.config.attributesToSettle = ["class", "width", "height"];
+  // What is being typed when the new form arrives stays as typed (the new form holds what was
+  // sent), and a search typed meanwhile runs again.
+  var typing = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var active = document.activeElement;
+    typing = event.target.id === "subscription-form" && active && active.id &&
+      event.target.contains(active) && active.matches("input[type=text], input[type=search], input[type=email], input[type=tel]")
+      ? { id: active.id, value: active.value } : null;
+  });
+  var searchAgain = null;
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.id !== "subscription-form" || !typing) return;
+    var input = document.getElementById(typing.id);
+    if (input && input.value !== typing.value) {
+      input.value = typing.value;
+      if (input.type === "search") searchAgain = input;
+    }
+    typing = null;
+  });
+  // (htmx:load comes once htmx has processed the new form, so that its search box searches.)
+  document.addEventListener("htmx:load", function (event) {
+    if (event.target.id !== "subscription-form" || !searchAgain) return;
+    window.htmx.trigger(searchAgain, "find");
+    searchAgain = null;
+  });
   function post(form, values) {
-    window.htmx.ajax("POST", form.getAttribute("action"), {
+    return window.htmx.ajax("POST", form.getAttribute("action"), {
       source: form,
       target: "#subscription-form",
       select: "#subscription-form",
@@ -81,8 +106,14 @@
   });
   document.addEventListener("keydown", function (event) {
     var box = event.target;
-    if (event.key !== "Enter" || !window.htmx || !box.matches("#subscription-form input[type=search]")) return;
-    event.preventDefault();
-    window.htmx.trigger(box, "find");
+    if (event.key !== "Enter" || !window.htmx) return;
+    if (box.matches("#subscription-form input[type=search]")) {
+      event.preventDefault();
+      window.htmx.trigger(box, "find");
+    } else if (box.matches("#new-customer input")) {
+      // Enter in the new customer's inputs adds the customer.
+      event.preventDefault();
+      document.querySelector("#new-customer button[name=add_customer]").click();
+    }
   });
 })();
