@@ -259,6 +259,17 @@ def test_a_customer_added_inline_is_created_and_chosen(manager_client, world):
     assert Customer.objects.filter(email="alice@example.org").count() == 1
 
 
+def test_the_customer_search_works_without_javascript(manager_client, world):
+    """The picker's Search button posts the form and shows the customers found, as radio
+    buttons of the form's customer."""
+    form = _form(world, customer_id="", customer_q="alice", save="", find_customer="1")
+
+    response = manager_client.post(_new(world.shop), form)
+
+    assert f'name="customer_id" value="{world.customer.pk}"' in response.text
+    assert Subscription.objects.count() == 0
+
+
 def test_choosing_a_customer_ends_the_search_that_found_them(manager_client, world):
     form = _form(world, customer_q="durand", save="", refresh="1")
 
