@@ -77,3 +77,33 @@ def in_db(fn):
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(run).result()
+
+
+# Records the browser's `securitypolicyviolation` events; injected by Playwright before the
+# page's own scripts, so the policy does not apply to it.
+_RECORD_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+def watch_csp(page) -> list[str]:
+    """Every Content-Security-Policy complaint of the page from now on: console errors
+    (Chromium prints one per refusal) and, see `violations`, the DOM's events."""
+    complaints: list[str] = []
+    page.add_init_script(_RECORD_VIOLATIONS)
+    page.on(
+        "console",
+        lambda msg: (
+            complaints.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
+    return complaints
+
+
+def violations(page) -> list[str]:
+    return page.evaluate("window.__cspViolations || []")

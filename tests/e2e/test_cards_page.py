@@ -8,39 +8,10 @@ import pytest
 from cadence.orders.models import PaymentState
 from cadence.payments.models import ChargeConsent, Payment, SavedCard
 from tests import factories
-from tests.browser import in_db
+from tests.browser import in_db, violations, watch_csp
 from tests.payments.test_confirmation import confirm, stripe_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-# Records the browser's `securitypolicyviolation` events; injected by Playwright before the
-# page's own scripts, so the policy does not apply to it.
-_RECORD_VIOLATIONS = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
-});
-"""
-
-
-def watch_csp(page) -> list[str]:
-    """Every Content-Security-Policy complaint of the page from now on: console errors
-    (Chromium prints one per refusal) and, see `violations`, the DOM's events."""
-    complaints: list[str] = []
-    page.add_init_script(_RECORD_VIOLATIONS)
-    page.on(
-        "console",
-        lambda msg: (
-            complaints.append(msg.text)
-            if msg.type == "error" and "Content Security Policy" in msg.text
-            else None
-        ),
-    )
-    return complaints
-
-
-def violations(page) -> list[str]:
-    return page.evaluate("window.__cspViolations || []")
 
 
 def sign_in(page, live_server, email: str, password: str, next_path: str) -> None:
