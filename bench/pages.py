@@ -1,13 +1,15 @@
 """Back-office page benchmark: server time and queries of each manager page on a big shop.
 
-    python bench/pages.py [--customers 10000] [--variants 5000] [--database sqlite|postgres]
-        [--repeat 7]
+    python bench/pages.py [--customers 10000] [--variants 5000] [--subscriptions 10000]
+        [--database sqlite|postgres] [--repeat 7]
 
 Builds a fresh database (PostgreSQL: BENCH_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/cadence_bench, dropped and re-created; SQLite: a temporary
 file) with one shop holding the given numbers of customers and variants (products of three
 variants, half of them the shop's own, half a producer's it may sell), 60 order cycles in two
-schedules, and a manager. Then it requests every back-office page through Django's test
+schedules, subscriptions of three lines (one per customer, up to `--subscriptions`) whose
+orders in the open cycle are placed by the real engine, one subscription with 50 deliveries
+and 200 history rows, and a manager. Then it requests every back-office page through Django's test
 client, signed in as that manager, and prints for each the median server time over
 `--repeat` requests (after one warm-up), the slowest, and the number of queries. The target
 is under 150 ms per page; pages over it are marked.
@@ -32,7 +34,7 @@ from benchdb import ADDRESS, database_url, recreate_postgres  # noqa: E402
 TARGET_MS = 150.0
 
 
-def build(*, customers: int, variants: int):
+def build(*, customers: int, variants: int, subscriptions: int):
     """The shop and its rows, written with bulk inserts. Returns (manager, shop, ids) where
     ids names one row of each kind for the detail pages."""
     from django.contrib.auth import get_user_model
@@ -125,7 +127,17 @@ def build(*, customers: int, variants: int):
     weekly.order_cycles.set(cycles)
     fortnightly = Schedule.objects.create(shop=shop, name="Quinzaine")
     fortnightly.order_cycles.set(cycles[::2])
+    subscription_ids = subscribe(
+        shop=shop,
+        schedule=weekly,
+        count=min(subscriptions, customers),
+        variants=all_variants[:200],
+        cycles=cycles,
+        open_cycle=cycles[30],
+        now=now,
+    )
     ids = {
+        "subscription": subscription_ids[0],
         "customer": Customer.objects.filter(shop=shop)
         .order_by("pk")
         .values_list("pk", flat=True)[customers // 2],
@@ -136,6 +148,74 @@ def build(*, customers: int, variants: int):
         "shipping_method": ShippingMethod.objects.filter(shop=shop).order_by("pk")[0].pk,
     }
     return manager, shop, ids
+
+
+def subscribe(*, shop, schedule, count, variants, cycles, open_cycle, now) -> list[int]:
+    """`count` subscriptions of three lines on `schedule`, a proxy order each in `open_cycle`,
+    placed by the real engine; the first subscription also gets a delivery in 50 cycles and
+    200 history rows. Returns the subscriptions' ids, oldest first."""
+    from cadence.customers.models import Customer
+    from cadence.orders.models import ShippingMethod
+    from cadence.payments.models import PaymentMethod
+    from cadence.subscriptions.models import (
+        ProxyOrder,
+        Subscription,
+        SubscriptionEvent,
+        SubscriptionLineItem,
+    )
+    from cadence.subscriptions.services.placement import place_cycle
+
+    payment = PaymentMethod.objects.filter(shop=shop, kind="manual").first()
+    shipping = ShippingMethod.objects.filter(shop=shop).first()
+    customers = Customer.objects.filter(shop=shop).order_by("pk")[:count]
+    subs = Subscription.objects.bulk_create(
+        (
+            Subscription(
+                shop=shop,
+                customer=customer,
+                schedule=schedule,
+                payment_method=payment,
+                shipping_method=shipping,
+                bill_address=ADDRESS,
+                ship_address=ADDRESS,
+                begins_at=now - timedelta(days=400),
+            )
+            for customer in customers
+        ),
+        batch_size=2000,
+    )
+    SubscriptionLineItem.objects.bulk_create(
+        (
+            SubscriptionLineItem(
+                subscription=sub, variant=variants[(n + k * 67) % len(variants)], quantity=k + 1
+            )
+            for n, sub in enumerate(subs)
+            for k in range(3)
+        ),
+        batch_size=5000,
+    )
+    ProxyOrder.objects.bulk_create(
+        (ProxyOrder(subscription=sub, order_cycle=open_cycle) for sub in subs), batch_size=5000
+    )
+    first = subs[0]
+    ProxyOrder.objects.bulk_create(
+        ProxyOrder(subscription=first, order_cycle=cycle)
+        for cycle in cycles[5:56]
+        if cycle.pk != open_cycle.pk
+    )
+    SubscriptionEvent.objects.bulk_create(
+        SubscriptionEvent(
+            subscription=first,
+            kind="updated",
+            data={
+                "changes": {"ends_at": {"from": None, "to": f"2030-01-{n % 28 + 1:02d}"}},
+                "order_update_issues": [],
+            },
+        )
+        for n in range(200)
+    )
+    place_cycle(order_cycle=open_cycle)
+    return [sub.pk for sub in subs]
 
 
 def pages(shop_id: int, ids: dict[str, int]) -> list[tuple[str, str]]:
@@ -160,6 +240,14 @@ def pages(shop_id: int, ids: dict[str, int]) -> list[tuple[str, str]]:
         ("variant picker search (htmx)", f"{base}/order-cycles/variants/?q=Produit 004"),
         ("schedules", f"{base}/schedules/"),
         ("schedule form", f"{base}/schedules/{ids['schedule']}/"),
+        ("subscriptions, first page", f"{base}/subscriptions/"),
+        (
+            "subscriptions, filtered",
+            f"{base}/subscriptions/?status=active&schedule={ids['schedule']}&page=3",
+        ),
+        ("subscriptions, search", f"{base}/subscriptions/?q=buyer0421"),
+        ("subscriptions, sorted by customer", f"{base}/subscriptions/?sort=-customer&page=40"),
+        ("subscription page", f"{base}/subscriptions/{ids['subscription']}/"),
     ]
 
 
@@ -184,6 +272,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--variants", type=int, default=5_000)
+    parser.add_argument("--subscriptions", type=int, default=10_000)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
@@ -205,9 +294,18 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
-    manager, shop, ids = build(customers=args.customers, variants=args.variants)
+    manager, shop, ids = build(
+        customers=args.customers, variants=args.variants, subscriptions=args.subscriptions
+    )
+    # The planner's statistics, as the database's autovacuum (or a nightly ANALYZE on
+    # SQLite) would have them after a bulk load; without them it guesses a handful of rows.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     print(
-        f"built {args.customers} customers and {args.variants} variants on {args.database} "
+        f"built {args.customers} customers, {args.variants} variants and "
+        f"{min(args.subscriptions, args.customers)} placed subscriptions on {args.database} "
         f"in {time.perf_counter() - started:.1f}s"
     )
     client = Client(headers={"HX-Request": "true"})

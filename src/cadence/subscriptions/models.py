@@ -33,6 +33,11 @@ class Subscription(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # A shop's list in its default order reads its first page from the index, however
+        # many subscriptions the shop has.
+        indexes = [
+            models.Index(fields=["shop", "created_at", "id"], name="subscription_shop_order")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("begins_at")),
