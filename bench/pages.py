@@ -44,7 +44,7 @@ def build(*, customers: int, variants: int, subscriptions: int):
     from cadence.customers.models import Customer
     from cadence.cycles.models import OrderCycle, OrderCycleFee, Schedule
     from cadence.enterprises.models import Enterprise, SupplierPermission
-    from cadence.orders.models import ShippingMethod
+    from cadence.orders.models import Order, ShippingMethod
     from cadence.payments.models import PaymentMethod
 
     now = timezone.now()
@@ -95,7 +95,8 @@ def build(*, customers: int, variants: int, subscriptions: int):
                 unit="kg",
                 sku=f"SKU-{n:05d}",
                 price=Decimal("3.20") + n % 7,
-                on_hand=50,
+                # One variant in ten runs short when the subscriptions' orders are placed.
+                on_hand=50 if n % 10 == 0 else 1000,
             )
             for n in range(product_count * 3)
         ),
@@ -134,10 +135,13 @@ def build(*, customers: int, variants: int, subscriptions: int):
         variants=all_variants[:200],
         cycles=cycles,
         open_cycle=cycles[30],
+        next_cycle=cycles[31],
         now=now,
     )
     ids = {
         "subscription": subscription_ids[0],
+        "open_cycle": cycles[30].pk,
+        "order": Order.objects.filter(order_cycle=cycles[30]).order_by("pk")[0].pk,
         "customer": Customer.objects.filter(shop=shop)
         .order_by("pk")
         .values_list("pk", flat=True)[customers // 2],
@@ -150,10 +154,11 @@ def build(*, customers: int, variants: int, subscriptions: int):
     return manager, shop, ids
 
 
-def subscribe(*, shop, schedule, count, variants, cycles, open_cycle, now) -> list[int]:
+def subscribe(*, shop, schedule, count, variants, cycles, open_cycle, next_cycle, now) -> list[int]:
     """`count` subscriptions of three lines on `schedule`, a proxy order each in `open_cycle`,
-    placed by the real engine; the first subscription also gets a delivery in 50 cycles and
-    200 history rows. Returns the subscriptions' ids, oldest first."""
+    placed by the real engine, and in `next_cycle` (for its forecast); the first subscription
+    also gets a delivery in 50 cycles and 200 history rows. Returns the subscriptions' ids,
+    oldest first."""
     from cadence.customers.models import Customer
     from cadence.orders.models import ShippingMethod
     from cadence.payments.models import PaymentMethod
@@ -195,13 +200,18 @@ def subscribe(*, shop, schedule, count, variants, cycles, open_cycle, now) -> li
         batch_size=5000,
     )
     ProxyOrder.objects.bulk_create(
-        (ProxyOrder(subscription=sub, order_cycle=open_cycle) for sub in subs), batch_size=5000
+        (
+            ProxyOrder(subscription=sub, order_cycle=cycle)
+            for sub in subs
+            for cycle in (open_cycle, next_cycle)
+        ),
+        batch_size=5000,
     )
     first = subs[0]
     ProxyOrder.objects.bulk_create(
         ProxyOrder(subscription=first, order_cycle=cycle)
         for cycle in cycles[5:56]
-        if cycle.pk != open_cycle.pk
+        if cycle.pk not in (open_cycle.pk, next_cycle.pk)
     )
     SubscriptionEvent.objects.bulk_create(
         SubscriptionEvent(
@@ -248,6 +258,22 @@ def pages(shop_id: int, ids: dict[str, int]) -> list[tuple[str, str]]:
         ("subscriptions, search", f"{base}/subscriptions/?q=buyer0421"),
         ("subscriptions, sorted by customer", f"{base}/subscriptions/?sort=-customer&page=40"),
         ("subscription page", f"{base}/subscriptions/{ids['subscription']}/"),
+        ("subscription form, new", f"{base}/subscriptions/new/"),
+        ("subscription form, edit", f"{base}/subscriptions/{ids['subscription']}/edit/"),
+        (
+            "product search as you type (htmx)",
+            f"{base}/subscriptions/form/variants/?q=SKU-0042&schedule_id={ids['schedule']}",
+        ),
+        (
+            "customer search as you type (htmx)",
+            f"{base}/subscriptions/form/customers/?customer_q=buyer0421",
+        ),
+        ("cycle's orders, first page", f"{base}/order-cycles/{ids['open_cycle']}/orders/"),
+        ("cycle's orders, page 200", f"{base}/order-cycles/{ids['open_cycle']}/orders/?page=200"),
+        ("order page", f"{base}/orders/{ids['order']}/"),
+        ("cycle's results", f"{base}/order-cycles/{ids['open_cycle']}/results/"),
+        ("forecast", f"{base}/order-cycles/{ids['order_cycle']}/forecast/"),
+        ("forecast, CSV", f"{base}/order-cycles/{ids['order_cycle']}/forecast.csv"),
     ]
 
 

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from cadence.cycles.models import OrderCycle
@@ -23,14 +34,17 @@ def orders_of_cycle(*, order_cycle: OrderCycle) -> QuerySet[Order]:
     """The cycle's orders, by number, with their customer and lines (and products), and per
     order `item_count` (units given) and `short_lines` (lines given less than asked for), so
     a list can sort and filter on them. A fixed number of queries for any page of them."""
+    # Per-order subqueries rather than a GROUP BY over the cycle's lines: sorted by number,
+    # the database computes them for the page's rows only, and the count needs none.
+    lines = LineItem.objects.filter(order=OuterRef("pk")).order_by().values("order")
+    units = lines.annotate(n=Sum("quantity")).values("n")
+    short = lines.filter(quantity__lt=F("requested_quantity")).annotate(n=Count("pk")).values("n")
     return (
         Order.objects.filter(order_cycle=order_cycle)
         .select_related("customer")
         .annotate(
-            item_count=Coalesce(Sum("line_items__quantity"), Value(0)),
-            short_lines=Count(
-                "line_items", filter=Q(line_items__quantity__lt=F("line_items__requested_quantity"))
-            ),
+            item_count=Coalesce(Subquery(units, output_field=IntegerField()), Value(0)),
+            short_lines=Coalesce(Subquery(short, output_field=IntegerField()), Value(0)),
         )
         .prefetch_related(_lines_with_products())
         .order_by("number", "id")
