@@ -262,6 +262,24 @@ def test_the_order_cycle_page_links_to_its_forecast(manager_client, shop):
     assert f'href="{_page(shop, cycle)}"' in text
 
 
+def test_the_cycles_pages_lead_to_one_another(manager_client, shop):
+    """The forecast, the orders and the results of a cycle share one row of tabs, the current
+    one marked."""
+    cycle = _upcoming(shop, [])
+    base = f"/manage/{shop.pk}/order-cycles/{cycle.pk}/"
+    pages = {
+        "forecast": _page(shop, cycle),
+        "orders": base + "orders/",
+        "results": base + "results/",
+    }
+
+    for current, url in pages.items():
+        text = manager_client.get(url).text
+        for other in pages.values():
+            marked = ' aria-current="page"' if other == url else ""
+            assert f'href="{other}"{marked}>' in text, (current, other)
+
+
 def test_outsiders_see_no_forecast(shop, eggs_and_milk, assert_hidden):
     cycle, eggs, milk = eggs_and_milk
     assert_hidden(_page(shop, cycle))

@@ -30,6 +30,7 @@ from cadence.cycles.models import OrderCycle
 from cadence.enterprises.models import Enterprise
 from cadence.subscriptions.forecast import ForecastRow, cycle_forecast
 from cadence.web.manage.access import get_for_shop, manager_page
+from cadence.web.manage.cycles import state_label
 from cadence.web.manage.pages import render_page
 from cadence.web.manage.tables import ManageTable, configure
 
@@ -219,6 +220,7 @@ def forecast_page(request: HttpRequest, shop: Enterprise, order_cycle_id: int) -
         ],
         "cycle": cycle,
         "cycle_url": cycle_url,
+        "state": state_label(cycle, now),
     }
     if domain.is_closed(closes_at=cycle.closes_at, now=now):
         return render_page(
