@@ -10,7 +10,12 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
-from cadence.subscriptions.models import Subscription, SubscriptionLineItem
+from cadence.subscriptions.models import (
+    ProxyOrder,
+    ProxyOrderState,
+    Subscription,
+    SubscriptionLineItem,
+)
 from cadence.subscriptions.services.lifecycle import subscription_create
 from cadence.web.models import TableColumns
 from tests import factories
@@ -289,6 +294,39 @@ def test_every_column_sorts_both_ways(manager_client, w, sort):
 
     assert up == [detail_url(s) for s in expected]
     assert down == [detail_url(s) for s in reversed(expected)]
+
+
+@pytest.mark.parametrize("sort", ["ends", "next_delivery"])
+def test_a_subscription_without_the_value_sorts_last_both_ways(manager_client, w, sort):
+    """No end date, or no delivery to come: after the others, whichever the direction, on
+    SQLite as on PostgreSQL."""
+    TableColumns.objects.remember(manager_client_user(manager_client), "subscriptions", [])
+    line_items = [{"variant_id": w.apples.pk, "quantity": 1}]
+    early = subscribe(
+        w,
+        factories.customer(w.shop, "a@example.org", last_name="Adams"),
+        line_items=line_items,
+        ends_at=w.now + timedelta(days=100),
+    )
+    late = subscribe(
+        w,
+        factories.customer(w.shop, "b@example.org", last_name="Brown"),
+        line_items=line_items,
+        ends_at=w.now + timedelta(days=200),
+    )
+    without = subscribe(
+        w, factories.customer(w.shop, "c@example.org", last_name="Cole"), line_items=line_items
+    )
+    if sort == "next_delivery":  # every delivery to come skipped
+        ProxyOrder.objects.filter(subscription=without).update(state=ProxyOrderState.CANCELED)
+
+    up = rows(manager_client.get(list_url(w.shop), {"sort": sort}))
+    down = rows(manager_client.get(list_url(w.shop), {"sort": f"-{sort}"}))
+
+    assert up[-1] == down[-1] == detail_url(without)
+    if sort == "ends":
+        assert up[:2] == [detail_url(early), detail_url(late)]
+        assert down[:2] == [detail_url(late), detail_url(early)]
 
 
 def manager_client_user(client):

@@ -15,6 +15,7 @@ import django_filters
 import django_tables2 as tables
 from django import forms
 from django.contrib import messages
+from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, path, reverse
@@ -235,6 +236,19 @@ class SubscriptionTable(ManageTable):
 
     class Meta(ManageTable.Meta):
         attrs = {"class": "responsive subscriptions"}
+
+    # A subscription with no delivery to come, or no end date, sorts after the others both
+    # ways, the same on every database (SQLite and PostgreSQL place NULLs differently).
+    def _empty_last(self, queryset, field: str, is_descending: bool):
+        value = F(field).desc(nulls_last=True) if is_descending else F(field).asc(nulls_last=True)
+        id_order = "-id" if is_descending else "id"
+        return queryset.order_by(value, id_order), True
+
+    def order_next_delivery(self, queryset, is_descending: bool):
+        return self._empty_last(queryset, "next_closes_at", is_descending)
+
+    def order_ends(self, queryset, is_descending: bool):
+        return self._empty_last(queryset, "ends_at", is_descending)
 
     def __init__(self, *args, shop: Enterprise, back: str, **kwargs):
         self.shop, self.back = shop, back
