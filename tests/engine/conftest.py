@@ -1,15 +1,19 @@
-"""Fixtures for the engine's tests: a real local SMTP server and subscription builders."""
+"""Fixtures for the engine's tests: a real local SMTP server, subscription builders and the
+environment of worker processes."""
 
 from __future__ import annotations
 
 import email
 import email.policy
+import os
 import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.db import connection
 from django.utils import timezone
 
 from cadence.subscriptions.models import ProxyOrder, Subscription, SubscriptionLineItem
@@ -120,3 +124,21 @@ def make_world(*, on_hand=(100, 100, 100), prices=("10.00", "4.50", "2.00"), **s
 @pytest.fixture
 def world(db):
     return make_world()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def worker_process_env(**extra: str) -> dict[str, str]:
+    """The environment for a worker process (`python -m tests.engine.…`, cwd ROOT) on the
+    test's PostgreSQL database, plus `extra` variables."""
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=(
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "src")]),
+        **extra,
+    )
+    return env

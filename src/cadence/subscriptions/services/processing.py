@@ -9,6 +9,12 @@ running it twice, or while workers run, changes nothing the second time.
 `run_worker` is the long-running process: it runs queued tasks (django-tasks-db, claimed
 with SELECT … FOR UPDATE SKIP LOCKED, so any number of workers can run) and calls `run_tick`
 every minute, so no cron needs to be installed.
+
+A task whose worker died while running it (SIGKILL, lost machine) stays `RUNNING` in the
+queue. Before running tasks, a worker looks for tasks started longer ago than the task lease
+(`TASK_LEASE_SECONDS`, 10 minutes by default) and queues them again, with their arguments
+(`requeue_abandoned_tasks`); every task is idempotent, so running one again is safe. A task
+that lost its worker MAX_TASK_RUNS times is marked failed instead.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -35,6 +42,10 @@ logger = logging.getLogger("cadence.worker")
 CATCH_UP_EVERY = 60.0  # seconds
 # Summaries lost to a crash are re-queued for cycles this recent (older ones are history).
 SUMMARY_LOOKBACK = timedelta(days=7)
+# A task whose worker died is run at most this many times in all (each run's worker is in
+# the row's `worker_ids`); then it is marked failed, so that a task that kills its worker
+# every time (memory, a crash in a library) does not take a worker down every lease.
+MAX_TASK_RUNS = 3
 
 
 def _unpause_due(now: datetime) -> list[str]:
@@ -127,14 +138,117 @@ def _requeue_lost_summaries(now: datetime) -> list[str]:
     return lines
 
 
-def _run_queued_tasks(worker_id: str) -> None:
-    """Run every task that is ready in the database queue, then return."""
-    from django.conf import settings
+class WorkerLost(Exception):
+    """Recorded as the error of a task whose workers kept dying while running it."""
 
+
+def task_lease() -> timedelta | None:
+    """How long a started task belongs to its worker (None: requeueing is off)."""
+    seconds = settings.TASK_LEASE_SECONDS
+    return timedelta(seconds=seconds) if seconds else None
+
+
+def requeue_abandoned_tasks(*, now: datetime | None = None, backend_name: str = "default") -> int:
+    """Queue again every task still `RUNNING` that started longer ago than the task lease:
+    its worker is taken for dead. Returns how many tasks were queued again or failed.
+
+    Why running a task again is safe: every task is idempotent, by guards in the database,
+    not by the task's row. A task killed mid-transaction left nothing (the database rolled
+    its transaction back); one killed after committing finds its work done.
+    - Placement (`place_cycle_task`, `place_chunk_task`) claims each proxy order with
+      SELECT … FOR UPDATE SKIP LOCKED and a guarded UPDATE (`WHERE state IN (…)`, row count
+      checked); an order per proxy order is a one-to-one key; the cycle's allocation is
+      stored once and only read afterwards. A cycle task run again may queue a chunk twice:
+      the chunks still place each proxy order once. A shop's summary email has a unique
+      `dedup_key`.
+    - Confirmation (`confirm_cycle_task`) moves each proxy order placed -> confirmed with a
+      guarded UPDATE, and a payment gateway's idempotency key comes from our payment id
+      (never charged twice).
+    - Sending (`emails_send_task`, `emails_send_due_task`) claims each email with a guarded
+      UPDATE queued -> sending under its own lease: a sent email is not sent again.
+    - A cycle re-dated since its task was queued makes the task answer "stale".
+    The same guards make it harmless when a live worker was only slower than the lease:
+    both runs do the work once between them.
+
+    Each row is taken with its own guarded UPDATE (`WHERE status = RUNNING AND started_at =
+    <the start read>`): with several workers looking at once, only one UPDATE matches a row,
+    and a row claimed again meanwhile (a new start) is left alone. The row keeps its
+    arguments, priority and `worker_ids` (one entry per run, which is how runs are counted).
+    """
+    lease = task_lease()
+    if lease is None:
+        return 0
+    from django_tasks_db.compat import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    now = now or timezone.now()
+    abandoned = DBTaskResult.objects.filter(
+        status=TaskResultStatus.RUNNING, backend_name=backend_name, started_at__lt=now - lease
+    ).values_list("pk", "task_path", "started_at", "worker_ids")
+    taken = 0
+    for pk, task_path, started_at, worker_ids in abandoned:
+        held = DBTaskResult.objects.filter(
+            pk=pk, status=TaskResultStatus.RUNNING, started_at=started_at
+        )
+        name = task_path.rsplit(".", 1)[-1]
+        running_for = int((now - started_at).total_seconds())
+        runs = len(worker_ids or [])
+        if runs >= MAX_TASK_RUNS:
+            failed = held.update(
+                status=TaskResultStatus.FAILED,
+                finished_at=now,
+                return_value=None,
+                exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
+                traceback=(
+                    f"{WorkerLost.__qualname__}: the worker running this task died {runs} "
+                    f"times (no end after {running_for}s, lease {settings.TASK_LEASE_SECONDS}s)"
+                ),
+            )
+            if failed:
+                taken += 1
+                logger.error(
+                    "task %s (%s) failed: its worker died %d times; last run started %ds ago",
+                    pk,
+                    name,
+                    runs,
+                    running_for,
+                )
+            continue
+        if held.update(status=TaskResultStatus.READY, started_at=None):
+            taken += 1
+            logger.warning(
+                "task %s (%s) queued again: running for %ds, longer than the %ds lease "
+                "(worker %s taken for dead; run %d of at most %d)",
+                pk,
+                name,
+                running_for,
+                settings.TASK_LEASE_SECONDS,
+                worker_ids[-1] if worker_ids else "?",
+                runs + 1,
+                MAX_TASK_RUNS,
+            )
+    return taken
+
+
+def _lease_check_every(catch_up_every: float) -> float:
+    """Seconds between two looks for abandoned tasks: often enough for the lease (a quarter
+    of it), not more than the catch-up's pace (the look reads the task table)."""
+    lease = task_lease()
+    if lease is None:
+        return catch_up_every
+    return min(catch_up_every, max(1.0, lease.total_seconds() / 4))
+
+
+def _run_queued_tasks(worker_id: str, *, requeue_abandoned: bool = True) -> None:
+    """Run every task that is ready in the database queue, then return; first, unless told
+    not to, queue again the tasks whose worker died (`requeue_abandoned_tasks`)."""
     backend_path = settings.TASKS.get("default", {}).get("BACKEND", "")
     if not backend_path.startswith("django_tasks_db"):
         return  # tasks run where they are enqueued (immediate backend): nothing queued
     from django_tasks_db.management.commands.db_worker import Worker
+
+    if requeue_abandoned:
+        requeue_abandoned_tasks(backend_name="default")
 
     Worker(
         queue_names=["*"],
@@ -160,11 +274,13 @@ def run_worker(
 
     Safe to run in a thread (it installs no signal handlers: the caller owns them) and in
     any number of processes at once. `log` receives the tick's lines (default: logging).
+    Tasks left running by a dead worker are queued again once their lease has run out
+    (looked for at most every minute, or every quarter of a shorter lease).
     """
     stop = stop or threading.Event()
     emit = log or logger.info
     worker_id = worker_id or f"cadence-{threading.get_ident()}-{int(time.time())}"
-    next_tick = 0.0
+    next_tick = next_lease_check = 0.0
     while not stop.is_set():
         close_old_connections()
         if time.monotonic() >= next_tick:
@@ -174,8 +290,11 @@ def run_worker(
             except Exception:  # the next minute tries again; the worker keeps running
                 logger.exception("catch-up tick failed")
             next_tick = time.monotonic() + catch_up_every
+        requeue_abandoned = time.monotonic() >= next_lease_check
+        if requeue_abandoned:
+            next_lease_check = time.monotonic() + _lease_check_every(catch_up_every)
         try:
-            _run_queued_tasks(worker_id)
+            _run_queued_tasks(worker_id, requeue_abandoned=requeue_abandoned)
         except Exception:
             logger.exception("running queued tasks failed")
         close_old_connections()

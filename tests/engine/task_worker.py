@@ -1,0 +1,53 @@
+"""A task worker process: the product's `run_worker`, without the catch-up tick (which would
+redo a placement by itself; here only the task lease may bring a task back), that, when
+told, kills itself (SIGKILL) at a chosen point of the first task it runs, like a machine
+losing power there. For the task lease's crash tests:
+
+    TASK_KILL_AT=<point> WORKER_ID=<id> python -m tests.engine.task_worker
+
+Points: `place` (just before the first order is inserted: a placement chunk's transaction
+is open, nothing of it committed), `finish` (just before the task's row is marked finished:
+the task's work is committed, the row still says running). Without TASK_KILL_AT it runs
+tasks until SIGTERM, then exits 0. The hooks live here, in the test's process, not in the
+product.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+# Statements that mark the points, as Django writes them.
+SQL_POINTS = {
+    "place": ('INSERT INTO "orders_order"',),
+    "finish": ('UPDATE "django_tasks_database_dbtaskresult"', '"finished_at" ='),
+}
+
+
+def main() -> None:
+    point = os.environ.get("TASK_KILL_AT", "")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadence.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from cadence.subscriptions.services import processing
+
+    processing.run_tick = lambda **kwargs: []
+    fragments = SQL_POINTS[point] if point else ()
+
+    def die_at(execute, sql, params, many, context):
+        if fragments and all(fragment in sql for fragment in fragments):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return execute(sql, params, many, context)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    with connection.execute_wrapper(die_at):
+        processing.run_worker(interval=0.1, stop=stop, worker_id=os.environ.get("WORKER_ID"))
+
+
+if __name__ == "__main__":
+    main()
