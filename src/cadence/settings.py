@@ -283,9 +283,10 @@ EMAIL_URL = os.environ.get("EMAIL_URL", "console:")
 # Far longer than one send takes (SMTP timeouts are seconds), short enough that a dead
 # sender's emails go out again within minutes.
 EMAIL_SEND_LEASE_SECONDS = _env_int("EMAIL_SEND_LEASE_SECONDS", 300, "seconds")
-# A worker holds a background task it started for this long; after it, the task is taken for
-# abandoned (its worker died) and queued again. Far longer than a task takes (a chunk is a
-# few hundred orders); 0 turns the requeueing off.
+# A background task's lease: its worker renews it while the task runs; a running task not
+# renewed for this long is taken for abandoned (its worker died) and queued again. Long
+# enough for a machine's hiccups, short enough that a dead worker's task runs again within
+# minutes; 0 turns the requeueing off.
 TASK_LEASE_SECONDS = _env_int("TASK_LEASE_SECONDS", 600, "seconds")
 
 

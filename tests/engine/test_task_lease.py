@@ -31,6 +31,7 @@ from cadence.subscriptions.services import processing
 from cadence.subscriptions.services.processing import (
     MAX_TASK_RUNS,
     _lease_check_every,
+    _renew_lease,
     _run_queued_tasks,
     requeue_abandoned_tasks,
 )
@@ -64,6 +65,15 @@ def _placed_once(world, proxies) -> None:
     assert Order.objects.filter(order_cycle=world.cycle).count() == len(proxies)
 
 
+def _wait_until(condition, *, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
 @pytest.fixture
 def queued(settings, transactional_db):
     """The database task queue, the default lease (600 s) and a chunk of three pending proxy
@@ -93,7 +103,7 @@ def test_a_task_running_longer_than_the_lease_is_queued_again_and_run(queued, ca
     (record,) = [r for r in caplog.records if r.name == "cadence.worker"]
     message = record.getMessage()
     assert str(row.pk) in message and "place_chunk_task" in message
-    assert "running for 601s" in message and "dead-worker" in message
+    assert "no sign of life for 601s" in message and "dead-worker" in message
 
 
 def test_a_task_within_its_lease_is_left_running(queued):
@@ -159,6 +169,35 @@ def test_a_task_that_lost_its_worker_every_time_is_marked_failed(queued, caplog)
     assert any("failed" in r.getMessage() for r in caplog.records if r.name == "cadence.worker")
 
 
+def test_a_running_task_s_worker_renews_its_lease(queued, settings):
+    """While a task runs, its worker moves `started_at` forward (from another thread, with its
+    own connection): a task running far longer than the lease is not taken for abandoned;
+    one whose worker stopped renewing is, once the lease has run out."""
+    _world, _proxies, row = queued
+    settings.TASK_LEASE_SECONDS = 1
+    _left_running(row, seconds_ago=30)
+    stop = threading.Event()
+    beat = threading.Thread(target=_renew_lease, args=(str(row.pk), stop, 0.05))
+    beat.start()
+    try:
+        assert _wait_until(
+            lambda: (
+                DBTaskResult.objects.get(pk=row.pk).started_at
+                > timezone.now() - timedelta(seconds=0.5)
+            ),
+            seconds=5,
+        )
+        assert requeue_abandoned_tasks() == 0
+    finally:
+        stop.set()
+        beat.join(timeout=5)
+    assert not beat.is_alive()
+
+    later = timezone.now() + timedelta(seconds=2)
+    assert requeue_abandoned_tasks(now=later) == 1
+    assert DBTaskResult.objects.get(pk=row.pk).status == "READY"
+
+
 def test_the_worker_looks_for_abandoned_tasks_at_the_lease_s_pace(settings):
     """At most every catch-up (a minute), every quarter of a shorter lease, and not more
     than once a second."""
@@ -211,13 +250,45 @@ def _start_worker(smtp_port: int, worker_id: str, **env: str) -> subprocess.Pope
     )
 
 
-def _wait_until(condition, *, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
+def _stop(worker: subprocess.Popen) -> str:
+    """SIGTERM (the worker finishes its task and leaves); its stderr."""
+    worker.send_signal(signal.SIGTERM)
+    try:
+        _out, err = worker.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        _out, err = worker.communicate()
+    assert worker.returncode == 0, err
+    return err
+
+
+@pytest.mark.postgres
+def test_a_live_worker_s_long_task_is_not_run_twice(transactional_db, settings, smtp_server):
+    """Two workers with a 1 s lease; the first runs a placement chunk that takes 3 s (slow
+    just before its first order). It renews the lease, so the second, looking every second,
+    never takes the task for abandoned: one run, by the first worker, every order once."""
+    settings.TASKS = DB_TASKS
+    world = make_world()
+    proxies = [world.subscribe() for _ in range(10)]
+    row = _enqueue_chunk(world, proxies)
+
+    first = _start_worker(
+        smtp_server.port, "first-worker", TASK_LEASE_SECONDS="1", TASK_SLOW_AT="place:3"
+    )
+    assert _wait_until(lambda: DBTaskResult.objects.get(pk=row.pk).status == "RUNNING", seconds=10)
+    second = _start_worker(smtp_server.port, "second-worker", TASK_LEASE_SECONDS="1")
+    try:
+        finished = _wait_until(
+            lambda: DBTaskResult.objects.get(pk=row.pk).status == "SUCCESSFUL", seconds=15
+        )
+    finally:
+        errors = [_stop(worker) for worker in (first, second)]
+    assert finished, errors
+    assert all("queued again" not in err for err in errors), errors
+
+    row.refresh_from_db()
+    assert row.worker_ids == ["first-worker"]
+    _placed_once(world, proxies)
 
 
 @pytest.mark.postgres
@@ -261,14 +332,8 @@ def test_a_task_whose_worker_was_killed_is_run_again_after_the_lease(
 
         finished = _wait_until(all_done, seconds=15)
     finally:
-        second.send_signal(signal.SIGTERM)
-        try:
-            _out, err = second.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            second.kill()
-            _out, err = second.communicate()
+        err = _stop(second)
     assert finished, err
-    assert second.returncode == 0, err
     assert f"task {row.pk} (place_chunk_task) queued again" in err
     assert "first-worker taken for dead" in err
 

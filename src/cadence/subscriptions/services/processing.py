@@ -11,8 +11,10 @@ with SELECT … FOR UPDATE SKIP LOCKED, so any number of workers can run) and ca
 every minute, so no cron needs to be installed.
 
 A task whose worker died while running it (SIGKILL, lost machine) stays `RUNNING` in the
-queue. Before running tasks, a worker looks for tasks started longer ago than the task lease
-(`TASK_LEASE_SECONDS`, 10 minutes by default) and queues them again, with their arguments
+queue. A task holds a lease (`TASK_LEASE_SECONDS`, 10 minutes by default) from its start,
+which its worker renews while the task runs (`started_at` moved forward every quarter of
+the lease, so a long task is never taken for abandoned). Before running tasks, a worker
+queues again, with their arguments, the running tasks whose lease has run out
 (`requeue_abandoned_tasks`); every task is idempotent, so running one again is safe. A task
 that lost its worker MAX_TASK_RUNS times is marked failed instead.
 """
@@ -24,9 +26,10 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -149,8 +152,9 @@ def task_lease() -> timedelta | None:
 
 
 def requeue_abandoned_tasks(*, now: datetime | None = None, backend_name: str = "default") -> int:
-    """Queue again every task still `RUNNING` that started longer ago than the task lease:
-    its worker is taken for dead. Returns how many tasks were queued again or failed.
+    """Queue again every task still `RUNNING` whose lease has run out: started (or last
+    renewed, see `_renew_lease`) longer ago than TASK_LEASE_SECONDS, so its worker is taken
+    for dead. Returns how many tasks were queued again or failed.
 
     Why running a task again is safe: every task is idempotent, by guards in the database,
     not by the task's row. A task killed mid-transaction left nothing (the database rolled
@@ -167,8 +171,8 @@ def requeue_abandoned_tasks(*, now: datetime | None = None, backend_name: str = 
     - Sending (`emails_send_task`, `emails_send_due_task`) claims each email with a guarded
       UPDATE queued -> sending under its own lease: a sent email is not sent again.
     - A cycle re-dated since its task was queued makes the task answer "stale".
-    The same guards make it harmless when a live worker was only slower than the lease:
-    both runs do the work once between them.
+    The same guards make it harmless should a live worker miss its renewals (a machine
+    paused longer than the lease): both runs do the work once between them.
 
     Each row is taken with its own guarded UPDATE (`WHERE status = RUNNING AND started_at =
     <the start read>`): with several workers looking at once, only one UPDATE matches a row,
@@ -191,7 +195,7 @@ def requeue_abandoned_tasks(*, now: datetime | None = None, backend_name: str = 
             pk=pk, status=TaskResultStatus.RUNNING, started_at=started_at
         )
         name = task_path.rsplit(".", 1)[-1]
-        running_for = int((now - started_at).total_seconds())
+        silent_for = int((now - started_at).total_seconds())
         runs = len(worker_ids or [])
         if runs >= MAX_TASK_RUNS:
             failed = held.update(
@@ -201,33 +205,81 @@ def requeue_abandoned_tasks(*, now: datetime | None = None, backend_name: str = 
                 exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
                 traceback=(
                     f"{WorkerLost.__qualname__}: the worker running this task died {runs} "
-                    f"times (no end after {running_for}s, lease {settings.TASK_LEASE_SECONDS}s)"
+                    f"times (last one silent for {silent_for}s, lease "
+                    f"{settings.TASK_LEASE_SECONDS}s)"
                 ),
             )
             if failed:
                 taken += 1
                 logger.error(
-                    "task %s (%s) failed: its worker died %d times; last run started %ds ago",
+                    "task %s (%s) failed: its worker died %d times; the last one silent for %ds",
                     pk,
                     name,
                     runs,
-                    running_for,
+                    silent_for,
                 )
             continue
         if held.update(status=TaskResultStatus.READY, started_at=None):
             taken += 1
             logger.warning(
-                "task %s (%s) queued again: running for %ds, longer than the %ds lease "
-                "(worker %s taken for dead; run %d of at most %d)",
+                "task %s (%s) queued again: running with no sign of life for %ds, longer "
+                "than the %ds lease (worker %s taken for dead; run %d of at most %d)",
                 pk,
                 name,
-                running_for,
+                silent_for,
                 settings.TASK_LEASE_SECONDS,
                 worker_ids[-1] if worker_ids else "?",
                 runs + 1,
                 MAX_TASK_RUNS,
             )
     return taken
+
+
+def _renew_lease(task_id: str, stop: threading.Event, every: float) -> None:
+    """While a task runs (until `stop`), move its `started_at` forward every `every` seconds:
+    the sign of life the lease looks at. Runs in its own thread, with its own connection,
+    so it beats whatever the task does (a long transaction, a slow payment gateway)."""
+    from django_tasks_db.compat import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    try:
+        while not stop.wait(every):
+            try:
+                DBTaskResult.objects.filter(pk=task_id, status=TaskResultStatus.RUNNING).update(
+                    started_at=timezone.now()
+                )
+            except Exception:  # the next beat tries again; the lease spans several beats
+                logger.warning("could not renew the lease of task %s", task_id, exc_info=True)
+    finally:
+        connections.close_all()  # this thread's connections only
+
+
+@cache
+def _leased_worker_class() -> type:
+    """django-tasks-db's worker, renewing each task's lease while it runs the task."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    class LeasedWorker(Worker):
+        def run_task(self, db_task_result) -> None:
+            lease = task_lease()
+            if lease is None:
+                super().run_task(db_task_result)
+                return
+            stop = threading.Event()
+            beat = threading.Thread(
+                target=_renew_lease,
+                args=(db_task_result.pk, stop, lease.total_seconds() / 4),
+                name=f"lease-{db_task_result.pk}",
+                daemon=True,
+            )
+            beat.start()
+            try:
+                super().run_task(db_task_result)
+            finally:
+                stop.set()
+                beat.join(timeout=10)
+
+    return LeasedWorker
 
 
 def _lease_check_every(catch_up_every: float) -> float:
@@ -245,12 +297,10 @@ def _run_queued_tasks(worker_id: str, *, requeue_abandoned: bool = True) -> None
     backend_path = settings.TASKS.get("default", {}).get("BACKEND", "")
     if not backend_path.startswith("django_tasks_db"):
         return  # tasks run where they are enqueued (immediate backend): nothing queued
-    from django_tasks_db.management.commands.db_worker import Worker
-
     if requeue_abandoned:
         requeue_abandoned_tasks(backend_name="default")
 
-    Worker(
+    _leased_worker_class()(
         queue_names=["*"],
         interval=0,
         batch=True,
