@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,20 @@ def payments_void_for_order(*, order: Order) -> int:
     if voided:
         Order.objects.filter(pk=order.pk).update(payment_state=PaymentState.VOID)
     return voided
+
+
+# --- Hooks ------------------------------------------------------------------------------
+
+# Called, inside the transaction that records it, when a payment confirmation left awaiting
+# the buyer's authentication fails after all (`payment=`, `reason=` in the buyer's language).
+# Apps that depend on payments register here (subscriptions, in its AppConfig.ready), so
+# payments never imports them. A hook that raises rolls the recording back.
+on_payment_failed: list[Callable[..., None]] = []
+
+
+def payment_failed_notify(*, payment: Payment, reason: str) -> None:
+    for hook in list(on_payment_failed):
+        hook(payment=payment, reason=reason)
 
 
 # --- Payment methods ---------------------------------------------------------------------

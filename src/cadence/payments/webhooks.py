@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -18,6 +20,7 @@ from django.views.decorators.http import require_POST
 from cadence.orders.models import Order, PaymentState
 from cadence.payments.gateways import stripe as gateway
 from cadence.payments.models import Payment, SavedCard, StripeEvent
+from cadence.payments.services import payment_failed_notify
 
 log = logging.getLogger(__name__)
 
@@ -168,13 +171,24 @@ def payment_record_intent_outcome(*, payment: Payment, intent_id: str, succeeded
     if succeeded:
         changes = {"state": PaymentState.PAID, "error": ""}
     else:
-        changes = {"state": PaymentState.FAILED, "error": _("The payment was not authorised.")}
+        with translation.override(_buyer_language(payment.order_id)):
+            changes = {"state": PaymentState.FAILED, "error": _("The payment was not authorised.")}
     updated = Payment.objects.filter(pk=payment.pk, state__in=_OPEN_STATES).update(
         gateway_reference=intent_id, **changes
     )
     if updated:
         Order.objects.filter(pk=payment.order_id).update(payment_state=changes["state"])
+        if not succeeded:
+            # The subscriptions app marks the proxy order failed and emails the buyer.
+            payment_failed_notify(payment=payment, reason=changes["error"])
     return bool(updated)
+
+
+def _buyer_language(order_id: int) -> str:
+    language = (
+        Order.objects.filter(pk=order_id).values_list("customer__language", flat=True).first()
+    )
+    return language or settings.LANGUAGE_CODE
 
 
 def _card_updated(obj: dict) -> None:

@@ -30,7 +30,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from cadence.money import to_minor_units
-from cadence.payments.gateways.base import ChargeRequest, ChargeResult, ChargeStatus
+from cadence.payments.gateways.base import (
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    PreparedCharge,
+)
 
 log = logging.getLogger(__name__)
 
@@ -322,6 +327,17 @@ def _buyer_language(*, user_id: int, shop_id: int) -> str:
     return language or settings.LANGUAGE_CODE
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """What `StripeGateway.send` needs, read beforehand from the database."""
+
+    language: str  # the buyer's, for the messages of the outcome
+    key: str = ""  # idempotency key of the PaymentIntent to create
+    payment_method_id: str = ""
+    customer_id: str = ""
+    known_intent: str = ""  # a PaymentIntent already made for this payment: look it up
+
+
 class StripeGateway:
     """Off-session charges of buyers' default cards, at confirmation.
 
@@ -330,18 +346,30 @@ class StripeGateway:
     up rather than charged, and a new PaymentIntent is created with an idempotency key derived
     from the payment row (`idempotency_key`), so a retry after a crash (before the result was
     recorded) gets Stripe's answer to the first attempt back instead of a second charge.
+
+    `charge()` is `prepare()` (database reads), `send()` (Stripe calls only: safe on another
+    thread, as confirmation's pool runs it) and `settle()` (writes the PaymentIntent's id down).
     """
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
+        prepared = self.prepare(request)
+        if isinstance(prepared, ChargeResult):
+            return prepared
+        result = self.send(prepared)
+        self.settle(request, result)
+        return result
+
+    def prepare(self, request: ChargeRequest) -> ChargeResult | PreparedCharge:
+        """Read the payment, the buyer's card, Stripe customer and consent. A ChargeResult when
+        nothing is to be sent (no usable or authorised card)."""
         if request.user_id is None:
             with translation.override(settings.LANGUAGE_CODE):
                 return ChargeResult(ChargeStatus.FAILED, error=_("no authorised card"))
-        with translation.override(
-            _buyer_language(user_id=request.user_id, shop_id=request.shop_id)
-        ):
-            return self._charge(request)
+        language = _buyer_language(user_id=request.user_id, shop_id=request.shop_id)
+        with translation.override(language):
+            return self._prepare(request, language)
 
-    def _charge(self, request: ChargeRequest) -> ChargeResult:
+    def _prepare(self, request: ChargeRequest, language: str) -> ChargeResult | PreparedCharge:
         from cadence.payments.models import Payment, StripeCustomer
         from cadence.payments.selectors import charges_allowed, default_card_for
 
@@ -353,7 +381,9 @@ class StripeGateway:
         if payment is None:
             return ChargeResult(ChargeStatus.FAILED, error=_("no usable card"))
         if payment.gateway_reference:
-            return self._outcome_of_known_intent(request, payment.gateway_reference)
+            return PreparedCharge(
+                request, _Prepared(language=language, known_intent=payment.gateway_reference)
+            )
 
         # Consent and card are checked at charge time: either may have been withdrawn since
         # the subscription was created.
@@ -366,11 +396,36 @@ class StripeGateway:
             or not charges_allowed(user=user, shop=request.shop_id)
         ):
             return ChargeResult(ChargeStatus.FAILED, error=_("no authorised card"))
+        return PreparedCharge(
+            request,
+            _Prepared(
+                language=language,
+                key=idempotency_key("payment", payment.pk, payment.created_at),
+                payment_method_id=card.stripe_payment_method_id,
+                customer_id=stripe_customer.stripe_customer_id,
+            ),
+        )
 
-        key = idempotency_key("payment", payment.pk, payment.created_at)
+    def send(self, prepared: PreparedCharge) -> ChargeResult:
+        """The Stripe calls of a prepared charge; no database access."""
+        request, data = prepared.request, prepared.data
+        with translation.override(data.language):
+            if data.known_intent:
+                return self._outcome_of_known_intent(request, data.known_intent)
+            return self._create_intent(request, data)
+
+    def settle(self, request: ChargeRequest, result: ChargeResult) -> None:
+        """Write the PaymentIntent's id down as soon as it is known."""
+        if result.reference:
+            self._remember(request.payment_id, result.reference)
+
+    def _create_intent(self, request: ChargeRequest, data: _Prepared) -> ChargeResult:
+        # The key is the payment's (`idempotency_key`): sending this again, from any process,
+        # after a crash or a timeout, gets the first PaymentIntent back, never a second charge.
+        key = data.key
         try:
-            payment_method_id = card.stripe_payment_method_id
-            customer_id: str | None = stripe_customer.stripe_customer_id
+            payment_method_id = data.payment_method_id
+            customer_id: str | None = data.customer_id
             if request.stripe_account:
                 # Cards are saved on the instance's account; a charge on a shop's connected
                 # account uses a copy of the card made there (Stripe's "cloning").
@@ -403,9 +458,7 @@ class StripeGateway:
             return ChargeResult(ChargeStatus.RETRY, error=exc.user_message)
         except stripe.StripeError as exc:
             return self._outcome_of_error(request, exc)
-        intent = _intent_info(pi)
-        self._remember(request.payment_id, intent.id)
-        return self._outcome(intent)
+        return self._outcome(_intent_info(pi))
 
     def _outcome_of_known_intent(self, request: ChargeRequest, intent_id: str) -> ChargeResult:
         try:
@@ -425,9 +478,7 @@ class StripeGateway:
         # them on the authentication page.
         pi = getattr(getattr(exc, "error", None), "payment_intent", None)
         pi = _plain(pi) if pi else None
-        reference = pi.get("id", "") if pi else ""
-        if reference:
-            self._remember(request.payment_id, reference)
+        reference = pi.get("id", "") if pi else ""  # written down by `settle`
         if pi and error.code == "authentication_required":
             return ChargeResult(
                 ChargeStatus.REQUIRES_ACTION,

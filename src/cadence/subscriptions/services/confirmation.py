@@ -16,8 +16,7 @@ by the one before), so an order costs one round trip. The chunk's emails
 are handed to the sender once the chunk is done (the outbox rows are already committed, so
 a crash before that loses nothing: the worker's catch-up sends due rows).
 
-Other orders one at a time, in three steps (never holding a database lock across a payment
-call):
+Other orders in three steps (never holding a database lock across a payment call):
 1. read the order and its pending payment (no lock);
 2. ask the payment's gateway to charge the final total, outside any transaction; the
    gateway derives its idempotency key from our payment id, so asking twice (a retry, a
@@ -26,9 +25,22 @@ call):
    (if another worker already did, stop: nothing else is written), confirm the order,
    record the payment outcome and queue the buyer's email.
 
+Card charges of a chunk are sent at once, `STRIPE_CONCURRENCY` at a time: the calling thread
+does steps 1 and 3 and the gateway's database reads (`prepare`) for every order, a pool of
+threads makes only the network calls (`send`, which never touches the database, so no
+connection is shared between threads), and each outcome is recorded by the calling thread,
+in its own short transaction, as soon as its call returns. A gateway without that split (the
+manual one) is called on the calling thread, one order at a time.
+
 So a crash leaves each order either confirmed with its payment recorded and its email
 queued, or still `placed` and done again by the next run; never marked without being done.
-A gateway that cannot be reached (`RETRY`) leaves the order to do at the next tick.
+A gateway that cannot be reached (`RETRY`) leaves the order to do at the next tick, until
+`GIVE_UP_CHARGING_AFTER` has passed since the close: the order is then confirmed with its
+payment still pending, which the shop's summary lists as still to charge.
+
+A payment that fails later (the buyer did not complete the authentication asked for) marks
+the proxy order failed with the reason and emails the buyer: `proxy_order_payment_failed`,
+registered with the payments app's `on_payment_failed` hooks.
 
 Decision on states: the proxy order becomes `confirmed` whenever its order is confirmed,
 whatever happened to the payment; the payment's outcome lives in `Order.payment_state`
@@ -39,8 +51,9 @@ whatever happened to the payment; the payment's outcome lives in `Order.payment_
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -54,7 +67,14 @@ from cadence.cycles.models import OrderCycle
 from cadence.notifications.models import Email
 from cadence.notifications.services import email_build, email_queue
 from cadence.orders.models import Order, OrderState, PaymentState
-from cadence.payments.gateways import ChargeRequest, ChargeResult, ChargeStatus, gateway_for
+from cadence.payments.gateways import (
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    PoolableGateway,
+    PreparedCharge,
+    gateway_for,
+)
 from cadence.payments.models import Payment, PaymentMethod, PaymentMethodKind
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState
 from cadence.subscriptions.services.placement import (
@@ -68,6 +88,11 @@ logger = logging.getLogger("cadence.confirmation")
 # Proxy orders read (and their orders, payments, customers loaded) at once; each order is
 # still confirmed in its own transaction.
 CHUNK_SIZE = 200
+
+# A payment gateway still unreachable this long after the close: the order is confirmed
+# with its payment pending (the shop's summary lists it as still to charge) rather than
+# left waiting, so the buyer and the shop hear about the cycle.
+GIVE_UP_CHARGING_AFTER = timedelta(hours=6)
 
 _PAYMENT_STATE = {
     ChargeStatus.PENDING: PaymentState.PENDING,
@@ -131,14 +156,8 @@ def authentication_url(payment_id: int) -> str:
     return f"{settings.BASE_URL}/pay/authenticate/{payment_id}/"
 
 
-def _charge(order: Order, payment: Payment | None) -> ChargeResult:
-    """Step 2, outside any transaction. Exceptions from a gateway mean 'try again later'."""
-    if payment is None:
-        # Nothing left to take (paid or voided by hand): confirm with the state it has.
-        return ChargeResult(status=ChargeStatus.PENDING)
-    if order.total <= Decimal("0"):
-        return ChargeResult(status=ChargeStatus.SUCCEEDED)
-    request = ChargeRequest(
+def _charge_request(order: Order, payment: Payment) -> ChargeRequest:
+    return ChargeRequest(
         payment_id=payment.pk,
         amount=order.total,
         currency=order.currency,
@@ -147,11 +166,49 @@ def _charge(order: Order, payment: Payment | None) -> ChargeResult:
         stripe_account=payment.method.stripe_account,
         description=f"{order.shop.name} #{order.number}",
     )
+
+
+def _decided_without_gateway(order: Order, payment: Payment | None) -> ChargeResult | None:
+    if payment is None:
+        # Nothing left to take (paid or voided by hand): confirm with the state it has.
+        return ChargeResult(status=ChargeStatus.PENDING)
+    if order.total <= Decimal("0"):
+        return ChargeResult(status=ChargeStatus.SUCCEEDED)
+    return None
+
+
+def _retry_on_error(call, argument, payment_id: int) -> ChargeResult:
+    """A gateway's call; an exception from it means 'try again later'."""
     try:
-        return gateway_for(payment.method.kind).charge(request)
+        return call(argument)
     except Exception as exc:  # network trouble in a gateway that did not map it itself
-        logger.exception("charging payment %s failed", payment.pk)
+        logger.exception("charging payment %s failed", payment_id)
         return ChargeResult(status=ChargeStatus.RETRY, error=str(exc)[:500])
+
+
+def _charge(order: Order, payment: Payment | None) -> ChargeResult:
+    """Step 2, outside any transaction. Exceptions from a gateway mean 'try again later'."""
+    decided = _decided_without_gateway(order, payment)
+    if decided is not None:
+        return decided
+    gateway = gateway_for(payment.method.kind)
+    return _retry_on_error(gateway.charge, _charge_request(order, payment), payment.pk)
+
+
+def _given_up(order: Order, result: ChargeResult, now: datetime) -> ChargeResult:
+    """A RETRY long enough after the close becomes 'pending': confirmed, still to charge."""
+    if result.status != ChargeStatus.RETRY:
+        return result
+    if now < order.order_cycle.closes_at + GIVE_UP_CHARGING_AFTER:
+        return result
+    logger.warning(
+        "order %s confirmed with its payment still to charge: the gateway was unreachable "
+        "until %s after the close (%s)",
+        order.pk,
+        GIVE_UP_CHARGING_AFTER,
+        result.error,
+    )
+    return ChargeResult(status=ChargeStatus.PENDING, reference=result.reference)
 
 
 def _record(
@@ -224,29 +281,91 @@ def _queue_buyer_email(
     )
 
 
-def confirm_proxy_order(*, proxy: ProxyOrder, now: datetime | None = None) -> str:
-    """Confirm one placed proxy order; returns what happened: "confirmed", "retry" or
-    "skipped" (already confirmed, or its order was canceled meanwhile)."""
-    now = now or timezone.now()
+def _read(proxy: ProxyOrder) -> tuple[Order | None, Payment | None]:
+    """Step 1: the order (None unless still complete) and its pending payment; no lock."""
     order = (
         Order.objects.select_related("shop", "order_cycle", "customer", "shipping_method")
         .filter(pk=proxy.order_id)
         .first()
     )
     if order is None or order.state != OrderState.COMPLETE:
-        return "skipped"
+        return None, None
     payment = (
         Payment.objects.select_related("method")
         .filter(order=order, state=PaymentState.PENDING)
         .order_by("-pk")
         .first()
     )
-    result = _charge(order, payment)
+    return order, payment
+
+
+def _conclude(
+    *, proxy: ProxyOrder, order: Order, payment: Payment | None, result: ChargeResult, now
+) -> str:
+    """Step 3 for a gateway's answer: "confirmed", "retry" or "skipped"."""
+    result = _given_up(order, result, now)
     if result.status == ChargeStatus.RETRY:
         return "retry"
     if not _record(proxy=proxy, order=order, payment=payment, result=result, now=now):
         return "skipped"
     return "confirmed"
+
+
+def confirm_proxy_order(*, proxy: ProxyOrder, now: datetime | None = None) -> str:
+    """Confirm one placed proxy order; returns what happened: "confirmed", "retry" or
+    "skipped" (already confirmed, or its order was canceled meanwhile)."""
+    now = now or timezone.now()
+    order, payment = _read(proxy)
+    if order is None:
+        return "skipped"
+    result = _charge(order, payment)
+    return _conclude(proxy=proxy, order=order, payment=payment, result=result, now=now)
+
+
+@dataclass
+class _ToSend:
+    """A charge prepared on the calling thread, sent from the pool."""
+
+    proxy: ProxyOrder
+    order: Order
+    payment: Payment
+    gateway: PoolableGateway
+    request: ChargeRequest
+
+
+def _start(*, proxy: ProxyOrder, now: datetime) -> str | tuple[_ToSend, PreparedCharge]:
+    """Steps 1 and 2 of one order, on the calling thread: the outcome ("confirmed",
+    "retry", "skipped") when it was decided here, else the charge to send from the pool."""
+    order, payment = _read(proxy)
+    if order is None:
+        return "skipped"
+    result = _decided_without_gateway(order, payment)
+    if result is None:
+        gateway = gateway_for(payment.method.kind)
+        request = _charge_request(order, payment)
+        if not isinstance(gateway, PoolableGateway):
+            result = _retry_on_error(gateway.charge, request, payment.pk)
+        else:
+            prepared = _retry_on_error(gateway.prepare, request, payment.pk)
+            if isinstance(prepared, PreparedCharge):
+                return _ToSend(proxy, order, payment, gateway, request), prepared
+            result = prepared
+    return _conclude(proxy=proxy, order=order, payment=payment, result=result, now=now)
+
+
+def _finish(*, item: _ToSend, result: ChargeResult, now: datetime) -> str:
+    """Step 3 of a charge sent from the pool, on the calling thread."""
+    try:
+        item.gateway.settle(item.request, result)
+    except Exception:  # only a shortcut back to the charge: the idempotency key remains
+        logger.exception("remembering the charge of payment %s failed", item.payment.pk)
+    return _conclude(
+        proxy=item.proxy, order=item.order, payment=item.payment, result=result, now=now
+    )
+
+
+def _concurrency() -> int:
+    return max(1, int(getattr(settings, "STRIPE_CONCURRENCY", 16) or 1))
 
 
 @dataclass(frozen=True)
@@ -486,23 +605,64 @@ def _confirm_chunk(
             email_ids.append(email_id)
     _send_soon(email_ids)
     others = []
-    proxies = ProxyOrder.objects.select_related("subscription__payment_method").filter(
-        pk__in=proxy_order_ids, state=ProxyOrderState.PLACED
-    )
-    for proxy in proxies.order_by("pk"):
-        try:
-            outcome = confirm_proxy_order(proxy=proxy, now=now)
-        except Exception as exc:  # one broken order never stops the others
-            logger.exception("confirmation of proxy order %s failed", proxy.pk)
-            summary.errors[proxy.pk] = str(exc)[:500]
-            continue
+
+    def tally(proxy_id: int, outcome: str) -> None:
         if outcome == "retry":
-            summary.retry.append(proxy.pk)
+            summary.retry.append(proxy_id)
         elif outcome == "skipped":
             summary.skipped += 1
         else:
-            summary.confirmed.append(proxy.pk)
-            others.append(proxy.pk)
+            summary.confirmed.append(proxy_id)
+            others.append(proxy_id)
+
+    proxies = ProxyOrder.objects.select_related("subscription__payment_method").filter(
+        pk__in=proxy_order_ids, state=ProxyOrderState.PLACED
+    )
+    pool: ThreadPoolExecutor | None = None
+    sending: dict[Future, _ToSend] = {}
+    try:
+        for proxy in proxies.order_by("pk"):
+            try:
+                started = _start(proxy=proxy, now=now)
+            except Exception as exc:  # one broken order never stops the others
+                logger.exception("confirmation of proxy order %s failed", proxy.pk)
+                summary.errors[proxy.pk] = str(exc)[:500]
+                continue
+            if isinstance(started, str):
+                tally(proxy.pk, started)
+                continue
+            item, prepared = started
+            if pool is None:
+                pool = ThreadPoolExecutor(
+                    max_workers=_concurrency(), thread_name_prefix="cadence-charge"
+                )
+            # Only the gateway's network calls run on the pool's threads: no database
+            # connection is ever used (or opened) there.
+            sending[pool.submit(_retry_on_error, item.gateway.send, prepared, item.payment.pk)] = (
+                item
+            )
+        # Each outcome is recorded here, on the calling thread, as its call returns. Should
+        # this process die between a charge and its record, the order stays `placed` and the
+        # next run prepares the same charge again: its PaymentIntent id is read back from the
+        # payment when `settle` wrote it, and otherwise the same idempotency key (derived from
+        # the payment row) is sent, so Stripe answers with the PaymentIntent it already made.
+        # Either way there is one PaymentIntent per order, whatever is retried or killed.
+        for future in as_completed(sending):
+            item = sending[future]
+            try:
+                outcome = _finish(item=item, result=future.result(), now=now)
+            except Exception as exc:  # one broken order never stops the others
+                logger.exception("confirmation of proxy order %s failed", item.proxy.pk)
+                summary.errors[item.proxy.pk] = str(exc)[:500]
+                continue
+            tally(item.proxy.pk, outcome)
+    finally:
+        if pool is not None:
+            # On the way out of a failure, charges not yet started are not sent at all.
+            pool.shutdown(wait=True, cancel_futures=True)
+    summary.confirmed.sort()
+    summary.retry.sort()
+    others.sort()
     if others:
         # Orders paid by hand keep a pending payment; the others' outcome is on the order.
         states = dict(
@@ -533,6 +693,32 @@ def confirm_cycle(*, order_cycle: OrderCycle, now: datetime | None = None) -> Co
         summary.merge(_confirm_chunk(order_cycle=order_cycle, proxy_order_ids=chunk, now=now))
     confirmation_summary_queue_if_done(order_cycle=order_cycle, now=now)
     return summary
+
+
+def proxy_order_payment_failed(*, payment: Payment, reason: str) -> None:
+    """The payments app's `on_payment_failed` hook: a payment confirmation left awaiting the
+    buyer's authentication failed after all. Its confirmed proxy order becomes `failed`
+    with the reason, and the buyer gets the failed-payment email, once: only the call that
+    moves the proxy order from confirmed to failed queues it. Runs inside the transaction
+    that records the payment's failure."""
+    proxies = ProxyOrder.objects.filter(order_id=payment.order_id, state=ProxyOrderState.CONFIRMED)
+    if connection.features.has_select_for_update:
+        # Serialise two deliveries of the news (a webhook and the authentication page).
+        proxies = proxies.select_for_update(of=("self",))
+    proxy = proxies.first()
+    if proxy is None:
+        return  # not an order of a subscription, or already marked
+    if not ProxyOrder.objects.filter(pk=proxy.pk, state=ProxyOrderState.CONFIRMED).update(
+        state=ProxyOrderState.FAILED, reason=reason
+    ):
+        return
+    order = Order.objects.select_related("shop", "customer").get(pk=payment.order_id)
+    _queue_buyer_email(
+        order=order,
+        proxy=proxy,
+        payment=payment,
+        result=ChargeResult(status=ChargeStatus.FAILED, error=reason),
+    )
 
 
 def confirmation_summary_key(order_cycle_id: int) -> str:
