@@ -13,7 +13,8 @@ every minute, so no cron needs to be installed.
 A task whose worker died while running it (SIGKILL, lost machine) stays `RUNNING` in the
 queue. A task holds a lease (`TASK_LEASE_SECONDS`, 10 minutes by default) from its start,
 which its worker renews while the task runs (`started_at` moved forward every quarter of
-the lease, so a long task is never taken for abandoned). Before running tasks, a worker
+the lease, so a long task is never taken for abandoned; the row of a task that ran longer
+than that shows its last renewal as its start). Before running tasks, a worker
 queues again, with their arguments, the running tasks whose lease has run out
 (`requeue_abandoned_tasks`); every task is idempotent, so running one again is safe. A task
 that lost its worker MAX_TASK_RUNS times is marked failed instead.
@@ -186,9 +187,13 @@ def requeue_abandoned_tasks(*, now: datetime | None = None, backend_name: str = 
     from django_tasks_db.models import DBTaskResult
 
     now = now or timezone.now()
-    abandoned = DBTaskResult.objects.filter(
-        status=TaskResultStatus.RUNNING, backend_name=backend_name, started_at__lt=now - lease
-    ).values_list("pk", "task_path", "started_at", "worker_ids")
+    abandoned = (
+        DBTaskResult.objects.filter(
+            status=TaskResultStatus.RUNNING, backend_name=backend_name, started_at__lt=now - lease
+        )
+        .order_by()
+        .values_list("pk", "task_path", "started_at", "worker_ids")
+    )
     taken = 0
     for pk, task_path, started_at, worker_ids in abandoned:
         held = DBTaskResult.objects.filter(
