@@ -15,16 +15,42 @@ from django.utils.translation import gettext as _
 FEE_KINDS = ("per_order", "per_item", "percent")
 
 
+# The rule rests on two comparisons with the cycle's bounds, nothing else: a cycle has opened
+# once `opens_at <= now`, and has closed once `closes_at <= now`. Open is opened and not
+# closed, upcoming is not opened, current is not closed (open or upcoming). The database
+# side (`cycles.selectors.open_q` and its siblings) states the same comparisons as lookups;
+# tests/cycles/test_cycle_rule.py checks that both agree at the boundaries.
+
+
+def has_opened(*, opens_at: datetime, now: datetime) -> bool:
+    return opens_at <= now
+
+
 def is_closed(*, closes_at: datetime, now: datetime) -> bool:
     return closes_at <= now
 
 
 def is_open(*, opens_at: datetime, closes_at: datetime, now: datetime) -> bool:
-    return opens_at <= now < closes_at
+    return has_opened(opens_at=opens_at, now=now) and not is_closed(closes_at=closes_at, now=now)
 
 
 def is_upcoming(*, opens_at: datetime, now: datetime) -> bool:
-    return now < opens_at
+    return not has_opened(opens_at=opens_at, now=now)
+
+
+def is_current(*, closes_at: datetime, now: datetime) -> bool:
+    """Not closed yet: open or upcoming, what a manager or a buyer can still change."""
+    return not is_closed(closes_at=closes_at, now=now)
+
+
+def order_cycle_is_open(order_cycle: Any, *, now: datetime) -> bool:
+    """`is_open` for anything with `opens_at` and `closes_at` (an `OrderCycle`)."""
+    return is_open(opens_at=order_cycle.opens_at, closes_at=order_cycle.closes_at, now=now)
+
+
+def order_cycle_is_closed(order_cycle: Any, *, now: datetime) -> bool:
+    """`is_closed` for anything with `closes_at` (an `OrderCycle`)."""
+    return is_closed(closes_at=order_cycle.closes_at, now=now)
 
 
 def date_errors(*, opens_at: Any, closes_at: Any) -> dict[str, list[str]]:

@@ -13,6 +13,38 @@ from cadence.catalog.selectors import variants_sellable_by
 from cadence.cycles.models import OrderCycle, Schedule
 from cadence.enterprises.models import Enterprise
 
+# --- The cycle rule as query expressions ------------------------------------------------------
+# The same comparisons as `cycles.domain` (`has_opened`: opens_at <= now; `is_closed`:
+# closes_at <= now), each side written positively: a negated Q over a multi-valued relation
+# (`order_cycles__...`) would become a subquery with another meaning. `prefix` reaches the
+# cycle through a relation ("order_cycle__", "ordercycle__", "order_cycles__"); the lookups
+# of one Q, given to one `filter()`, then refer to the same cycle.
+
+
+def opened_q(now: datetime, *, prefix: str = "") -> Q:
+    """The cycle has opened (open or closed): `domain.has_opened`."""
+    return Q(**{f"{prefix}opens_at__lte": now})
+
+
+def upcoming_q(now: datetime, *, prefix: str = "") -> Q:
+    """The cycle has not opened yet: `domain.is_upcoming`."""
+    return Q(**{f"{prefix}opens_at__gt": now})
+
+
+def closed_q(now: datetime, *, prefix: str = "") -> Q:
+    """The cycle has closed: `domain.is_closed`."""
+    return Q(**{f"{prefix}closes_at__lte": now})
+
+
+def current_q(now: datetime, *, prefix: str = "") -> Q:
+    """The cycle has not closed yet (open or upcoming): `domain.is_current`."""
+    return Q(**{f"{prefix}closes_at__gt": now})
+
+
+def open_q(now: datetime, *, prefix: str = "") -> Q:
+    """The cycle is open, from `opens_at` included to `closes_at` excluded: `domain.is_open`."""
+    return opened_q(now, prefix=prefix) & current_q(now, prefix=prefix)
+
 
 def order_cycles_for_shop(*, shop: Enterprise) -> QuerySet[OrderCycle]:
     return OrderCycle.objects.filter(shop=shop).order_by("opens_at", "id")
@@ -28,7 +60,7 @@ def next_cycle_of_schedule(*, schedule: Schedule, now: datetime | None = None) -
     the one whose prices and fees an estimate uses."""
     now = now or timezone.now()
     return (
-        schedule.order_cycles.filter(closes_at__gt=now)
+        schedule.order_cycles.filter(current_q(now))
         .order_by("closes_at", "id")
         .prefetch_related("fees")
         .first()
@@ -43,7 +75,7 @@ def variant_ids_in_not_closed_cycles(
     through = OrderCycle.variants.through
     return set(
         through.objects.filter(
-            ordercycle__schedules=schedule, ordercycle__closes_at__gt=now
+            current_q(now, prefix="ordercycle__"), ordercycle__schedules=schedule
         ).values_list("variant_id", flat=True)
     )
 
@@ -62,13 +94,13 @@ def order_cycles_in_state(
     `closes_at` excluded). Upcoming and open read soonest first, closed newest first."""
     now = now or timezone.now()
     if state == "current":
-        return queryset.filter(closes_at__gt=now).order_by("opens_at", "id")
+        return queryset.filter(current_q(now)).order_by("opens_at", "id")
     if state == "open":
-        return queryset.filter(opens_at__lte=now, closes_at__gt=now).order_by("closes_at", "id")
+        return queryset.filter(open_q(now)).order_by("closes_at", "id")
     if state == "upcoming":
-        return queryset.filter(opens_at__gt=now).order_by("opens_at", "id")
+        return queryset.filter(upcoming_q(now)).order_by("opens_at", "id")
     if state == "closed":
-        return queryset.filter(closes_at__lte=now).order_by("-closes_at", "-id")
+        return queryset.filter(closed_q(now)).order_by("-closes_at", "-id")
     raise ValueError(f"unknown order cycle state: {state!r}")
 
 
@@ -76,10 +108,10 @@ def order_cycle_state_counts(*, shop: Enterprise, now: datetime | None = None) -
     """How many of the shop's cycles are in each state, in one query (for the list's tabs)."""
     now = now or timezone.now()
     return OrderCycle.objects.filter(shop=shop).aggregate(
-        current=Count("pk", filter=Q(closes_at__gt=now)),
-        open=Count("pk", filter=Q(opens_at__lte=now, closes_at__gt=now)),
-        upcoming=Count("pk", filter=Q(opens_at__gt=now)),
-        closed=Count("pk", filter=Q(closes_at__lte=now)),
+        current=Count("pk", filter=current_q(now)),
+        open=Count("pk", filter=open_q(now)),
+        upcoming=Count("pk", filter=upcoming_q(now)),
+        closed=Count("pk", filter=closed_q(now)),
     )
 
 
@@ -165,7 +197,7 @@ def schedules_for_list(*, shop: Enterprise, now: datetime | None = None) -> Quer
 
     now = now or timezone.now()
     cycles = Schedule.order_cycles.through.objects.filter(schedule_id=OuterRef("pk"))
-    upcoming = OrderCycle.objects.filter(schedules=OuterRef("pk"), opens_at__gt=now).order_by(
+    upcoming = OrderCycle.objects.filter(upcoming_q(now), schedules=OuterRef("pk")).order_by(
         "opens_at", "id"
     )
     subscriptions = Subscription.objects.filter(
@@ -192,5 +224,5 @@ def order_cycles_for_schedule_form(
     among `selected_ids` (already in the schedule). Soonest first."""
     now = now or timezone.now()
     return list(
-        order_cycles_for_shop(shop=shop).filter(Q(closes_at__gt=now) | Q(pk__in=list(selected_ids)))
+        order_cycles_for_shop(shop=shop).filter(current_q(now) | Q(pk__in=list(selected_ids)))
     )

@@ -1,7 +1,9 @@
 """Turn an outbox row into subject, text and HTML, in the recipient's language.
 
-A context with a `builder` (dotted path) is a reference: the builder turns it into the
-full context at send time. Dates in the context are ISO strings in UTC; each
+An email whose kind has a context builder (`notifications.registry`, filled by each app's
+`ready()`) stores a reference: the builder turns it into the full context at send time. Rows
+queued before the registry stored the builder's dotted path under `builder`; that key is
+ignored, the kind decides. Dates in the context are ISO strings in UTC; each
 `*_at`/`*_until` key gets a `*_display` twin formatted in the shop's time zone
 (`context["timezone"]`) and the email's language, by `cadence.formatting` (the pages' helper,
 so an email and a page say the same moment the same way). Calendar days (`*_on` keys, ISO
@@ -22,10 +24,10 @@ from datetime import date, datetime
 from django.template import Context, Engine
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.module_loading import import_string
 
 from cadence import formatting
 from cadence.notifications.models import Email
+from cadence.notifications.registry import context_builder
 
 
 def _with_display_dates(context: dict, tz_name: str, language: str) -> dict:
@@ -66,10 +68,11 @@ def render_email(email: Email) -> tuple[str, str, str]:
     tz_name = email.context.get("timezone") or "UTC"
     with translation.override(language):
         context = email.context
-        if context.get("builder"):
+        builder = context_builder(email.kind)
+        if builder is not None:
             # A reference queued with the event (e.g. an order id), expanded now by the
-            # function that queued it; keeps the outbox row small.
-            context = import_string(context["builder"])(context)
+            # app that queued it; keeps the outbox row small.
+            context = builder(context)
         # An unknown zone name reads as UTC (`formatting` falls back), never as an error.
         context = _with_display_dates(context, context.get("timezone") or tz_name, language)
         context["language"] = language

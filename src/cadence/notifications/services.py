@@ -33,6 +33,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from cadence.after_commit import enqueue_on_commit
 from cadence.notifications.models import Email, EmailStatus
 from cadence.notifications.rendering import render_email
 
@@ -47,16 +48,18 @@ SEND_BATCH = 200
 def _enqueue_send_on_commit(email_ids: list[int]) -> None:
     if not email_ids:
         return
+    # The task module imports this one.
+    from cadence.notifications.tasks import emails_send_task
 
-    def enqueue() -> None:
-        from cadence.notifications.tasks import emails_send_task
+    # Should the enqueue fail, the rows are safe: the worker's catch-up sends them.
+    enqueue_on_commit(emails_send_task, email_ids=email_ids)
 
-        try:
-            emails_send_task.enqueue(email_ids=email_ids)
-        except Exception:  # the rows are safe; the worker's catch-up sends them
-            logger.exception("could not enqueue sending of emails %s", email_ids[:5])
 
-    transaction.on_commit(enqueue)
+def emails_send_after_commit(*, email_ids: list[int]) -> None:
+    """Send these outbox rows (written in the current transaction) once it commits; for
+    services that write rows themselves (e.g. in one bulk INSERT) rather than through
+    `email_queue` / `emails_queue_bulk`."""
+    _enqueue_send_on_commit(list(email_ids))
 
 
 def email_build(

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from cadence.customers.models import Customer
 from cadence.cycles.models import OrderCycle, OrderCycleFee, Schedule
-from cadence.cycles.selectors import variant_ids_in_not_closed_cycles
+from cadence.cycles.selectors import current_q, variant_ids_in_not_closed_cycles
 from cadence.enterprises.models import Enterprise
 from cadence.errors import NotFound, ValidationFailed
 from cadence.subscriptions.domain import Estimate, Status, estimate, status_of
@@ -125,9 +125,9 @@ def placed_open_proxy_orders(*, subscription: Subscription, now: datetime) -> Qu
     """Proxy orders whose order is placed in a cycle not closed yet (what pause and cancel ask
     about)."""
     return subscription.proxy_orders.filter(
+        current_q(now, prefix="order_cycle__"),
         state=ProxyOrderState.PLACED,
         order__state="complete",
-        order_cycle__closes_at__gt=now,
     ).select_related("order", "order_cycle")
 
 
@@ -363,7 +363,7 @@ def _next_cycles(schedule_ids: Iterable[int], now: datetime) -> dict[int, _NextC
     first: dict[int, int] = {}
     for schedule_id, cycle_id in (
         through.objects.filter(
-            schedule_id__in=list(set(schedule_ids)), ordercycle__closes_at__gt=now
+            current_q(now, prefix="ordercycle__"), schedule_id__in=list(set(schedule_ids))
         )
         .order_by("ordercycle__closes_at", "ordercycle_id")
         .values_list("schedule_id", "ordercycle_id")
@@ -468,7 +468,9 @@ def subscriptions_table_for_shop(
         .values("n")
     )
     upcoming = (
-        ProxyOrder.objects.filter(subscription=OuterRef("pk"), order_cycle__closes_at__gt=now)
+        ProxyOrder.objects.filter(
+            current_q(now, prefix="order_cycle__"), subscription=OuterRef("pk")
+        )
         .exclude(state=ProxyOrderState.CANCELED)
         .order_by("order_cycle__closes_at", "id")
     )

@@ -19,6 +19,7 @@ from django.utils import timezone
 from cadence.catalog.models import Product
 from cadence.customers.models import Customer
 from cadence.cycles.models import OrderCycle, Schedule
+from cadence.cycles.selectors import closed_q, current_q, open_q, opened_q, upcoming_q
 from cadence.enterprises.models import Enterprise, SupplierPermission
 from cadence.orders.models import OrderState, PaymentState, ShippingMethod
 from cadence.payments.models import PaymentMethod, PaymentMethodKind
@@ -91,9 +92,11 @@ def setup_checklists(
                 producer__products__variants__deleted_at__isnull=True,
             )
         ),
-        "order_cycle": having(OrderCycle.objects.filter(closes_at__gt=now)),
+        "order_cycle": having(OrderCycle.objects.filter(current_q(now))),
         "schedule": having(
-            Schedule.objects.filter(deleted_at__isnull=True, order_cycles__closes_at__gt=now)
+            Schedule.objects.filter(
+                current_q(now, prefix="order_cycles__"), deleted_at__isnull=True
+            )
         ),
     }
     for step, shop_ids in found.items():
@@ -143,15 +146,11 @@ def shop_overview(*, shop: Enterprise, now: datetime | None = None) -> ShopOverv
         active_subscriptions=Subscription.objects.filter(shop=shop)
         .filter(status_q(Status.ACTIVE, now))
         .count(),
-        next_opening=cycles.filter(opens_at__gt=now).order_by("opens_at", "id").first(),
-        next_closing=cycles.filter(opens_at__lte=now, closes_at__gt=now)
-        .order_by("closes_at", "id")
-        .first(),
-        last_placement=_results(
-            cycles.filter(opens_at__lte=now).order_by("-opens_at", "-id").first()
-        ),
+        next_opening=cycles.filter(upcoming_q(now)).order_by("opens_at", "id").first(),
+        next_closing=cycles.filter(open_q(now)).order_by("closes_at", "id").first(),
+        last_placement=_results(cycles.filter(opened_q(now)).order_by("-opens_at", "-id").first()),
         last_confirmation=_results(
-            cycles.filter(closes_at__lte=now).order_by("-closes_at", "-id").first()
+            cycles.filter(closed_q(now)).order_by("-closes_at", "-id").first()
         ),
     )
 
@@ -199,8 +198,9 @@ def subscriptions_needing_attention(
     payment_trouble = [PaymentState.FAILED, PaymentState.REQUIRES_AUTHORIZATION]
     proxies = list(
         ProxyOrder.objects.filter(
+            opened_q(now, prefix="order_cycle__"),
             subscription__shop=shop,
-            order_cycle__opens_at__lte=now,
+            # Not only open cycles: those closed less than ATTENTION_RECENT ago too.
             order_cycle__closes_at__gt=now - ATTENTION_RECENT,
         )
         .filter(

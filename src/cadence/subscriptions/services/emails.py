@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from cadence.cycles.models import OrderCycle
+from cadence.cycles.selectors import current_q
 from cadence.enterprises.models import Enterprise
 from cadence.notifications.models import Email
 from cadence.notifications.services import email_build, email_queue
@@ -104,7 +105,7 @@ def next_cycle_of_subscription(*, subscription: Subscription, now: datetime) -> 
     between `begins_at` and `ends_at`, the rule of `domain.in_range`) and not closed at `now`:
     the cycle of its next order. None when the schedule has none yet."""
     cycles = subscription.schedule.order_cycles.filter(
-        closes_at__gt=now, closes_at__gte=subscription.begins_at
+        current_q(now), closes_at__gte=subscription.begins_at
     )
     if subscription.ends_at is not None:
         cycles = cycles.filter(closes_at__lte=subscription.ends_at)

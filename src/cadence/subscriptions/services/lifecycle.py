@@ -22,13 +22,19 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cadence.after_commit import run_on_commit
 from cadence.catalog.models import Variant
 from cadence.catalog.selectors import variants_sellable_by
 from cadence.customers.domain import clean_address
 from cadence.customers.models import Customer
-from cadence.cycles.domain import as_aware
+from cadence.cycles.domain import (
+    as_aware,
+    has_opened,
+    order_cycle_is_closed,
+    order_cycle_is_open,
+)
 from cadence.cycles.models import Schedule
-from cadence.cycles.selectors import next_cycle_of_schedule
+from cadence.cycles.selectors import current_q, next_cycle_of_schedule, open_q
 from cadence.enterprises.models import Enterprise
 from cadence.errors import Conflict, ErrorCollector, ValidationFailed
 from cadence.orders.models import OrderState, ShippingMethod
@@ -333,7 +339,8 @@ def _place_after_commit(proxy_order_ids: list[int], now: datetime) -> None:
 
         place_proxy_orders(proxy_order_ids=proxy_order_ids, now=now)
 
-    transaction.on_commit(place)
+    # Should placement fail here, the proxy orders stay pending and the catch-up places them.
+    run_on_commit(place)
 
 
 def _lock(subscription: Subscription) -> Subscription:
@@ -611,10 +618,9 @@ def subscription_unpause(
     issues = propagate_subscription_changes(subscription=subscription, now=now)
     due = list(
         subscription.proxy_orders.filter(
+            open_q(now, prefix="order_cycle__"),
             state=ProxyOrderState.PENDING,
             order__isnull=True,
-            order_cycle__opens_at__lte=now,
-            order_cycle__closes_at__gt=now,
         ).values_list("pk", flat=True)
     )
     _record(subscription, "unpaused", actor, {"placing": due})
@@ -662,7 +668,7 @@ def subscription_cancel(
     placed = _check_open_orders(subscription, open_orders, now)
     kept = {p.pk for p in placed} if open_orders == "keep" else set()
     proxies = (
-        subscription.proxy_orders.filter(order_cycle__closes_at__gt=now)
+        subscription.proxy_orders.filter(current_q(now, prefix="order_cycle__"))
         .exclude(state__in=[ProxyOrderState.CANCELED, ProxyOrderState.CONFIRMED])
         .select_related("order")
         .order_by("pk")
@@ -702,7 +708,7 @@ def _lock_proxy(proxy_order: ProxyOrder) -> ProxyOrder:
 
 
 def _refuse_if_closed(proxy: ProxyOrder, now: datetime, message: str) -> None:
-    if proxy.order_cycle.closes_at <= now:
+    if order_cycle_is_closed(proxy.order_cycle, now=now):
         raise Conflict(message % {"cycle": proxy.order_cycle.name})
 
 
@@ -763,7 +769,10 @@ def proxy_order_resume(
         proxy.state = ProxyOrderState.PLACED
     else:
         proxy.state, proxy.placed_at = ProxyOrderState.PENDING, None
-        place_now = proxy.order_cycle.opens_at <= now and subscription.paused_at is None
+        place_now = (
+            has_opened(opens_at=proxy.order_cycle.opens_at, now=now)
+            and subscription.paused_at is None
+        )
     proxy.canceled_at = None
     proxy.save(update_fields=["state", "placed_at", "canceled_at", "updated_at"])
     _record(
@@ -790,7 +799,7 @@ def proxy_order_retry(
     now = now or timezone.now()
     proxy = _lock_proxy(proxy_order)
     cycle = proxy.order_cycle
-    if not (cycle.opens_at <= now < cycle.closes_at):
+    if not order_cycle_is_open(cycle, now=now):
         raise Conflict(
             _("%(cycle)s is not open: this delivery can only be retried while it is open.")
             % {"cycle": cycle.name}

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from cadence.catalog.models import Variant
 from cadence.catalog.services import stock_release, stock_reserve
+from cadence.cycles.selectors import current_q
 from cadence.orders.domain import fees_for
 from cadence.orders.models import LineItem, Order, OrderState, PaymentState
 from cadence.orders.services import order_recalculate
@@ -243,9 +244,9 @@ def propagate_subscription_changes(
     now = now or timezone.now()
     order_ids = list(
         subscription.proxy_orders.filter(
+            current_q(now, prefix="order_cycle__"),
             state=ProxyOrderState.PLACED,
             order__state=OrderState.COMPLETE,
-            order_cycle__closes_at__gt=now,
         ).values_list("order_id", flat=True)
     )
     if not order_ids:

@@ -60,10 +60,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cadence.catalog.models import Variant
+from cadence.cycles.domain import order_cycle_is_open
 from cadence.cycles.models import OrderCycle
 from cadence.enterprises.models import Enterprise
 from cadence.notifications.models import Email
-from cadence.notifications.services import email_queue
+from cadence.notifications.services import email_queue, emails_send_after_commit
 from cadence.orders.domain import Line, compute_totals, fees_for
 from cadence.orders.models import Adjustment, LineItem, Order, OrderState, PaymentState
 from cadence.payments.models import Payment, PaymentMethodKind
@@ -133,10 +134,6 @@ def _locking(qs: QuerySet) -> QuerySet:
     if connection.features.has_select_for_update_skip_locked:
         return qs.select_for_update(skip_locked=True, of=("self",))
     return qs
-
-
-def _cycle_is_open(order_cycle: OrderCycle, now: datetime) -> bool:
-    return order_cycle.opens_at <= now < order_cycle.closes_at
 
 
 def eligible_proxy_orders(
@@ -387,16 +384,18 @@ def order_email_context(
     }
 
 
-ORDER_EMAIL_BUILDER = "cadence.subscriptions.services.placement.order_email_context_from_db"
+# The emails whose outbox row stores `order_email_reference`: each is rendered through
+# `order_email_context_from_db`, registered for these kinds in `SubscriptionsConfig.ready()`.
+ORDER_EMAIL_KINDS = ("placement", "confirmation", "failed_payment", "authentication")
 
 
 def order_email_reference(*, order_id: int, timezone_name: str, **extra) -> dict:
-    """What an order email's outbox row stores: a reference to the order, expanded by
-    `order_email_context_from_db` when the email is rendered for sending. Writing the
+    """What an order email's outbox row stores (for a kind of `ORDER_EMAIL_KINDS`): a
+    reference to the order, expanded by `order_email_context_from_db` when the email is
+    rendered for sending. Writing the
     reference instead of the whole order keeps placement's bulk INSERT small; the email
     shows the order as it is when sent (seconds later), which is what the buyer can see."""
     return {
-        "builder": ORDER_EMAIL_BUILDER,
         "order_id": order_id,
         "timezone": timezone_name,
         **extra,
@@ -404,7 +403,8 @@ def order_email_reference(*, order_id: int, timezone_name: str, **extra) -> dict
 
 
 def order_email_context_from_db(reference: dict) -> dict:
-    """The full context of an order email from its outbox reference (called at send time)."""
+    """The full context of an order email from its outbox reference (called at send time).
+    Rows queued before the email registry also carry a `builder` path, left out here."""
     order = Order.objects.select_related("shop", "order_cycle", "customer", "shipping_method").get(
         pk=reference["order_id"]
     )
@@ -445,19 +445,7 @@ def _buyer_email(*, kind: str, customer, shop: Enterprise, context: dict) -> tup
 def _emails_queue_rows(rows: list[tuple], now: datetime) -> None:
     """Write outbox rows (values for _EMAIL_COLUMNS) in one INSERT and send them after
     commit, like `emails_queue_bulk` but without a model instance per email."""
-    ids = _insert_rows(Email, _EMAIL_COLUMNS, rows, now)
-    if not ids:
-        return
-
-    def enqueue() -> None:
-        from cadence.notifications.tasks import emails_send_task
-
-        try:
-            emails_send_task.enqueue(email_ids=ids)
-        except Exception:  # the rows are safe; the worker's catch-up sends them
-            logger.exception("could not enqueue sending of emails %s", ids[:5])
-
-    transaction.on_commit(enqueue)
+    emails_send_after_commit(email_ids=_insert_rows(Email, _EMAIL_COLUMNS, rows, now))
 
 
 # --- the chunk ----------------------------------------------------------------------------
@@ -1114,7 +1102,7 @@ def place_chunk(
     queue the shop's summary when the cycle has nothing left to place."""
     now = now or timezone.now()
     order_cycle = OrderCycle.objects.select_related("shop").get(pk=order_cycle_id)
-    if not _cycle_is_open(order_cycle, now):
+    if not order_cycle_is_open(order_cycle, now=now):
         return PlacementSummary(skipped=len(proxy_order_ids))
     summary = _place_chunk_isolated(
         order_cycle=order_cycle,
@@ -1143,7 +1131,7 @@ def place_cycle(
     """
     now = now or timezone.now()
     order_cycle = OrderCycle.objects.select_related("shop").get(pk=order_cycle.pk)
-    if not _cycle_is_open(order_cycle, now) or not order_cycle.shop.enable_subscriptions:
+    if not order_cycle_is_open(order_cycle, now=now) or not order_cycle.shop.enable_subscriptions:
         return PlacementSummary()
     eligible = eligible_proxy_orders(order_cycle=order_cycle, now=now)
     summary = PlacementSummary()
@@ -1198,7 +1186,7 @@ def place_proxy_orders(
     summary.skipped = len(set(proxy_order_ids)) - sum(len(v) for v in by_cycle.values())
     for order_cycle in OrderCycle.objects.select_related("shop").filter(pk__in=list(by_cycle)):
         ids = by_cycle[order_cycle.pk]
-        if not _cycle_is_open(order_cycle, now):
+        if not order_cycle_is_open(order_cycle, now=now):
             summary.skipped += len(ids)
             continue
         shares = stored_shares(order_cycle=order_cycle, now=now)

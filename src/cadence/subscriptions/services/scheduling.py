@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from cadence.after_commit import run_on_commit
 from cadence.cycles import services as cycle_services
 from cadence.cycles.models import OrderCycle, Schedule
 from cadence.enterprises.models import Enterprise
@@ -35,7 +36,8 @@ def _process_after_commit(order_cycle_id: int) -> None:
 
         enqueue_cycle_processing(order_cycle_id)
 
-    transaction.on_commit(enqueue)
+    # Should the enqueue fail, the worker's catch-up places and confirms the cycle on time.
+    run_on_commit(enqueue)
 
 
 @transaction.atomic
