@@ -5,6 +5,7 @@ sequential confirmation records it, one charge per order whatever is retried or 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -463,3 +464,99 @@ def test_localstripe_unreachable_until_the_last_retry(localstripe, settings):
     assert len(report.context["to_charge"]) == 2
     settings.STRIPE_API_BASE = localstripe.base
     assert _intents(localstripe, w.payments) == [[], []]
+
+
+# --- A worker killed in the middle of the pool (PostgreSQL) --------------------------------
+
+_KILLED_WORKER = r"""
+import os, signal, sys, threading
+from datetime import timedelta
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadence.settings")
+import django
+
+django.setup()
+from django.conf import settings
+
+from cadence.cycles.models import OrderCycle
+from cadence.payments.gateways.stripe import StripeGateway
+from cadence.subscriptions.services import confirmation
+
+cycle_id, nth = int(sys.argv[1]), int(sys.argv[2])
+settings.STRIPE_CONCURRENCY = 4
+real_send = StripeGateway.send
+lock = threading.Lock()
+answered = 0
+
+
+def send(self, prepared):
+    global answered
+    result = real_send(self, prepared)  # Stripe has charged
+    with lock:
+        answered += 1
+        if answered == nth:  # the machine loses power, charges in flight on other threads
+            os.kill(os.getpid(), signal.SIGKILL)
+    return result
+
+
+StripeGateway.send = send
+cycle = OrderCycle.objects.get(pk=cycle_id)
+confirmation.confirm_cycle(order_cycle=cycle, now=cycle.closes_at + timedelta(minutes=1))
+sys.exit(3)  # the kill point was never reached
+"""
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("nth", [1, 6])
+def test_a_worker_killed_mid_pool_charges_each_order_once(transactional_db, localstripe, nth):
+    """A worker process sending charges from its pool is SIGKILLed right after Stripe
+    answered its `nth` charge (others in flight, some recorded, some not); the next run
+    confirms every order: one succeeded PaymentIntent per order, each paid, one
+    confirmation email each."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.db import connection
+
+    w = _stripe_shop(["4242424242424242"] * 9)
+    db = connection.settings_dict
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        "PYTHONPATH": os.pathsep.join([str(root), str(root / "src")]),
+        "LOG_LEVEL": "CRITICAL",
+        "STRIPE_SECRET_KEY": payments_conftest.SECRET_KEY,
+        "STRIPE_API_BASE": localstripe.base,
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", _KILLED_WORKER, str(w.cycle.pk), str(nth)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
+    before = _intents(localstripe, w.payments)
+    assert sum(len(per_order) for per_order in before) >= nth
+    left = ProxyOrder.objects.filter(order_cycle=w.cycle, state=ProxyOrderState.PLACED).count()
+    assert left > 0  # the crash left work to do
+
+    summary = confirm_cycle(order_cycle=w.cycle, now=w.closed + timedelta(minutes=5))
+
+    assert len(summary.confirmed) == left
+    after = _intents(localstripe, w.payments)
+    assert all([status for _id, status in per_order] == ["succeeded"] for per_order in after)
+    for first, again in zip(before, after, strict=True):
+        if first:
+            assert again == first
+    assert [p.state for p in w.payments] == [PaymentState.PAID] * 9
+    assert ProxyOrder.objects.filter(
+        order_cycle=w.cycle, state=ProxyOrderState.CONFIRMED
+    ).count() == len(w.proxies)
+    confirmations = Counter(Email.objects.filter(kind="confirmation").values_list("to", flat=True))
+    assert sorted(confirmations.values()) == [1] * 9

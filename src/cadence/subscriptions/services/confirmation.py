@@ -51,7 +51,8 @@ whatever happened to the payment; the payment's outcome lives in `Order.payment_
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+import queue
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -619,7 +620,26 @@ def _confirm_chunk(
         pk__in=proxy_order_ids, state=ProxyOrderState.PLACED
     )
     pool: ThreadPoolExecutor | None = None
+    answered: queue.SimpleQueue[Future] = queue.SimpleQueue()
     sending: dict[Future, _ToSend] = {}
+
+    def record(future: Future) -> None:
+        # Each outcome is recorded here, on the calling thread, as its call returns. Should
+        # this process die between a charge and its record, the order stays `placed` and
+        # the next run prepares the same charge again: its PaymentIntent id is read back
+        # from the payment when `settle` wrote it, and otherwise the same idempotency key
+        # (derived from the payment row) is sent, so Stripe answers with the PaymentIntent
+        # it already made. Either way there is one PaymentIntent per order, whatever is
+        # retried or killed.
+        item = sending.pop(future)
+        try:
+            outcome = _finish(item=item, result=future.result(), now=now)
+        except Exception as exc:  # one broken order never stops the others
+            logger.exception("confirmation of proxy order %s failed", item.proxy.pk)
+            summary.errors[item.proxy.pk] = str(exc)[:500]
+            return
+        tally(item.proxy.pk, outcome)
+
     try:
         for proxy in proxies.order_by("pk"):
             try:
@@ -630,32 +650,21 @@ def _confirm_chunk(
                 continue
             if isinstance(started, str):
                 tally(proxy.pk, started)
-                continue
-            item, prepared = started
-            if pool is None:
-                pool = ThreadPoolExecutor(
-                    max_workers=_concurrency(), thread_name_prefix="cadence-charge"
-                )
-            # Only the gateway's network calls run on the pool's threads: no database
-            # connection is ever used (or opened) there.
-            sending[pool.submit(_retry_on_error, item.gateway.send, prepared, item.payment.pk)] = (
-                item
-            )
-        # Each outcome is recorded here, on the calling thread, as its call returns. Should
-        # this process die between a charge and its record, the order stays `placed` and the
-        # next run prepares the same charge again: its PaymentIntent id is read back from the
-        # payment when `settle` wrote it, and otherwise the same idempotency key (derived from
-        # the payment row) is sent, so Stripe answers with the PaymentIntent it already made.
-        # Either way there is one PaymentIntent per order, whatever is retried or killed.
-        for future in as_completed(sending):
-            item = sending[future]
-            try:
-                outcome = _finish(item=item, result=future.result(), now=now)
-            except Exception as exc:  # one broken order never stops the others
-                logger.exception("confirmation of proxy order %s failed", item.proxy.pk)
-                summary.errors[item.proxy.pk] = str(exc)[:500]
-                continue
-            tally(item.proxy.pk, outcome)
+            else:
+                item, prepared = started
+                if pool is None:
+                    pool = ThreadPoolExecutor(
+                        max_workers=_concurrency(), thread_name_prefix="cadence-charge"
+                    )
+                # Only the gateway's network calls run on the pool's threads: no database
+                # connection is ever used (or opened) there.
+                future = pool.submit(_retry_on_error, item.gateway.send, prepared, item.payment.pk)
+                sending[future] = item
+                future.add_done_callback(answered.put)
+            while not answered.empty():  # record what has come back while preparing more
+                record(answered.get())
+        while sending:
+            record(answered.get())
     finally:
         if pool is not None:
             # On the way out of a failure, charges not yet started are not sent at all.
