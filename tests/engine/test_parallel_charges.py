@@ -103,6 +103,8 @@ def _card_world(n: int, answers: list[ChargeResult]):
     stripe = factories.payment_method(world.shop, kind="stripe")
     proxies = [world.subscribe(payment_method=stripe) for _ in range(n)]
     place_cycle(order_cycle=world.cycle)
+    for proxy in proxies:
+        proxy.refresh_from_db()
     payments = list(
         Payment.objects.filter(order__proxy_order__in=proxies).order_by("order__proxy_order")
     )
@@ -560,3 +562,59 @@ def test_a_worker_killed_mid_pool_charges_each_order_once(transactional_db, loca
     ).count() == len(w.proxies)
     confirmations = Counter(Email.objects.filter(kind="confirmation").values_list("to", flat=True))
     assert sorted(confirmations.values()) == [1] * 9
+
+
+def test_a_charge_still_processing_at_confirmation_is_decided_by_its_webhook(
+    monkeypatch, settings, client
+):
+    """Stripe was still processing two charges when confirmation recorded them (payment
+    pending, order confirmed): the later payment_intent.succeeded pays the first; the
+    later payment_intent.payment_failed fails the second, marks its proxy order failed and
+    emails its buyer once."""
+    settings.STRIPE_WEBHOOK_SECRET = payments_conftest.WEBHOOK_SECRET
+    world, proxies, answers = _card_world(2, [PAID])
+    for n, payment_id in enumerate(answers):
+        answers[payment_id] = ChargeResult(ChargeStatus.PENDING, reference=f"pi_slow_{n}")
+    monkeypatch.setattr(confirmation, "gateway_for", lambda kind: PooledGateway(answers))
+    confirm_cycle(order_cycle=world.cycle, now=world.cycle.closes_at)
+    payments = [Payment.objects.get(order_id=p.order_id) for p in proxies]
+    assert [p.state for p in payments] == [PaymentState.PENDING] * 2
+
+    events = [
+        ("evt_slow_0", "payment_intent.succeeded", "pi_slow_0"),
+        ("evt_slow_1", "payment_intent.payment_failed", "pi_slow_1"),
+        ("evt_slow_1", "payment_intent.payment_failed", "pi_slow_1"),
+    ]
+    for event_id, kind, intent in events:
+        body = {"id": event_id, "type": kind, "data": {"object": {"id": intent, "metadata": {}}}}
+        assert post(client, *signed(body)).status_code == 200
+
+    for proxy, payment in zip(proxies, payments, strict=True):
+        proxy.refresh_from_db()
+        payment.refresh_from_db()
+    assert [p.state for p in payments] == [PaymentState.PAID, PaymentState.FAILED]
+    assert [p.state for p in proxies] == [ProxyOrderState.CONFIRMED, ProxyOrderState.FAILED]
+    assert proxies[1].reason == "The payment was not authorised."
+    assert Order.objects.get(pk=proxies[0].order_id).payment_state == PaymentState.PAID
+    assert Email.objects.filter(kind="failed_payment").count() == 1
+
+
+def test_a_payment_pending_before_confirmation_is_left_to_confirmation(world, client, settings):
+    """A webhook for a payment whose order is not confirmed yet changes nothing: the
+    outcome is confirmation's to record."""
+    settings.STRIPE_WEBHOOK_SECRET = payments_conftest.WEBHOOK_SECRET
+    stripe = factories.payment_method(world.shop, kind="stripe")
+    proxy = world.subscribe(payment_method=stripe)
+    place_cycle(order_cycle=world.cycle)
+    proxy.refresh_from_db()
+    payment = Payment.objects.get(order_id=proxy.order_id)
+    body = {
+        "id": "evt_early",
+        "type": "payment_intent.succeeded",
+        "data": {"object": {"id": "pi_early", "metadata": {"payment_id": str(payment.pk)}}},
+    }
+
+    assert post(client, *signed(body)).status_code == 200
+
+    payment.refresh_from_db()
+    assert (payment.state, payment.gateway_reference) == (PaymentState.PENDING, "")

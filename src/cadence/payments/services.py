@@ -29,8 +29,9 @@ def payments_void_for_order(*, order: Order) -> int:
 
 # --- Hooks ------------------------------------------------------------------------------
 
-# Called, inside the transaction that records it, when a payment confirmation left awaiting
-# the buyer's authentication fails after all (`payment=`, `reason=` in the buyer's language).
+# Called, inside the transaction that records it, when a payment that the confirmation of its
+# order left undecided (awaiting the buyer's authentication, or pending) fails after all
+# (`payment=`, `reason=` in the buyer's language).
 # Apps that depend on payments register here (subscriptions, in its AppConfig.ready), so
 # payments never imports them. A hook that raises rolls the recording back.
 on_payment_failed: list[Callable[..., None]] = []

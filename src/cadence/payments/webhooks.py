@@ -11,13 +11,14 @@ import logging
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from cadence.orders.models import Order, PaymentState
+from cadence.orders.models import Order, OrderState, PaymentState
 from cadence.payments.gateways import stripe as gateway
 from cadence.payments.models import Payment, SavedCard, StripeEvent
 from cadence.payments.services import payment_failed_notify
@@ -26,7 +27,12 @@ log = logging.getLogger(__name__)
 
 # Only a payment awaiting the buyer's authentication is decided by a later event: the outcome of
 # an off-session charge is recorded by confirmation itself, which must not race with webhooks.
+# Once confirmation is done, a payment it left pending (a charge Stripe was still processing,
+# or one it could not reach Stripe for) is decided by a later event too.
 _OPEN_STATES = (PaymentState.REQUIRES_AUTHORIZATION,)
+_DECIDED_LATER = Q(state__in=_OPEN_STATES) | Q(
+    state=PaymentState.PENDING, order__state=OrderState.CONFIRMED
+)
 
 
 @csrf_exempt
@@ -166,14 +172,16 @@ def _intent_failed(obj: dict) -> None:
 @transaction.atomic(savepoint=False)
 def payment_record_intent_outcome(*, payment: Payment, intent_id: str, succeeded: bool) -> bool:
     """Record that the payment's PaymentIntent succeeded or failed after the buyer was asked to
-    authenticate. Only a payment awaiting authorisation changes; the order's payment state
-    follows. Returns whether anything changed."""
+    authenticate (or after Stripe finished processing it). Only a payment awaiting
+    authorisation, or left pending by the confirmation of its order, changes; the order's
+    payment state follows, and a failure is told to the `on_payment_failed` hooks. Returns
+    whether anything changed."""
     if succeeded:
         changes = {"state": PaymentState.PAID, "error": ""}
     else:
         with translation.override(_buyer_language(payment.order_id)):
             changes = {"state": PaymentState.FAILED, "error": _("The payment was not authorised.")}
-    updated = Payment.objects.filter(pk=payment.pk, state__in=_OPEN_STATES).update(
+    updated = Payment.objects.filter(_DECIDED_LATER, pk=payment.pk).update(
         gateway_reference=intent_id, **changes
     )
     if updated:

@@ -705,11 +705,11 @@ def confirm_cycle(*, order_cycle: OrderCycle, now: datetime | None = None) -> Co
 
 
 def proxy_order_payment_failed(*, payment: Payment, reason: str) -> None:
-    """The payments app's `on_payment_failed` hook: a payment confirmation left awaiting the
-    buyer's authentication failed after all. Its confirmed proxy order becomes `failed`
-    with the reason, and the buyer gets the failed-payment email, once: only the call that
-    moves the proxy order from confirmed to failed queues it. Runs inside the transaction
-    that records the payment's failure."""
+    """The payments app's `on_payment_failed` hook: a payment confirmation left undecided
+    (awaiting the buyer's authentication, or still processing) failed after all. Its
+    confirmed proxy order becomes `failed` with the reason, and the buyer gets the
+    failed-payment email, once: only the call that moves the proxy order from confirmed to
+    failed queues it. Runs inside the transaction that records the payment's failure."""
     proxies = ProxyOrder.objects.filter(order_id=payment.order_id, state=ProxyOrderState.CONFIRMED)
     if connection.features.has_select_for_update:
         # Serialise two deliveries of the news (a webhook and the authentication page).
