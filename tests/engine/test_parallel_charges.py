@@ -618,3 +618,45 @@ def test_a_payment_pending_before_confirmation_is_left_to_confirmation(world, cl
 
     payment.refresh_from_db()
     assert (payment.state, payment.gateway_reference) == (PaymentState.PENDING, "")
+
+
+def test_a_run_stops_calling_a_gateway_that_looks_down(monkeypatch, settings):
+    """Once a run has had `2 x STRIPE_CONCURRENCY` (at least 8) 'unreachable' answers in a
+    row, its other card orders are left to retry without a call (each call may wait for a
+    timeout); at the last retry they are all confirmed still to charge."""
+    settings.STRIPE_CONCURRENCY = 2
+    world, proxies, answers = _card_world(30, [UNREACHABLE])
+    gateway = PooledGateway(answers)
+    sent = []
+    original = gateway.send
+
+    def send(prepared):
+        sent.append(prepared.data)
+        return original(prepared)
+
+    gateway.send = send
+    monkeypatch.setattr(confirmation, "gateway_for", lambda kind: gateway)
+
+    summary = confirm_cycle(order_cycle=world.cycle, now=world.cycle.closes_at)
+
+    assert summary.retry == [p.pk for p in proxies]
+    assert 8 <= len(sent) <= 14  # the limit, plus what was in flight when it was reached
+    last = confirm_cycle(
+        order_cycle=world.cycle, now=world.cycle.closes_at + GIVE_UP_CHARGING_AFTER
+    )
+    assert last.confirmed == [p.pk for p in proxies]
+    report = Email.objects.get(kind="confirmation_summary")
+    assert len(report.context["to_charge"]) == 30
+
+
+def test_one_answer_from_the_gateway_resets_the_count(monkeypatch, settings):
+    """Unreachable answers broken by a successful one do not stop the run."""
+    settings.STRIPE_CONCURRENCY = 1
+    world, proxies, answers = _card_world(30, [UNREACHABLE] * 5 + [PAID])
+    gateway = PooledGateway(answers)
+    monkeypatch.setattr(confirmation, "gateway_for", lambda kind: gateway)
+
+    summary = confirm_cycle(order_cycle=world.cycle, now=world.cycle.closes_at)
+
+    assert len(summary.paid) == 5 and len(summary.retry) == 25
+    assert gateway.most_in_flight == 1

@@ -34,7 +34,8 @@ manual one) is called on the calling thread, one order at a time.
 
 So a crash leaves each order either confirmed with its payment recorded and its email
 queued, or still `placed` and done again by the next run; never marked without being done.
-A gateway that cannot be reached (`RETRY`) leaves the order to do at the next tick, until
+A gateway that cannot be reached (`RETRY`) leaves the order to do at the next tick (and
+after a run of such answers the run stops calling it: `_Breaker`), until
 `GIVE_UP_CHARGING_AFTER` has passed since the close: the order is then confirmed with its
 payment still pending, which the shop's summary lists as still to charge.
 
@@ -334,7 +335,41 @@ class _ToSend:
     request: ChargeRequest
 
 
-def _start(*, proxy: ProxyOrder, now: datetime) -> str | tuple[_ToSend, PreparedCharge]:
+_NOT_SENT = "not sent: the gateway is unreachable"  # for logs only: a retry is never shown
+
+
+class _Breaker:
+    """Stops a run from sending charges to a gateway that looks down: once `limit` answers
+    in a row said 'unreachable' (each may have waited for a timeout), the run's other card
+    orders are left to retry at the next run without a call, instead of each waiting for
+    its own timeout."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_a_row = 0
+
+    @property
+    def tripped(self) -> bool:
+        return self.in_a_row >= self.limit
+
+    def saw(self, result: ChargeResult) -> None:
+        self.in_a_row = self.in_a_row + 1 if result.status == ChargeStatus.RETRY else 0
+
+
+def _send(item: _ToSend, prepared: PreparedCharge, breaker: _Breaker) -> ChargeResult:
+    """On a pool thread: the gateway's network calls only (no database)."""
+    if breaker.tripped:  # tripped while this charge waited for a thread
+        return ChargeResult(ChargeStatus.RETRY, error=_NOT_SENT)
+    return _retry_on_error(item.gateway.send, prepared, item.payment.pk)
+
+
+def _breaker() -> _Breaker:
+    return _Breaker(max(8, 2 * _concurrency()))
+
+
+def _start(
+    *, proxy: ProxyOrder, now: datetime, breaker: _Breaker | None = None
+) -> str | tuple[_ToSend, PreparedCharge]:
     """Steps 1 and 2 of one order, on the calling thread: the outcome ("confirmed",
     "retry", "skipped") when it was decided here, else the charge to send from the pool."""
     order, payment = _read(proxy)
@@ -346,6 +381,8 @@ def _start(*, proxy: ProxyOrder, now: datetime) -> str | tuple[_ToSend, Prepared
         request = _charge_request(order, payment)
         if not isinstance(gateway, PoolableGateway):
             result = _retry_on_error(gateway.charge, request, payment.pk)
+        elif breaker is not None and breaker.tripped:
+            result = ChargeResult(ChargeStatus.RETRY, error=_NOT_SENT)
         else:
             prepared = _retry_on_error(gateway.prepare, request, payment.pk)
             if isinstance(prepared, PreparedCharge):
@@ -586,9 +623,14 @@ def _send_soon(email_ids: list[int]) -> None:
 
 
 def _confirm_chunk(
-    *, order_cycle: OrderCycle, proxy_order_ids: list[int], now: datetime
+    *,
+    order_cycle: OrderCycle,
+    proxy_order_ids: list[int],
+    now: datetime,
+    breaker: _Breaker | None = None,
 ) -> ConfirmationSummary:
     summary = ConfirmationSummary()
+    breaker = breaker or _breaker()
     email_ids = []
     try:
         manual = _manual(proxy_order_ids)
@@ -633,7 +675,9 @@ def _confirm_chunk(
         # retried or killed.
         item = sending.pop(future)
         try:
-            outcome = _finish(item=item, result=future.result(), now=now)
+            result = future.result()
+            breaker.saw(result)
+            outcome = _finish(item=item, result=result, now=now)
         except Exception as exc:  # one broken order never stops the others
             logger.exception("confirmation of proxy order %s failed", item.proxy.pk)
             summary.errors[item.proxy.pk] = str(exc)[:500]
@@ -643,7 +687,7 @@ def _confirm_chunk(
     try:
         for proxy in proxies.order_by("pk"):
             try:
-                started = _start(proxy=proxy, now=now)
+                started = _start(proxy=proxy, now=now, breaker=breaker)
             except Exception as exc:  # one broken order never stops the others
                 logger.exception("confirmation of proxy order %s failed", proxy.pk)
                 summary.errors[proxy.pk] = str(exc)[:500]
@@ -658,7 +702,7 @@ def _confirm_chunk(
                     )
                 # Only the gateway's network calls run on the pool's threads: no database
                 # connection is ever used (or opened) there.
-                future = pool.submit(_retry_on_error, item.gateway.send, prepared, item.payment.pk)
+                future = pool.submit(_send, item, prepared, breaker)
                 sending[future] = item
                 future.add_done_callback(answered.put)
             while not answered.empty():  # record what has come back while preparing more
@@ -698,8 +742,11 @@ def confirm_cycle(*, order_cycle: OrderCycle, now: datetime | None = None) -> Co
     summary = ConfirmationSummary()
     if now < order_cycle.closes_at:
         return summary
+    breaker = _breaker()  # one for the whole run
     for chunk in id_chunks(proxy_orders_to_confirm(order_cycle=order_cycle), CHUNK_SIZE):
-        summary.merge(_confirm_chunk(order_cycle=order_cycle, proxy_order_ids=chunk, now=now))
+        summary.merge(
+            _confirm_chunk(order_cycle=order_cycle, proxy_order_ids=chunk, now=now, breaker=breaker)
+        )
     confirmation_summary_queue_if_done(order_cycle=order_cycle, now=now)
     return summary
 
