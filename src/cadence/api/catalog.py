@@ -6,11 +6,11 @@ from django.db.models import Prefetch, Q
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from cadence.api.access import product_for_manager, variant_for_manager
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, money
 from cadence.api.inputs import Flag, In, Money, Stock, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.catalog.models import Product, Variant
+from cadence.catalog.selectors import product_for_manager, variant_for_manager
 from cadence.catalog.services import product_create, product_delete, variant_delete, variant_update
 from cadence.enterprises.models import SupplierPermission
 from cadence.enterprises.selectors import enterprise_for_manager

@@ -8,13 +8,17 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from cadence.api.access import order_cycle_for_manager, schedule_for_manager
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, aware, local, money
 from cadence.api.forecast import forecast_for_cycle
 from cadence.api.inputs import Id, In, IsoDateTime, Money, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.cycles.models import OrderCycle, Schedule
-from cadence.cycles.selectors import order_cycles_for_shop, schedules_for_shop
+from cadence.cycles.selectors import (
+    order_cycle_for_manager,
+    order_cycles_for_shop,
+    schedule_for_manager,
+    schedules_for_shop,
+)
 from cadence.enterprises.selectors import enterprise_for_manager
 from cadence.subscriptions.services import scheduling
 

@@ -8,14 +8,15 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from cadence.api.access import payment_method_for_manager, shipping_method_for_manager
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, money
 from cadence.api.inputs import DESCRIPTION_LENGTH, Flag, In, Money, Percent, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.enterprises.selectors import enterprise_for_manager
 from cadence.orders.models import ShippingMethod
+from cadence.orders.selectors import shipping_method_for_manager
 from cadence.orders.services import shipping_method_create, shipping_method_update
 from cadence.payments.models import PaymentMethod
+from cadence.payments.selectors import payment_method_for_manager
 from cadence.payments.services import payment_method_create, payment_method_update
 
 router = Router(tags=["payment and shipping methods"])

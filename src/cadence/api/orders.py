@@ -9,12 +9,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
-from cadence.api.access import order_for_manager
 from cadence.api.common import READ_ERRORS, money
 from cadence.api.inputs import QueryId
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.enterprises.selectors import enterprise_for_manager
 from cadence.orders.models import Order
+from cadence.orders.selectors import order_for_manager
 
 router = Router(tags=["orders"])
 

@@ -9,7 +9,6 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
-from cadence.api.access import proxy_order_for_manager, subscription_for_manager
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, aware, local, money
 from cadence.api.inputs import (
     AddressIn,
@@ -27,8 +26,10 @@ from cadence.subscriptions.domain import Estimate
 from cadence.subscriptions.models import ProxyOrder, Subscription
 from cadence.subscriptions.selectors import (
     line_item_available,
+    proxy_order_for_manager,
     proxy_orders_of,
     subscription_detail,
+    subscription_for_manager,
     subscription_status,
     subscriptions_estimates,
     subscriptions_for_shop,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from cadence.catalog.models import Product, Variant
 from cadence.enterprises.models import Enterprise, SupplierPermission
+from cadence.enterprises.selectors import object_for_manager
 
 
 def variants_sellable_by(shop: Enterprise, *, include_deleted: bool = False) -> QuerySet[Variant]:
@@ -56,4 +58,27 @@ def products_for_shop(
         qs.select_related("supplier")
         .prefetch_related(Prefetch("variants", queryset=live, to_attr="live_variants"))
         .order_by("name", "id")
+    )
+
+
+def product_for_manager(*, user, product_id: int) -> Product:
+    """The product if the user manages its supplier (or is staff); raises NotFound otherwise."""
+    return object_for_manager(
+        user=user,
+        queryset=Product.objects.select_related("supplier"),
+        pk=product_id,
+        shop_field="supplier",
+        label=_("Product"),
+    )
+
+
+def variant_for_manager(*, user, variant_id: int) -> Variant:
+    """The variant if the user manages its product's supplier (or is staff); raises NotFound
+    otherwise."""
+    return object_for_manager(
+        user=user,
+        queryset=Variant.objects.select_related("product__supplier"),
+        pk=variant_id,
+        shop_field="product__supplier",
+        label=_("Variant"),
     )

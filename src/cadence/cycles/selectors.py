@@ -7,11 +7,13 @@ from datetime import datetime
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cadence.catalog.models import Variant
 from cadence.catalog.selectors import variants_sellable_by
 from cadence.cycles.models import OrderCycle, Schedule
 from cadence.enterprises.models import Enterprise
+from cadence.enterprises.selectors import object_for_manager
 
 # --- The cycle rule as query expressions ------------------------------------------------------
 # The same comparisons as `cycles.domain` (`has_opened`: opens_at <= now; `is_closed`:
@@ -225,4 +227,25 @@ def order_cycles_for_schedule_form(
     now = now or timezone.now()
     return list(
         order_cycles_for_shop(shop=shop).filter(current_q(now) | Q(pk__in=list(selected_ids)))
+    )
+
+
+def order_cycle_for_manager(*, user, order_cycle_id: int) -> OrderCycle:
+    """The cycle if the user manages its shop (or is staff); raises NotFound otherwise."""
+    return object_for_manager(
+        user=user,
+        queryset=OrderCycle.objects.select_related("shop"),
+        pk=order_cycle_id,
+        label=_("Order cycle"),
+    )
+
+
+def schedule_for_manager(*, user, schedule_id: int) -> Schedule:
+    """The schedule (not deleted) if the user manages its shop (or is staff); raises NotFound
+    otherwise."""
+    return object_for_manager(
+        user=user,
+        queryset=Schedule.objects.filter(deleted_at__isnull=True).select_related("shop"),
+        pk=schedule_id,
+        label=_("Schedule"),
     )

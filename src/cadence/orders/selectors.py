@@ -15,9 +15,11 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from cadence.cycles.models import OrderCycle
 from cadence.enterprises.models import Enterprise
+from cadence.enterprises.selectors import object_for_manager
 from cadence.orders.models import LineItem, Order, ShippingMethod
 
 
@@ -76,4 +78,22 @@ def orders_matching(orders: QuerySet[Order], q: str) -> QuerySet[Order]:
         | Q(customer__first_name__icontains=q)
         | Q(customer__last_name__icontains=q)
         | Q(customer__code__iexact=q)
+    )
+
+
+def order_for_manager(*, user, order_id: int) -> Order:
+    """The order if the user manages its shop (or is staff); raises NotFound otherwise."""
+    return object_for_manager(
+        user=user, queryset=Order.objects.select_related("shop"), pk=order_id, label=_("Order")
+    )
+
+
+def shipping_method_for_manager(*, user, shipping_method_id: int) -> ShippingMethod:
+    """The shipping method if the user manages its shop (or is staff); raises NotFound
+    otherwise."""
+    return object_for_manager(
+        user=user,
+        queryset=ShippingMethod.objects.select_related("shop"),
+        pk=shipping_method_id,
+        label=_("Shipping method"),
     )

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from cadence.customers.models import Customer
 from cadence.enterprises.models import Enterprise
+from cadence.enterprises.selectors import object_for_manager
 from cadence.payments.models import ChargeConsent, PaymentMethod, SavedCard
 
 
@@ -40,3 +41,14 @@ def stripe_charge_problems(*, customer: Customer) -> list[str]:
     if default_card_for(customer.user) is None:
         problems.append(_("no default card available for this customer"))
     return problems
+
+
+def payment_method_for_manager(*, user, payment_method_id: int) -> PaymentMethod:
+    """The payment method if the user manages its shop (or is staff); raises NotFound
+    otherwise."""
+    return object_for_manager(
+        user=user,
+        queryset=PaymentMethod.objects.select_related("shop"),
+        pk=payment_method_id,
+        label=_("Payment method"),
+    )

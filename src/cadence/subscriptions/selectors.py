@@ -16,6 +16,7 @@ from cadence.customers.models import Customer
 from cadence.cycles.models import OrderCycle, OrderCycleFee, Schedule
 from cadence.cycles.selectors import current_q, variant_ids_in_not_closed_cycles
 from cadence.enterprises.models import Enterprise
+from cadence.enterprises.selectors import object_for_manager
 from cadence.errors import NotFound, ValidationFailed
 from cadence.subscriptions.domain import Estimate, Status, estimate, status_of
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState, Subscription
@@ -560,4 +561,26 @@ def event_references(events: Iterable) -> EventReferences:
         variants=names(Variant, "variants", str),
         cycles=names(OrderCycle, "cycles", lambda c: c.name),
         orders=names(Order, "orders", lambda o: o.number),
+    )
+
+
+def subscription_for_manager(*, user, subscription_id: int) -> Subscription:
+    """The subscription if the user manages its shop (or is staff); raises NotFound otherwise."""
+    return object_for_manager(
+        user=user,
+        queryset=Subscription.objects.select_related("shop"),
+        pk=subscription_id,
+        label=_("Subscription"),
+    )
+
+
+def proxy_order_for_manager(*, user, proxy_order_id: int) -> ProxyOrder:
+    """The proxy order if the user manages its subscription's shop (or is staff); raises
+    NotFound otherwise."""
+    return object_for_manager(
+        user=user,
+        queryset=ProxyOrder.objects.select_related("subscription__shop", "order_cycle"),
+        pk=proxy_order_id,
+        shop_field="subscription__shop",
+        label=_("Proxy order"),
     )
