@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.security import HttpBearer
 
-from cadence.api.models import ApiToken, hash_token
+from cadence.api.selectors import api_token_for_bearer
+from cadence.api.services import api_token_mark_used
 from cadence.security import throttle
 from cadence.security.backends import client_ip
 
@@ -55,20 +56,15 @@ class BearerToken(HttpBearer):
         if not token:
             return None
         now = timezone.now()
-        api_token = (
-            ApiToken.objects.select_related("user")
-            .annotate(
-                blocked=throttle.is_blocked_subquery(client_ip(request) or "unknown", now=now)
-            )
-            .filter(digest=hash_token(token))
-            .first()
+        api_token = api_token_for_bearer(
+            token=token, ip_address=client_ip(request) or "unknown", now=now
         )
         if api_token is None or not api_token.user.is_active:
             return None
         if api_token.blocked:
             raise TooManyTokenFailures(throttle.refusal(now=now).retry_after)
         if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_RESOLUTION:
-            ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
+            api_token_mark_used(api_token=api_token, now=now)
         request.user = api_token.user
         return api_token.user
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
@@ -10,9 +9,13 @@ from cadence.api.common import READ_ERRORS, WRITE_ERRORS, money
 from cadence.api.inputs import Flag, In, Money, Stock, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.catalog.models import Product, Variant
-from cadence.catalog.selectors import product_for_manager, variant_for_manager
+from cadence.catalog.selectors import (
+    live_products_of,
+    product_for_manager,
+    variant_for_manager,
+    variants_of_product,
+)
 from cadence.catalog.services import product_create, product_delete, variant_delete, variant_update
-from cadence.enterprises.models import SupplierPermission
 from cadence.enterprises.selectors import enterprise_for_manager
 
 router = Router(tags=["catalog"])
@@ -84,7 +87,7 @@ def variant_out(variant: Variant) -> dict:
 
 def product_out(product: Product, variants=None) -> dict:
     if variants is None:
-        variants = product.variants.order_by("id")
+        variants = variants_of_product(product=product)
     return {
         "id": product.pk,
         "supplier_id": product.supplier_id,
@@ -111,16 +114,7 @@ def list_products(request: HttpRequest, enterprise_id: int, filters: Query[Produ
     """The enterprise's products that are not deleted; with `sellable=true`, also those of
     the producers that let this shop sell theirs."""
     enterprise = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
-    suppliers = Q(supplier=enterprise)
-    if filters.sellable:
-        producers = SupplierPermission.objects.filter(shop=enterprise).values("producer_id")
-        suppliers |= Q(supplier__in=producers)
-    live = Variant.objects.filter(deleted_at__isnull=True).order_by("id")
-    qs = (
-        Product.objects.filter(suppliers, deleted_at__isnull=True)
-        .prefetch_related(Prefetch("variants", queryset=live, to_attr="live_variants"))
-        .order_by("name", "id")
-    )
+    qs = live_products_of(enterprise=enterprise, sellable=filters.sellable)
     return paginate(qs, filters, lambda rows: [product_out(p, p.live_variants) for p in rows])
 
 

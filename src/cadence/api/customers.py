@@ -13,7 +13,10 @@ from cadence.api.inputs import AddressIn, In, QueryText, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.customers import services
 from cadence.customers.models import Customer
-from cadence.customers.selectors import customer_for_manager, customers_for_shop
+from cadence.customers.selectors import (
+    customer_for_manager,
+    customers_with_shop_for_shop,
+)
 from cadence.enterprises.selectors import enterprise_for_manager
 
 router = Router(tags=["customers"])
@@ -98,7 +101,7 @@ def create_customer(request: HttpRequest, enterprise_id: int, payload: CustomerI
 def list_customers(request: HttpRequest, enterprise_id: int, filters: Query[CustomerFilters]):
     """The shop's customers; `q` matches email, name or code."""
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
-    qs = customers_for_shop(shop=shop, q=filters.q).select_related("shop")
+    qs = customers_with_shop_for_shop(shop=shop, q=filters.q)
     return paginate(qs, filters, lambda rows: [customer_out(c) for c in rows])
 
 

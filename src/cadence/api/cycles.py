@@ -15,9 +15,10 @@ from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.cycles.models import OrderCycle, Schedule
 from cadence.cycles.selectors import (
     order_cycle_for_manager,
-    order_cycles_for_shop,
+    order_cycle_with_details,
+    order_cycles_with_details_for_shop,
     schedule_for_manager,
-    schedules_for_shop,
+    schedules_with_cycles_for_shop,
 )
 from cadence.enterprises.selectors import enterprise_for_manager
 from cadence.subscriptions.services import scheduling
@@ -133,11 +134,7 @@ def _cycle_values(values: dict, shop) -> dict:
 
 
 def _reloaded_cycle(pk: int) -> OrderCycle:
-    return (
-        OrderCycle.objects.select_related("shop")
-        .prefetch_related("variants", "fees", "schedules")
-        .get(pk=pk)
-    )
+    return order_cycle_with_details(order_cycle_id=pk)
 
 
 @router.post(
@@ -156,8 +153,7 @@ def create_order_cycle(request: HttpRequest, enterprise_id: int, payload: OrderC
 )
 def list_order_cycles(request: HttpRequest, enterprise_id: int, page: Query[PageParams]):
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
-    qs = order_cycles_for_shop(shop=shop).select_related("shop")
-    qs = qs.prefetch_related("variants", "fees", "schedules")
+    qs = order_cycles_with_details_for_shop(shop=shop)
     return paginate(qs, page, lambda rows: [order_cycle_out(c) for c in rows])
 
 
@@ -203,7 +199,7 @@ def create_schedule(request: HttpRequest, enterprise_id: int, payload: ScheduleI
 )
 def list_schedules(request: HttpRequest, enterprise_id: int, page: Query[PageParams]):
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
-    qs = schedules_for_shop(shop=shop).prefetch_related("order_cycles")
+    qs = schedules_with_cycles_for_shop(shop=shop)
     return paginate(qs, page, lambda rows: [schedule_out(s) for s in rows])
 
 

@@ -12,8 +12,11 @@ from cadence.api.common import READ_ERRORS, WRITE_ERRORS
 from cadence.api.inputs import Flag, Id, In, Text, TimeZoneName
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.enterprises import services
-from cadence.enterprises.models import Enterprise
-from cadence.enterprises.selectors import enterprise_for_manager, enterprises_for_user
+from cadence.enterprises.selectors import (
+    enterprise_by_id,
+    enterprise_for_manager,
+    enterprises_for_user_by_name,
+)
 from cadence.errors import PermissionDenied, ValidationFailed
 
 router = Router(tags=["enterprises"])
@@ -96,7 +99,7 @@ def create_enterprise(request: HttpRequest, payload: EnterpriseIn):
 @router.get("/enterprises", response={200: EnterprisePage, **READ_ERRORS})
 def list_enterprises(request: HttpRequest, page: Query[PageParams]):
     """The enterprises you manage (all of them for staff)."""
-    return paginate(enterprises_for_user(request.auth).order_by("name", "id"), page, list)
+    return paginate(enterprises_for_user_by_name(request.auth), page, list)
 
 
 @router.get("/enterprises/{int:enterprise_id}", response={200: EnterpriseOut, **READ_ERRORS})
@@ -132,7 +135,7 @@ def add_supplier(request: HttpRequest, enterprise_id: int, payload: SupplierIn):
     403: the producer is a public enterprise, but the permission is the producer's to give.
     An unknown producer id is invalid input (422)."""
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
-    producer = Enterprise.objects.filter(pk=payload.producer_id).first()
+    producer = enterprise_by_id(payload.producer_id)
     if producer is None:
         raise ValidationFailed({"producer_id": [_("no enterprise has this id")]})
     permission = services.enterprise_supplier_add(shop=shop, producer=producer, actor=request.auth)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -22,7 +21,13 @@ from cadence.enterprises.models import Enterprise
 from cadence.errors import NotFound
 from cadence.orders.models import Order
 from cadence.payments import cards
-from cadence.payments.models import ChargeConsent, SavedCard
+from cadence.payments.models import SavedCard
+from cadence.payments.selectors import (
+    saved_card_of,
+    saved_cards_of,
+    shop_ids_allowed_to_charge,
+    shop_of_buyer,
+)
 from cadence.subscriptions.buyer_selectors import (
     buyer_order_get,
     buyer_orders,
@@ -30,8 +35,8 @@ from cadence.subscriptions.buyer_selectors import (
     changes_allowed_until,
     delivery_changes_allowed,
 )
-from cadence.subscriptions.models import ProxyOrder, Subscription
-from cadence.subscriptions.selectors import subscription_status
+from cadence.subscriptions.models import Subscription
+from cadence.subscriptions.selectors import proxy_order_get, subscription_status
 from cadence.subscriptions.services import buyer
 
 router = Router(tags=["buyer"])
@@ -68,7 +73,7 @@ def _card_out(card: SavedCard) -> dict:
 
 @router.get("/cards", response={200: list[CardOut], **READ_ERRORS})
 def list_cards(request: HttpRequest):
-    return [_card_out(c) for c in SavedCard.objects.filter(user=request.auth).order_by("pk")]
+    return [_card_out(c) for c in saved_cards_of(request.auth)]
 
 
 @router.post("/cards", response={201: CardOut, **WRITE_ERRORS})
@@ -83,7 +88,10 @@ def save_card(request: HttpRequest, payload: CardIn):
 
 
 def _own_card(request: HttpRequest, card_id: int) -> SavedCard:
-    return get_object_or_404(SavedCard, pk=card_id, user=request.auth)
+    card = saved_card_of(user=request.auth, card_id=card_id)
+    if card is None:
+        raise Http404
+    return card
 
 
 @router.post("/cards/{int:card_id}/default", response={200: CardOut, **WRITE_ERRORS})
@@ -125,11 +133,7 @@ def _shop_out(shop: Enterprise, allowed: bool) -> dict:
 @router.get("/shops", response={200: list[ShopOut], **READ_ERRORS})
 def list_shops(request: HttpRequest):
     """Shops whose customer list has the buyer's email."""
-    live = set(
-        ChargeConsent.objects.filter(user=request.auth, withdrawn_at__isnull=True).values_list(
-            "shop_id", flat=True
-        )
-    )
+    live = shop_ids_allowed_to_charge(request.auth)
     return [_shop_out(s, s.pk in live) for s in cards.shops_of_buyer(request.auth)]
 
 
@@ -137,7 +141,7 @@ def list_shops(request: HttpRequest):
 def update_shop(request: HttpRequest, shop_id: int, payload: ShopPatch):
     """Give or withdraw allow_charges (422 without a default card; 404 for a shop whose
     customer list does not have the buyer: it is not one of their shops)."""
-    shop = cards.shops_of_buyer(request.auth).filter(pk=shop_id).first()
+    shop = shop_of_buyer(user=request.auth, shop_id=shop_id)
     if shop is None:
         # Like a shop that does not exist, and without its name: ids reveal nothing.
         raise NotFound(_("This shop does not have you as a customer."))
@@ -319,7 +323,7 @@ class MyProxyOrderOut(Schema):
 
 
 def _proxy_out(proxy_id: int) -> dict:
-    p = ProxyOrder.objects.get(pk=proxy_id)
+    p = proxy_order_get(proxy_order_id=proxy_id)
     return {
         "id": p.pk,
         "order_cycle_id": p.order_cycle_id,

@@ -13,10 +13,10 @@ from cadence.api.inputs import DESCRIPTION_LENGTH, Flag, In, Money, Percent, Tex
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.enterprises.selectors import enterprise_for_manager
 from cadence.orders.models import ShippingMethod
-from cadence.orders.selectors import shipping_method_for_manager
+from cadence.orders.selectors import shipping_method_for_manager, shipping_methods_for_shop
 from cadence.orders.services import shipping_method_create, shipping_method_update
 from cadence.payments.models import PaymentMethod
-from cadence.payments.selectors import payment_method_for_manager
+from cadence.payments.selectors import payment_method_for_manager, payment_methods_for_shop
 from cadence.payments.services import payment_method_create, payment_method_update
 
 router = Router(tags=["payment and shipping methods"])
@@ -120,7 +120,7 @@ def create_shipping_method(request: HttpRequest, enterprise_id: int, payload: Sh
 )
 def list_shipping_methods(request: HttpRequest, enterprise_id: int, page: Query[PageParams]):
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
-    qs = ShippingMethod.objects.filter(shop=shop).order_by("name", "id")
+    qs = shipping_methods_for_shop(shop=shop)
     return paginate(qs, page, lambda rows: [shipping_method_out(m) for m in rows])
 
 
@@ -148,7 +148,7 @@ def create_payment_method(request: HttpRequest, enterprise_id: int, payload: Pay
 )
 def list_payment_methods(request: HttpRequest, enterprise_id: int, page: Query[PageParams]):
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
-    qs = PaymentMethod.objects.filter(shop=shop).order_by("name", "id")
+    qs = payment_methods_for_shop(shop=shop)
     return paginate(qs, page, lambda rows: [payment_method_out(m) for m in rows])
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Literal
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
@@ -14,7 +13,7 @@ from cadence.api.inputs import QueryId
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.enterprises.selectors import enterprise_for_manager
 from cadence.orders.models import Order
-from cadence.orders.selectors import order_for_manager
+from cadence.orders.selectors import order_for_manager, order_with_details, orders_of_shop
 
 router = Router(tags=["orders"])
 
@@ -57,12 +56,6 @@ class OrderFilters(PageParams):
 
 
 OrderPage = page_schema(OrderOut, "OrderPage")
-
-
-def orders_with_details(qs: QuerySet[Order]) -> QuerySet[Order]:
-    """Orders with what the answer shows, in a fixed number of queries. The subscription is
-    reached through the reverse one-to-one `proxy_order` (orders do not know subscriptions)."""
-    return qs.select_related("proxy_order").prefetch_related("line_items", "payments")
 
 
 def _subscription_id(order: Order) -> int | None:
@@ -109,17 +102,12 @@ def order_out(order: Order) -> dict:
 @router.get("/orders/{int:order_id}", response={200: OrderOut, **READ_ERRORS})
 def get_order(request: HttpRequest, order_id: int):
     order = order_for_manager(user=request.auth, order_id=order_id)
-    return order_out(orders_with_details(Order.objects.filter(pk=order.pk)).get())
+    return order_out(order_with_details(order_id=order.pk))
 
 
 @router.get("/enterprises/{int:enterprise_id}/orders", response={200: OrderPage, **READ_ERRORS})
 def list_orders(request: HttpRequest, enterprise_id: int, filters: Query[OrderFilters]):
     """The shop's orders, newest first, filtered by `order_cycle_id` and `state`."""
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
-    qs = Order.objects.filter(shop=shop)
-    if filters.order_cycle_id is not None:
-        qs = qs.filter(order_cycle_id=filters.order_cycle_id)
-    if filters.state is not None:
-        qs = qs.filter(state=filters.state)
-    qs = orders_with_details(qs.order_by("-created_at", "-id"))
+    qs = orders_of_shop(shop=shop, order_cycle_id=filters.order_cycle_id, state=filters.state)
     return paginate(qs, filters, lambda rows: [order_out(o) for o in rows])

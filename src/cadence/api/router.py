@@ -16,7 +16,7 @@ from cadence.api import catalog, customers, cycles, enterprises, me, methods, or
 from cadence.api.auth import BearerToken, register_throttle_handler
 from cadence.api.errors import json_edges, register_exception_handlers
 from cadence.api.server_errors import register_server_error_handler
-from cadence.customers.models import Customer
+from cadence.customers.selectors import language_of_user
 
 _DETAIL = {"$ref": "#/components/schemas/Detail"}
 _ERRORS = {"$ref": "#/components/schemas/Errors"}
@@ -53,12 +53,7 @@ _DESCRIPTIONS = {
 def user_language(user) -> str | None:
     """The language a user reads: the one their shops' customer lists have for them (the
     buyer's language); None when there is none (then the site's default)."""
-    return (
-        Customer.objects.filter(user=user, deleted_at__isnull=True)
-        .order_by("-updated_at", "-pk")
-        .values_list("language", flat=True)
-        .first()
-    )
+    return language_of_user(user)
 
 
 class TokenAuth(BearerToken):

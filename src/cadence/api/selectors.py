@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import QuerySet
 
 from cadence.api.models import PREFIX_LENGTH, ApiToken, hash_token
+from cadence.security import throttle
 
 
 def api_token_list(*, user) -> QuerySet[ApiToken]:
@@ -30,3 +33,14 @@ def api_token_find(*, user, reference: str) -> list[ApiToken]:
     if len(reference) > PREFIX_LENGTH:
         return list(tokens.filter(digest=hash_token(reference)))
     return list(tokens.filter(prefix=reference))
+
+
+def api_token_for_bearer(*, token: str, ip_address: str, now: datetime) -> ApiToken | None:
+    """The token a bearer presents, with its user and `blocked` (whether `ip_address` is
+    refused for guessing tokens), in one query; None for an unknown token."""
+    return (
+        ApiToken.objects.select_related("user")
+        .annotate(blocked=throttle.is_blocked_subquery(ip_address, now=now))
+        .filter(digest=hash_token(token))
+        .first()
+    )

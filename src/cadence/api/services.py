@@ -5,6 +5,7 @@ command both go through these."""
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from django.db import transaction
 
@@ -33,3 +34,8 @@ def api_tokens_revoke_all(*, user) -> int:
     """Revoke every token of `user`; how many there were."""
     count, _by_model = ApiToken.objects.filter(user=user).delete()
     return count
+
+
+def api_token_mark_used(*, api_token: ApiToken, now: datetime) -> None:
+    """Record that the token was just used (without touching anything else of the row)."""
+    ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)

@@ -27,6 +27,7 @@ from cadence.subscriptions.models import ProxyOrder, Subscription
 from cadence.subscriptions.selectors import (
     line_item_available,
     proxy_order_for_manager,
+    proxy_order_get,
     proxy_orders_of,
     subscription_detail,
     subscription_for_manager,
@@ -342,7 +343,7 @@ def cancel_proxy_order(request: HttpRequest, proxy_order_id: int):
     """Skip one delivery (409 once its cycle has closed)."""
     proxy = proxy_order_for_manager(user=request.auth, proxy_order_id=proxy_order_id)
     lifecycle.proxy_order_cancel(proxy_order=proxy, actor=request.auth)
-    return proxy_order_out(ProxyOrder.objects.get(pk=proxy.pk))
+    return proxy_order_out(proxy_order_get(proxy_order_id=proxy.pk))
 
 
 @router.post(
@@ -352,4 +353,4 @@ def resume_proxy_order(request: HttpRequest, proxy_order_id: int):
     """Re-instate a skipped delivery (409 once its cycle has closed)."""
     proxy = proxy_order_for_manager(user=request.auth, proxy_order_id=proxy_order_id)
     lifecycle.proxy_order_resume(proxy_order=proxy, actor=request.auth)
-    return proxy_order_out(ProxyOrder.objects.get(pk=proxy.pk))
+    return proxy_order_out(proxy_order_get(proxy_order_id=proxy.pk))

@@ -82,3 +82,24 @@ def variant_for_manager(*, user, variant_id: int) -> Variant:
         shop_field="product__supplier",
         label=_("Variant"),
     )
+
+
+def variants_of_product(*, product: Product) -> QuerySet[Variant]:
+    """All the product's variants, deleted ones included, in the order they were made."""
+    return product.variants.order_by("id")
+
+
+def live_products_of(*, enterprise: Enterprise, sellable: bool = False) -> QuerySet[Product]:
+    """The enterprise's products that are not deleted, by name, each with its live variants
+    in `live_variants`; with `sellable`, also those of the producers that let this shop sell
+    theirs."""
+    suppliers = Q(supplier=enterprise)
+    if sellable:
+        producers = SupplierPermission.objects.filter(shop=enterprise).values("producer_id")
+        suppliers |= Q(supplier__in=producers)
+    live = Variant.objects.filter(deleted_at__isnull=True).order_by("id")
+    return (
+        Product.objects.filter(suppliers, deleted_at__isnull=True)
+        .prefetch_related(Prefetch("variants", queryset=live, to_attr="live_variants"))
+        .order_by("name", "id")
+    )

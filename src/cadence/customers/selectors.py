@@ -47,3 +47,19 @@ def customers_of_buyer(user, *, include_removed: bool = False) -> QuerySet[Custo
         match |= Q(email__iexact=user.email)
     qs = Customer.objects.filter(match)
     return qs if include_removed else qs.filter(deleted_at__isnull=True)
+
+
+def customers_with_shop_for_shop(*, shop: Enterprise, q: str | None = None) -> QuerySet[Customer]:
+    """`customers_for_shop`, each with its shop (for its time zone)."""
+    return customers_for_shop(shop=shop, q=q).select_related("shop")
+
+
+def language_of_user(user) -> str | None:
+    """The language a user reads: the one their shops' customer lists have for them, the
+    most recently updated first; None when there is none."""
+    return (
+        Customer.objects.filter(user=user, deleted_at__isnull=True)
+        .order_by("-updated_at", "-pk")
+        .values_list("language", flat=True)
+        .first()
+    )

@@ -249,3 +249,23 @@ def schedule_for_manager(*, user, schedule_id: int) -> Schedule:
         pk=schedule_id,
         label=_("Schedule"),
     )
+
+
+def _with_cycle_details(qs: QuerySet[OrderCycle]) -> QuerySet[OrderCycle]:
+    return qs.select_related("shop").prefetch_related("variants", "fees", "schedules")
+
+
+def order_cycle_with_details(*, order_cycle_id: int) -> OrderCycle:
+    """The cycle with its shop, variants, fees and schedules (read again after a write)."""
+    return _with_cycle_details(OrderCycle.objects.all()).get(pk=order_cycle_id)
+
+
+def order_cycles_with_details_for_shop(*, shop: Enterprise) -> QuerySet[OrderCycle]:
+    """The shop's cycles as `order_cycles_for_shop`, with their shop, variants, fees and
+    schedules."""
+    return _with_cycle_details(order_cycles_for_shop(shop=shop))
+
+
+def schedules_with_cycles_for_shop(*, shop: Enterprise) -> QuerySet[Schedule]:
+    """The shop's schedules as `schedules_for_shop`, with their cycles."""
+    return schedules_for_shop(shop=shop).prefetch_related("order_cycles")

@@ -77,3 +77,23 @@ def shops_to_switch_to(*, user, current: Enterprise) -> QuerySet[Enterprise]:
         .order_by("name", "id")
         .only("id", "name")
     )
+
+
+def enterprises_for_user_by_name(user) -> QuerySet[Enterprise]:
+    """`enterprises_for_user`, by name."""
+    return enterprises_for_user(user).order_by("name", "id")
+
+
+def enterprise_by_id(enterprise_id: int) -> Enterprise | None:
+    """Any enterprise by id (enterprises are public: a producer is named by its id)."""
+    return Enterprise.objects.filter(pk=enterprise_id).first()
+
+
+def shop_by_id(shop_id: int) -> Enterprise | None:
+    """Any shop by id; None for an unknown id or an enterprise that is not a shop."""
+    return Enterprise.objects.filter(pk=shop_id, is_shop=True).first()
+
+
+def enterprises_managed_by(user) -> QuerySet[Enterprise]:
+    """The enterprises the user manages (staff rights not included), by name."""
+    return user.managed_enterprises.order_by("name", "id")

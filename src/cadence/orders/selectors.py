@@ -97,3 +97,27 @@ def shipping_method_for_manager(*, user, shipping_method_id: int) -> ShippingMet
         pk=shipping_method_id,
         label=_("Shipping method"),
     )
+
+
+def _with_details(qs: QuerySet[Order]) -> QuerySet[Order]:
+    # The subscription is reached through the reverse one-to-one `proxy_order` (orders do
+    # not know subscriptions).
+    return qs.select_related("proxy_order").prefetch_related("line_items", "payments")
+
+
+def order_with_details(*, order_id: int) -> Order:
+    """The order with its proxy order, lines and payments."""
+    return _with_details(Order.objects.filter(pk=order_id)).get()
+
+
+def orders_of_shop(
+    *, shop: Enterprise, order_cycle_id: int | None = None, state: str | None = None
+) -> QuerySet[Order]:
+    """The shop's orders, newest first, optionally of one cycle and in one state, with their
+    proxy order, lines and payments (a fixed number of queries)."""
+    qs = Order.objects.filter(shop=shop)
+    if order_cycle_id is not None:
+        qs = qs.filter(order_cycle_id=order_cycle_id)
+    if state is not None:
+        qs = qs.filter(state=state)
+    return _with_details(qs.order_by("-created_at", "-id"))

@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 from cadence.customers.models import Customer
 from cadence.enterprises.models import Enterprise
 from cadence.enterprises.selectors import object_for_manager
-from cadence.payments.models import ChargeConsent, PaymentMethod, SavedCard
+from cadence.payments import cards
+from cadence.payments.models import ChargeConsent, Payment, PaymentMethod, SavedCard
 
 
 def payment_methods_for_shop(*, shop: Enterprise) -> QuerySet[PaymentMethod]:
@@ -51,4 +52,39 @@ def payment_method_for_manager(*, user, payment_method_id: int) -> PaymentMethod
         queryset=PaymentMethod.objects.select_related("shop"),
         pk=payment_method_id,
         label=_("Payment method"),
+    )
+
+
+def saved_cards_of(user, *, default_first: bool = False) -> QuerySet[SavedCard]:
+    """The buyer's saved cards in the order they were saved (the default one first with
+    `default_first`)."""
+    order = ("-is_default", "pk") if default_first else ("pk",)
+    return SavedCard.objects.filter(user=user).order_by(*order)
+
+
+def saved_card_of(*, user, card_id: int) -> SavedCard | None:
+    """The buyer's card with this id; None for another buyer's card, as for a missing one."""
+    return SavedCard.objects.filter(pk=card_id, user=user).first()
+
+
+def shop_ids_allowed_to_charge(user) -> set[int]:
+    """Ids of the shops the buyer lets charge their default card (consent not withdrawn)."""
+    return set(
+        ChargeConsent.objects.filter(user=user, withdrawn_at__isnull=True).values_list(
+            "shop_id", flat=True
+        )
+    )
+
+
+def shop_of_buyer(*, user, shop_id: int) -> Enterprise | None:
+    """One of the shops whose customer list has the buyer; None for any other shop."""
+    return cards.shops_of_buyer(user).filter(pk=shop_id).first()
+
+
+def payment_for_authentication(*, payment_id: int) -> Payment | None:
+    """The payment with its order, the order's shop and the payment method."""
+    return (
+        Payment.objects.select_related("order", "order__shop", "method")
+        .filter(pk=payment_id)
+        .first()
     )

@@ -584,3 +584,8 @@ def proxy_order_for_manager(*, user, proxy_order_id: int) -> ProxyOrder:
         shop_field="subscription__shop",
         label=_("Proxy order"),
     )
+
+
+def proxy_order_get(*, proxy_order_id: int) -> ProxyOrder:
+    """The proxy order as stored now (read again after a write)."""
+    return ProxyOrder.objects.get(pk=proxy_order_id)
