@@ -142,3 +142,31 @@ def worker_process_env(**extra: str) -> dict[str, str]:
         **extra,
     )
     return env
+
+
+def crash_worker_run(mode: str, cycle_id: int, fragment: str, nth: int, when: str) -> int:
+    """Run `tests.engine.crash_worker` (placement or confirmation of the cycle, chunks of
+    10, SIGKILLed just before or after the nth statement containing `fragment`) on the
+    test's PostgreSQL database; its return code (-9 when it was killed)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.engine.crash_worker", mode, str(cycle_id), fragment]
+        + [str(nth), when],
+        cwd=ROOT,
+        env=worker_process_env(LOG_LEVEL="CRITICAL"),
+        capture_output=True,
+        timeout=120,
+    )
+    return proc.returncode
+
+
+def assert_no_email_twice() -> None:
+    """No two outbox rows of the same kind to the same address."""
+    from collections import Counter
+
+    from cadence.notifications.models import Email
+
+    per_recipient = Counter(Email.objects.values_list("kind", "to"))
+    assert all(n == 1 for n in per_recipient.values()), per_recipient.most_common(3)

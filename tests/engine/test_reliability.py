@@ -268,12 +268,13 @@ def test_a_worker_killed_between_fair_share_chunks_changes_nobody_s_share(
     _assert_placed_once_and_stock_conserved(crashed, crashed_proxies, initial)
 
 
-# Each order is confirmed in its own transaction: proxy order, order, payment, email row.
+# Orders paid by hand are confirmed a chunk (10 in the crash worker) per transaction: proxy
+# orders, orders, payments, email rows.
 CONFIRMATION_KILL_POINTS = [
-    ('UPDATE "orders_order"', 1, "after"),  # first order, mid-transaction
-    ('INSERT INTO "notifications_email"', 2, "after"),  # second order, just before commit
-    ('UPDATE "subscriptions_proxyorder"', 4, "before"),  # after three orders committed
-    ('UPDATE "subscriptions_proxyorder"', 13, "after"),  # second chunk, mid-transaction
+    ('UPDATE "orders_order"', 1, "after"),  # first chunk, mid-transaction
+    ('INSERT INTO "notifications_email"', 2, "after"),  # second chunk, just before commit
+    ('UPDATE "subscriptions_proxyorder"', 2, "before"),  # after one chunk committed
+    ('UPDATE "subscriptions_proxyorder"', 3, "after"),  # third chunk, mid-transaction
 ]
 
 

@@ -3,20 +3,21 @@
 Every closed cycle with placed, unconfirmed orders is confirmed, however long ago it closed
 (the worker's catch-up finds them), so downtime never leaves a cycle unconfirmed.
 
-Each order is confirmed in its own transaction. The placed proxy orders are read chunk by
-chunk (keyset pagination, so memory does not grow with the cycle); a chunk's orders,
-payments, methods and customers are loaded in a few set-based queries, then:
+The placed proxy orders are read chunk by chunk (keyset pagination, so memory does not
+grow with the cycle); a chunk's orders, payments, methods and customers are loaded in a few
+set-based queries, then:
 
-Orders paid by hand (no gateway call) get one short transaction each (`_confirm_manual`):
-guarded UPDATE of the proxy order placed -> confirmed, guarded UPDATE of the order
-complete -> confirmed, the payment's amount set to the final total, the buyer's email row.
-Any guard that finds its row changed rolls the whole transaction back. On PostgreSQL the
-three UPDATEs and the email row are one statement (data-modifying CTEs, each step guarded
-by the one before), so an order costs one round trip. The chunk's emails
-are handed to the sender once the chunk is done (the outbox rows are already committed, so
-a crash before that loses nothing: the worker's catch-up sends due rows).
+Orders paid by hand (no gateway call) are confirmed together, the chunk in ONE transaction
+(`_confirm_manual_chunk`): the rows still as read are locked and kept (those changed since,
+e.g. canceled or confirmed by another worker, are left out), then one guarded UPDATE each
+moves the proxy orders placed -> confirmed, the orders complete -> confirmed and sets the
+payments' amount to the final total, and one INSERT writes the buyers' emails, sent once
+the chunk commits (a crash before the send loses nothing: the worker's catch-up sends due
+rows). All of the chunk, or nothing; a chunk that fails is done by the path below, one
+order at a time.
 
-Other orders in three steps (never holding a database lock across a payment call):
+Other orders, each in its own transaction, in three steps (never holding a database lock
+across a payment call):
 1. read the order and its pending payment (no lock);
 2. ask the payment's gateway to charge the final total, outside any transaction; the
    gateway derives its idempotency key from our payment id, so asking twice (a retry, a
@@ -65,9 +66,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cadence.customers.models import Customer
+from cadence.cycles.domain import order_cycle_is_closed
 from cadence.cycles.models import OrderCycle
 from cadence.notifications.models import Email
-from cadence.notifications.services import email_build, email_queue
+from cadence.notifications.services import email_queue
 from cadence.orders.models import Order, OrderState, PaymentState
 from cadence.payments.gateways import (
     ChargeRequest,
@@ -80,15 +82,16 @@ from cadence.payments.gateways import (
 from cadence.payments.models import Payment, PaymentMethod, PaymentMethodKind
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState
 from cadence.subscriptions.services.placement import (
+    _EMAIL_COLUMNS,
+    _insert_rows,
     id_chunks,
-    insert_defaults,
     order_email_reference,
 )
 
 logger = logging.getLogger("cadence.confirmation")
 
-# Proxy orders read (and their orders, payments, customers loaded) at once; each order is
-# still confirmed in its own transaction.
+# Proxy orders read (and their orders, payments, customers loaded) at once; the orders paid
+# by hand among them are confirmed in one transaction.
 CHUNK_SIZE = 200
 
 # A payment gateway still unreachable this long after the close: the order is confirmed
@@ -476,142 +479,132 @@ def _manual(proxy_order_ids: list[int]) -> list[_ManualOrder]:
 
 
 class _Changed(Exception):
-    """A guarded UPDATE found its row changed: roll this order's transaction back."""
+    """A guarded UPDATE found a row changed: roll the chunk's transaction back."""
 
 
-def _confirm_manual(*, row: _ManualOrder, shop, now: datetime) -> int | None:
-    """Confirm one order paid by hand in its own transaction; the id of its email row, or
-    None when something changed since the chunk was read (another worker confirmed it, it
-    was canceled, its payment changed): nothing is written then."""
-    if connection.vendor == "postgresql":
-        return _confirm_manual_postgresql(row=row, shop=shop, now=now)
+def _locked(qs):
+    """Lock the queryset's own rows until the transaction ends (PostgreSQL; on SQLite the
+    transaction already holds the database's write lock from its start: IMMEDIATE)."""
+    if connection.features.has_select_for_update:
+        return qs.select_for_update(of=("self",))
+    return qs
+
+
+def _still_to_confirm(rows: list[_ManualOrder]) -> list[_ManualOrder]:
+    """The rows whose proxy order is still placed (with the same order), whose order is
+    still complete and whose payment is still pending with the same method, re-read inside
+    the chunk's transaction with their rows locked (proxy orders, then orders, then
+    payments, each in key order, the order other writers use): nobody can change them
+    before the chunk commits. The others changed since the chunk was read."""
+    proxies = set(
+        _locked(ProxyOrder.objects.filter(pk__in=[r.proxy_id for r in rows]))
+        .filter(state=ProxyOrderState.PLACED)
+        .order_by("pk")
+        .values_list("pk", "order_id")
+    )
+    rows = [r for r in rows if (r.proxy_id, r.order_id) in proxies]
+    orders = set(
+        _locked(Order.objects.filter(pk__in=[r.order_id for r in rows]))
+        .filter(state=OrderState.COMPLETE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    rows = [r for r in rows if r.order_id in orders]
+    payments = set(
+        _locked(Payment.objects.filter(pk__in=[r.payment_id for r in rows]))
+        .filter(state=PaymentState.PENDING)
+        .order_by("pk")
+        .values_list("pk", "method_id")
+    )
+    return [r for r in rows if (r.payment_id, r.method_id) in payments]
+
+
+def _guarded(qs, ids: list[int], **values) -> None:
+    """A set-based UPDATE of these rows (their guard in `qs`); all of them, or none."""
+    if qs.filter(pk__in=ids).update(**values) != len(ids):
+        raise _Changed
+
+
+def _confirm_manual_chunk(*, rows: list[_ManualOrder], shop, now: datetime) -> dict[int, int]:
+    """Confirm a chunk of orders paid by hand in ONE transaction: the rows still as read
+    are locked and kept (`_still_to_confirm`; the others are left out, untouched, for the
+    general path to find as they now are), then their proxy orders, orders and payments
+    move with one guarded UPDATE each and their confirmation emails are written with one
+    INSERT, the send asked for once the chunk commits. Returns {proxy order id: email id}
+    of the confirmed ones; all of the chunk is written, or (an UPDATE finding a row changed
+    despite the locks, or any error) nothing.
+
+    Never twice, whatever is re-run or run twice at once:
+    - a proxy order is confirmed only by the transaction that moves it with
+      `UPDATE … WHERE state = 'placed'` (its orders with `state = 'complete'`, its payments
+      with `state = 'pending'`), each UPDATE's row count checked: a count short of the
+      chunk rolls the whole chunk back;
+    - a second worker on the same chunk waits on the proxy orders' row locks (SELECT … FOR
+      UPDATE; SQLite: the write lock taken at BEGIN IMMEDIATE), then re-reads them no
+      longer placed and leaves them out; a re-run after a crash finds the committed ones
+      no longer placed (`proxy_orders_to_confirm`), the rolled-back ones untouched;
+    - each email row is inserted in the same transaction as its order's move, so it exists
+      exactly when the move committed: one email per confirmed order, none for the others.
+      Sending is the outbox's own guarded claim (queued -> sending), so asking for the send
+      again (after commit, and the worker's catch-up) sends each row once."""
+    if not rows:
+        return {}
     try:
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                # No WAL flush wait at this commit: a worker crash still leaves the order
-                # all done or all to do (the commit is atomic either way); only a database
-                # server crash could lose the last fraction of a second of them, which are
-                # then simply redone. Nothing is sent from a lost commit: the sender claims
-                # an email with a synchronous commit, which flushes all WAL written before
-                # it, this commit included.
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            # The proxy order first: a concurrent skip or cancel that locked it waits for
-            # us, or we wait for it and then find it no longer placed.
-            if not ProxyOrder.objects.filter(
-                pk=row.proxy_id, state=ProxyOrderState.PLACED, order_id=row.order_id
-            ).update(state=ProxyOrderState.CONFIRMED, confirmed_at=now, reason=""):
-                raise _Changed
-            if not Order.objects.filter(pk=row.order_id, state=OrderState.COMPLETE).update(
-                state=OrderState.CONFIRMED, confirmed_at=now, updated_at=now
-            ):
-                raise _Changed
+            rows = _still_to_confirm(rows)
+            if not rows:
+                return {}
+            # The proxy orders first: a concurrent skip or cancel that locked one waits for
+            # us, or we waited for it above and found it no longer placed.
+            _guarded(
+                ProxyOrder.objects.filter(state=ProxyOrderState.PLACED),
+                [r.proxy_id for r in rows],
+                state=ProxyOrderState.CONFIRMED,
+                confirmed_at=now,
+                reason="",
+            )
+            _guarded(
+                Order.objects.filter(state=OrderState.COMPLETE),
+                [r.order_id for r in rows],
+                state=OrderState.CONFIRMED,
+                confirmed_at=now,
+                updated_at=now,
+            )
             # The payment is of the final total (edits since placement included).
-            if not Payment.objects.filter(
-                pk=row.payment_id, state=PaymentState.PENDING, method_id=row.method_id
-            ).update(
+            _guarded(
+                Payment.objects.filter(state=PaymentState.PENDING),
+                [r.payment_id for r in rows],
                 amount=Subquery(Order.objects.filter(pk=OuterRef("order_id")).values("total")[:1]),
                 updated_at=now,
-            ):
-                raise _Changed
-            email = email_build(
-                to=row.email,
-                kind="confirmation",
-                context=order_email_reference(order_id=row.order_id, timezone_name=shop.timezone),
-                language=row.language,
-                from_name=shop.name,
-                reply_to=shop.contact_email,
             )
-            email.save()
+            # The rows `email_build` would make (see `_queue_buyer_email`), in one INSERT.
+            email_ids = _insert_rows(
+                Email,
+                _EMAIL_COLUMNS,
+                [
+                    (
+                        r.email,
+                        "confirmation",
+                        order_email_reference(order_id=r.order_id, timezone_name=shop.timezone),
+                        r.language or "en",
+                        shop.name[:200],
+                        shop.contact_email,
+                    )
+                    for r in rows
+                ],
+                now,
+            )
     except _Changed:
-        return None
-    return email.pk
-
-
-_EMAIL_COLUMNS = ("to", "kind", "context", "language", "from_name", "reply_to")
-
-
-def _confirm_sql(now: datetime) -> tuple[str, list]:
-    """The statement of `_confirm_manual_postgresql` and the email row's default values."""
-    ops = connection.ops
-    q = ops.quote_name
-    email_fields = [Email._meta.get_field(c) for c in _EMAIL_COLUMNS]
-    default_fields, default_values = insert_defaults(Email, email_fields, now)
-    columns = ", ".join(q(f.column) for f in [*email_fields, *default_fields])
-    values = ", ".join(["%s"] * (len(email_fields) + len(default_fields)))
-    sql = f"""
-        WITH p AS (
-            UPDATE {q(ProxyOrder._meta.db_table)}
-            SET state = %s, confirmed_at = %s, reason = ''
-            WHERE id = %s AND state = %s AND order_id = %s
-            RETURNING order_id
-        ), o AS (
-            UPDATE {q(Order._meta.db_table)}
-            SET state = %s, confirmed_at = %s, updated_at = %s
-            WHERE id IN (SELECT order_id FROM p) AND state = %s
-            RETURNING id, total
-        ), pay AS (
-            UPDATE {q(Payment._meta.db_table)} AS pay
-            SET amount = o.total, updated_at = %s
-            FROM o
-            WHERE pay.id = %s AND pay.order_id = o.id AND pay.state = %s AND pay.method_id = %s
-            RETURNING pay.id
-        ), e AS (
-            INSERT INTO {q(Email._meta.db_table)} ({columns})
-            SELECT {values} WHERE EXISTS (SELECT 1 FROM pay)
-            RETURNING id
-        )
-        SELECT (SELECT id FROM e), set_config('synchronous_commit', 'off', true)
-    """
-    return sql, default_values
-
-
-def _confirm_manual_postgresql(*, row: _ManualOrder, shop, now: datetime) -> int | None:
-    """`_confirm_manual` in one statement: the same guarded UPDATEs (proxy order, then
-    order, then payment, each only if the one before changed its row) and the email row,
-    chained as data-modifying CTEs, so an order costs one round trip instead of five. None
-    (and a rollback) unless all four were written.
-
-    `synchronous_commit` is off for this transaction only (see `_confirm_manual`)."""
-    sql, defaults = _confirm_sql(now)
-    moment = connection.ops.adapt_datetimefield_value(now)
-    context = order_email_reference(order_id=row.order_id, timezone_name=shop.timezone)
-    params = [
-        ProxyOrderState.CONFIRMED,
-        moment,
-        row.proxy_id,
-        ProxyOrderState.PLACED,
-        row.order_id,
-        OrderState.CONFIRMED,
-        moment,
-        moment,
-        OrderState.COMPLETE,
-        moment,
-        row.payment_id,
-        PaymentState.PENDING,
-        row.method_id,
-        row.email,
-        "confirmation",
-        connection.ops.adapt_json_value(context, Email._meta.get_field("context").encoder),
-        row.language or "en",
-        shop.name[:200],
-        shop.contact_email,
-        *defaults,
-    ]
-    try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                email_id = cursor.fetchone()[0]
-            if email_id is None:
-                raise _Changed
-    except _Changed:
-        return None
-    return email_id
+        return {}
+    _send_soon(email_ids)
+    return {r.proxy_id: email_id for r, email_id in zip(rows, email_ids, strict=True)}
 
 
 def _send_soon(email_ids: list[int]) -> None:
-    """Hand committed outbox rows to the sender (if this fails, the catch-up sends them)."""
+    """Hand the chunk's outbox rows to the sender once its transaction is over (if this
+    fails, the catch-up sends them). Not `emails_send_after_commit`: confirmation runs
+    outside any transaction (the worker, a tick), where the two do the same, but inside a
+    caller's transaction (a test's) that one waits for a commit that never comes."""
     if not email_ids:
         return
     from cadence.notifications.tasks import emails_send_task
@@ -620,6 +613,13 @@ def _send_soon(email_ids: list[int]) -> None:
         emails_send_task.enqueue(email_ids=email_ids)
     except Exception:
         logger.exception("could not enqueue sending of emails %s", email_ids[:5])
+
+
+def _confirm_manual(*, row: _ManualOrder, shop, now: datetime) -> int | None:
+    """Confirm one order paid by hand (a chunk of one); the id of its email row, or None
+    when something changed since it was read (another worker confirmed it, it was canceled,
+    its payment changed): nothing is written then."""
+    return _confirm_manual_chunk(rows=[row], shop=shop, now=now).get(row.proxy_id)
 
 
 def _confirm_chunk(
@@ -631,22 +631,17 @@ def _confirm_chunk(
 ) -> ConfirmationSummary:
     summary = ConfirmationSummary()
     breaker = breaker or _breaker()
-    email_ids = []
     try:
         manual = _manual(proxy_order_ids)
     except Exception:  # one by one below, which isolates whatever is wrong
         logger.exception("reading confirmation chunk of cycle %s failed", order_cycle.pk)
         manual = []
-    for row in manual:
-        try:
-            email_id = _confirm_manual(row=row, shop=order_cycle.shop, now=now)
-        except Exception:  # the general path below retries it and records the error
-            logger.exception("confirmation of proxy order %s failed", row.proxy_id)
-            continue
-        if email_id is not None:
-            summary.confirmed.append(row.proxy_id)
-            email_ids.append(email_id)
-    _send_soon(email_ids)
+    try:
+        done = _confirm_manual_chunk(rows=manual, shop=order_cycle.shop, now=now)
+    except Exception:  # the general path below confirms them one by one, isolating errors
+        logger.exception("confirmation of a chunk of cycle %s failed", order_cycle.pk)
+        done = {}
+    summary.confirmed += done
     others = []
 
     def tally(proxy_id: int, outcome: str) -> None:
@@ -658,8 +653,10 @@ def _confirm_chunk(
             summary.confirmed.append(proxy_id)
             others.append(proxy_id)
 
+    # The others: card orders, and orders paid by hand left out above (changed since read).
+    rest = [pk for pk in proxy_order_ids if pk not in done]
     proxies = ProxyOrder.objects.select_related("subscription__payment_method").filter(
-        pk__in=proxy_order_ids, state=ProxyOrderState.PLACED
+        pk__in=rest, state=ProxyOrderState.PLACED
     )
     pool: ThreadPoolExecutor | None = None
     answered: queue.SimpleQueue[Future] = queue.SimpleQueue()
@@ -685,7 +682,7 @@ def _confirm_chunk(
         tally(item.proxy.pk, outcome)
 
     try:
-        for proxy in proxies.order_by("pk"):
+        for proxy in proxies.order_by("pk") if rest else ():
             try:
                 started = _start(proxy=proxy, now=now, breaker=breaker)
             except Exception as exc:  # one broken order never stops the others
@@ -734,13 +731,12 @@ def _confirm_chunk(
 
 
 def confirm_cycle(*, order_cycle: OrderCycle, now: datetime | None = None) -> ConfirmationSummary:
-    """Confirm every placed order of a closed cycle, each in its own transaction, then
-    queue the shop's summary once nothing is left. Idempotent: safe to run again at any
-    time."""
+    """Confirm every placed order of a closed cycle, chunk by chunk, then queue the shop's
+    summary once nothing is left. Idempotent: safe to run again at any time."""
     now = now or timezone.now()
     order_cycle = OrderCycle.objects.select_related("shop").get(pk=order_cycle.pk)
     summary = ConfirmationSummary()
-    if now < order_cycle.closes_at:
+    if not order_cycle_is_closed(order_cycle, now=now):
         return summary
     breaker = _breaker()  # one for the whole run
     for chunk in id_chunks(proxy_orders_to_confirm(order_cycle=order_cycle), CHUNK_SIZE):
@@ -794,7 +790,7 @@ def confirmation_summary_queue_if_done(*, order_cycle: OrderCycle, now: datetime
     from cadence.subscriptions.services.emails import SummaryLists, summary_orders
 
     shop = order_cycle.shop
-    if not shop.contact_email or now < order_cycle.closes_at:
+    if not shop.contact_email or not order_cycle_is_closed(order_cycle, now=now):
         return None
     if proxy_orders_to_confirm(order_cycle=order_cycle).exists():
         return None

@@ -34,7 +34,9 @@ from django.db import close_old_connections, connections
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from cadence.cycles.domain import order_cycle_is_closed
 from cadence.cycles.models import OrderCycle
+from cadence.cycles.selectors import closed_q, open_q, opened_q
 from cadence.notifications.models import Email
 from cadence.notifications.services import emails_send_due
 from cadence.orders.models import OrderState
@@ -79,9 +81,7 @@ def run_tick(*, now: datetime | None = None) -> list[str]:
         order_cycle=OuterRef("pk"), state=ProxyOrderState.PENDING, order__isnull=True
     )
     to_place = (
-        OrderCycle.objects.filter(
-            opens_at__lte=now, closes_at__gt=now, shop__enable_subscriptions=True
-        )
+        OrderCycle.objects.filter(open_q(now), shop__enable_subscriptions=True)
         .filter(Exists(pending))
         .select_related("shop")
         .order_by("opens_at", "pk")
@@ -96,7 +96,7 @@ def run_tick(*, now: datetime | None = None) -> list[str]:
         order_cycle=OuterRef("pk"), state=ProxyOrderState.PLACED, order__state=OrderState.COMPLETE
     )
     to_confirm = (
-        OrderCycle.objects.filter(closes_at__lte=now)
+        OrderCycle.objects.filter(closed_q(now))
         .filter(Exists(unconfirmed))
         .select_related("shop")
         .order_by("closes_at", "pk")
@@ -122,7 +122,7 @@ def _requeue_lost_summaries(now: datetime) -> list[str]:
         state__in=[ProxyOrderState.PENDING, ProxyOrderState.CANCELED]
     )
     open_cycles = list(
-        OrderCycle.objects.filter(opens_at__lte=now, closes_at__gt=now - SUMMARY_LOOKBACK)
+        OrderCycle.objects.filter(opened_q(now), closes_at__gt=now - SUMMARY_LOOKBACK)
         .filter(Exists(worked), shop__enable_subscriptions=True)
         .select_related("shop")
     )
@@ -134,7 +134,7 @@ def _requeue_lost_summaries(now: datetime) -> list[str]:
         if placement.placement_summary_key(cycle.pk) not in placed_keys:
             if placement.placement_summary_queue_if_done(order_cycle=cycle, now=now):
                 lines.append(f"placement summary queued for {_cycle_label(cycle)}")
-        if cycle.closes_at <= now and (
+        if order_cycle_is_closed(cycle, now=now) and (
             confirmation.confirmation_summary_key(cycle.pk) not in placed_keys
         ):
             if confirmation.confirmation_summary_queue_if_done(order_cycle=cycle, now=now):
