@@ -27,6 +27,7 @@ from django.utils import timezone
 from cadence.api.models import ApiToken, hash_token
 from cadence.catalog.models import Product, Variant
 from cadence.customers.models import Customer
+from cadence.cycles.domain import has_opened, order_cycle_is_open
 from cadence.cycles.models import FeeKind, OrderCycle, OrderCycleFee, Schedule
 from cadence.enterprises.models import Enterprise, Language, SupplierPermission
 from cadence.orders.models import ShippingMethod
@@ -484,7 +485,7 @@ def _replay(
     from cadence.subscriptions.services.processing import run_tick
 
     setup_at = cycles[0].opens_at - timedelta(days=1)
-    open_cycle = next(c for c in cycles if c.opens_at <= now < c.closes_at)
+    open_cycle = next(c for c in cycles if order_cycle_is_open(c, now=now))
     created: dict[int, Subscription] = {}
     # (when, rank among simultaneous events, action)
     events: list[tuple[datetime, int, Callable[[datetime], list[str]]]] = []
@@ -553,8 +554,9 @@ def _replay(
         elif status == "canceled":
             events.append((now - timedelta(days=4, minutes=number), 2, cancel(number)))
     for cycle in cycles:
-        if cycle.opens_at < now:
-            # A minute after each opening, which is also the previous cycle's closing.
+        if has_opened(opens_at=cycle.opens_at, now=now):
+            # A minute after each opening, which is also the previous cycle's closing (at
+            # `now` itself for a cycle opening this very instant: it is open, so placed).
             events.append((min(cycle.opens_at + timedelta(minutes=1), now), 0, tick))
 
     lines: list[str] = []

@@ -103,3 +103,11 @@ def live_products_of(*, enterprise: Enterprise, sellable: bool = False) -> Query
         .prefetch_related(Prefetch("variants", queryset=live, to_attr="live_variants"))
         .order_by("name", "id")
     )
+
+
+def own_live_product(*, shop: Enterprise, product_id: int) -> Product | None:
+    """The shop's own product, not deleted; None for a producer's, another shop's or a deleted
+    one."""
+    return (
+        Product.objects.filter(deleted_at__isnull=True).filter(pk=product_id, supplier=shop).first()
+    )

@@ -269,3 +269,8 @@ def order_cycles_with_details_for_shop(*, shop: Enterprise) -> QuerySet[OrderCyc
 def schedules_with_cycles_for_shop(*, shop: Enterprise) -> QuerySet[Schedule]:
     """The shop's schedules as `schedules_for_shop`, with their cycles."""
     return schedules_for_shop(shop=shop).prefetch_related("order_cycles")
+
+
+def order_cycle_of_shop(*, shop: Enterprise, order_cycle_id: int) -> OrderCycle | None:
+    """The shop's cycle; None for another shop's or a missing one."""
+    return OrderCycle.objects.filter(pk=order_cycle_id, shop=shop).first()

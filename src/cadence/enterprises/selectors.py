@@ -97,3 +97,16 @@ def shop_by_id(shop_id: int) -> Enterprise | None:
 def enterprises_managed_by(user) -> QuerySet[Enterprise]:
     """The enterprises the user manages (staff rights not included), by name."""
     return user.managed_enterprises.order_by("name", "id")
+
+
+def shops_listed_for(user) -> QuerySet[Enterprise]:
+    """The shops the user manages; staff who manage none, every shop."""
+    managed = Enterprise.objects.filter(managers=user, is_shop=True)
+    if user.is_staff and not managed.exists():
+        return enterprises_for_user(user).filter(is_shop=True)
+    return managed
+
+
+def enterprise_only(enterprise: Enterprise) -> QuerySet[Enterprise]:
+    """A queryset of this one enterprise, for reads scoped to a set of shops."""
+    return Enterprise.objects.filter(pk=enterprise.pk)

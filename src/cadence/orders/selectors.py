@@ -121,3 +121,8 @@ def orders_of_shop(
     if state is not None:
         qs = qs.filter(state=state)
     return _with_details(qs.order_by("-created_at", "-id"))
+
+
+def cycle_has_orders(*, order_cycle: OrderCycle) -> bool:
+    """Whether any order was placed in the cycle."""
+    return Order.objects.filter(order_cycle=order_cycle).exists()

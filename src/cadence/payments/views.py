@@ -11,18 +11,31 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cadence.enterprises.models import Enterprise
+from cadence.enterprises.selectors import shop_by_id
 from cadence.errors import ValidationFailed
 from cadence.orders.models import PaymentState
 from cadence.payments import cards
 from cadence.payments.gateways import stripe as gateway
-from cadence.payments.models import ChargeConsent, Payment, SavedCard
-from cadence.payments.selectors import default_card_for
-from cadence.payments.webhooks import payment_record_intent_outcome
+from cadence.payments.models import SavedCard
+from cadence.payments.selectors import (
+    default_card_for,
+    payment_for_authentication,
+    saved_card_of,
+    saved_cards_of,
+    shop_ids_allowed_to_charge,
+)
+from cadence.payments.stripe_events import payment_record_intent_outcome
+
+
+def _own_card(request: HttpRequest, card_id: int) -> SavedCard:
+    card = saved_card_of(user=request.user, card_id=card_id)
+    if card is None:
+        raise Http404
+    return card
 
 
 def _error_text(exc: ValidationFailed) -> str:
@@ -44,11 +57,7 @@ def cards_page(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Your card was saved."))
         return redirect("cards")
-    live = set(
-        ChargeConsent.objects.filter(user=user, withdrawn_at__isnull=True).values_list(
-            "shop_id", flat=True
-        )
-    )
+    live = shop_ids_allowed_to_charge(user)
     shops = [
         {"shop": shop, "allowed": shop.pk in live, "text": cards.consent_text(shop)}
         for shop in cards.shops_of_buyer(user)
@@ -57,7 +66,7 @@ def cards_page(request: HttpRequest) -> HttpResponse:
         request,
         "payments/cards.html",
         {
-            "cards": SavedCard.objects.filter(user=user).order_by("-is_default", "pk"),
+            "cards": saved_cards_of(user, default_first=True),
             "default_card": default_card_for(user),
             "shops": shops,
             "any_consent": bool(live),
@@ -81,7 +90,7 @@ def card_setup(request: HttpRequest) -> JsonResponse:
 @login_required
 @require_POST
 def card_make_default(request: HttpRequest, card_id: int) -> HttpResponse:
-    card = get_object_or_404(SavedCard, pk=card_id, user=request.user)
+    card = _own_card(request, card_id)
     try:
         cards.card_set_default(user=request.user, card=card)
     except ValidationFailed as exc:
@@ -97,7 +106,7 @@ def card_make_default(request: HttpRequest, card_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def card_remove(request: HttpRequest, card_id: int) -> HttpResponse:
-    card = get_object_or_404(SavedCard, pk=card_id, user=request.user)
+    card = _own_card(request, card_id)
     cards.card_delete(user=request.user, card=card)
     messages.success(request, _("The card was deleted."))
     return redirect("cards")
@@ -106,7 +115,9 @@ def card_remove(request: HttpRequest, card_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def shop_charges(request: HttpRequest, shop_id: int) -> HttpResponse:
-    shop = get_object_or_404(Enterprise, pk=shop_id, is_shop=True)
+    shop = shop_by_id(shop_id)
+    if shop is None:
+        raise Http404
     allow = request.POST.get("allow_charges") in ("on", "true", "1")
     try:
         cards.consent_set(user=request.user, shop=shop, allow=allow, text=cards.consent_text(shop))
@@ -127,9 +138,9 @@ def shop_charges(request: HttpRequest, shop_id: int) -> HttpResponse:
 @login_required
 def payment_authenticate(request: HttpRequest, payment_id: int) -> HttpResponse:
     """Complete a payment whose off-session charge asked for the buyer's authentication."""
-    payment = get_object_or_404(
-        Payment.objects.select_related("order", "order__shop", "method"), pk=payment_id
-    )
+    payment = payment_for_authentication(payment_id=payment_id)
+    if payment is None:
+        raise Http404
     order = payment.order
     if order.user_id != request.user.pk and order.customer.user_id != request.user.pk:
         raise Http404

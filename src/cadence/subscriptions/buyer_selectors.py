@@ -14,6 +14,8 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from cadence.customers.selectors import customers_of_buyer
+from cadence.cycles.domain import is_current
+from cadence.cycles.selectors import closed_q, current_q
 from cadence.errors import NotFound
 from cadence.orders.models import Order, OrderState
 from cadence.subscriptions.models import ProxyOrder, Subscription
@@ -70,4 +72,21 @@ def buyer_subscriptions(user) -> QuerySet[Subscription]:
 def delivery_changes_allowed(proxy_order: ProxyOrder, *, shop, now: datetime) -> bool:
     """Whether the buyer may skip or resume this delivery now: the shop allows changes and its
     cycle has not closed. `shop` is passed so a listing does not load it once per delivery."""
-    return bool(shop.allow_order_changes) and proxy_order.order_cycle.closes_at > now
+    return bool(shop.allow_order_changes) and is_current(
+        closes_at=proxy_order.order_cycle.closes_at, now=now
+    )
+
+
+def buyer_current_orders(user, *, now: datetime) -> QuerySet[Order]:
+    """The buyer's orders whose cycle has not closed (upcoming or open), the soonest to close
+    first."""
+    return (
+        buyer_orders(user)
+        .filter(current_q(now, prefix="order_cycle__"))
+        .order_by("order_cycle__closes_at", "pk")
+    )
+
+
+def buyer_past_orders(user, *, now: datetime) -> QuerySet[Order]:
+    """The buyer's orders whose cycle has closed, newest first."""
+    return buyer_orders(user).filter(closed_q(now, prefix="order_cycle__"))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from cadence.cycles.domain import is_current
 from cadence.money import ZERO
 from cadence.orders.domain import FeeLine, compute_totals, fees_for
 from cadence.orders.domain import Line as OrderLine
@@ -95,7 +96,7 @@ def sync_plan(
         for cid, closes_at in cycles.items()
         if in_range(begins_at=begins_at, ends_at=ends_at, closes_at=closes_at)
     }
-    wanted = {cid for cid in in_range_ids if cycles[cid] > now}
+    wanted = {cid for cid in in_range_ids if is_current(closes_at=cycles[cid], now=now)}
     existing = list(existing)
     have = {p.order_cycle_id for p in existing}
     delete = {p.id for p in existing if p.deletable and p.order_cycle_id not in in_range_ids}

@@ -589,3 +589,14 @@ def proxy_order_for_manager(*, user, proxy_order_id: int) -> ProxyOrder:
 def proxy_order_get(*, proxy_order_id: int) -> ProxyOrder:
     """The proxy order as stored now (read again after a write)."""
     return ProxyOrder.objects.get(pk=proxy_order_id)
+
+
+def proxy_order_of_subscription(
+    *, subscription: Subscription, proxy_order_id: int
+) -> ProxyOrder | None:
+    """The subscription's proxy order with its cycle; None for another subscription's."""
+    return (
+        ProxyOrder.objects.filter(pk=proxy_order_id, subscription=subscription)
+        .select_related("order_cycle")
+        .first()
+    )

@@ -15,6 +15,7 @@ import logging
 from django.utils import timezone
 from django_tasks import task, task_backends
 
+from cadence.cycles.domain import is_current
 from cadence.cycles.models import OrderCycle
 from cadence.subscriptions.services import confirmation, placement
 
@@ -74,7 +75,7 @@ def enqueue_cycle_processing(order_cycle_id: int) -> None:
         return
     now = timezone.now()
     opens_at, closes_at = cycle["opens_at"], cycle["closes_at"]
-    if closes_at > now:
+    if is_current(closes_at=closes_at, now=now):
         place_cycle_task.using(run_after=max(opens_at, now)).enqueue(
             order_cycle_id=order_cycle_id, opens_at=opens_at.isoformat()
         )

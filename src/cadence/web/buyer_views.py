@@ -30,12 +30,14 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from cadence import formatting
+from cadence.cycles.domain import is_current
 from cadence.enterprises.models import Enterprise
 from cadence.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from cadence.orders.models import LineItem, Order, OrderState
 from cadence.subscriptions.buyer_selectors import (
+    buyer_current_orders,
     buyer_order_get,
-    buyer_orders,
+    buyer_past_orders,
     buyer_subscriptions,
     changes_allowed_until,
     delivery_changes_allowed,
@@ -150,16 +152,10 @@ def _order_row(order: Order, now: datetime) -> dict:
 def orders_page(request: HttpRequest) -> HttpResponse:
     """Orders whose cycle has not closed ("upcoming and open"), then the past ones."""
     now = timezone.now()
-    orders = buyer_orders(request.user)
-    open_orders = [
-        _order_row(o, now)
-        for o in orders.filter(order_cycle__closes_at__gt=now).order_by(
-            "order_cycle__closes_at", "pk"
-        )
-    ]
-    page = Paginator(
-        orders.filter(order_cycle__closes_at__lte=now), PAST_ORDERS_PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    open_orders = [_order_row(o, now) for o in buyer_current_orders(request.user, now=now)]
+    page = Paginator(buyer_past_orders(request.user, now=now), PAST_ORDERS_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "web/buyer/orders.html",
@@ -329,7 +325,7 @@ def _subscription_row(subscription: Subscription, now: datetime) -> dict:
         "deliveries": [
             _delivery_row(p, subscription, now)
             for p in subscription.proxy_orders.all()
-            if p.order_cycle.closes_at > now
+            if is_current(closes_at=p.order_cycle.closes_at, now=now)
         ],
     }
 

@@ -13,7 +13,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.core.paginator import Paginator
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
 from django.utils import translation
@@ -23,7 +23,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cadence.api import selectors as token_selectors
 from cadence.api import services as token_services
+from cadence.enterprises.selectors import enterprises_managed_by
 from cadence.notifications.models import Email, EmailStatus
+from cadence.notifications.selectors import email_get, failed_email_count, outbox_emails
 from cadence.notifications.services import emails_requeue
 from cadence.web.context_processors import uses_back_office
 
@@ -124,7 +126,7 @@ class SignInView(auth_views.LoginView):
 def _account_context(request: HttpRequest) -> dict:
     user = request.user
     return {
-        "enterprises": user.managed_enterprises.order_by("name", "id"),
+        "enterprises": enterprises_managed_by(user),
         "tokens": token_selectors.api_token_list(user=user),
     }
 
@@ -172,9 +174,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         _requeued_message(request, emails_requeue())
         return redirect("outbox")
-    emails = Email.objects.order_by("-created_at", "-id").only(
-        "id", "to", "subject", "kind", "status", "created_at", "sent_at"
-    )
+    emails = outbox_emails()
     page = Paginator(emails, OUTBOX_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -182,7 +182,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "emails": [_with_labels(email) for email in page.object_list],
-            "failed_count": Email.objects.filter(status=EmailStatus.FAILED).count(),
+            "failed_count": failed_email_count(),
         },
     )
 
@@ -192,7 +192,9 @@ def outbox(request: HttpRequest) -> HttpResponse:
 def outbox_detail(request: HttpRequest, email_id: int) -> HttpResponse:
     """One email as it was (or will be) sent. POST requeues it when it failed."""
     _require_staff(request)
-    email = get_object_or_404(Email, pk=email_id)
+    email = email_get(email_id=email_id)
+    if email is None:
+        raise Http404
     if request.method == "POST":
         _requeued_message(request, emails_requeue(ids=[email.pk]))
         return redirect("outbox-detail", email_id=email.pk)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from cadence.catalog.services import stock_release
 from cadence.customers.selectors import customers_of_buyer
+from cadence.cycles.domain import order_cycle_is_closed
 from cadence.enterprises.models import Enterprise
 from cadence.errors import Conflict, ErrorCollector, NotFound, PermissionDenied
 from cadence.orders.models import LineItem, Order, OrderState
@@ -46,7 +47,7 @@ def _changeable_order(*, user, order_id: int, now: datetime) -> Order:
     if order is None:
         raise NotFound(_("Order not found."))
     _require_changes_allowed(order.shop)
-    if order.order_cycle.closes_at <= now or order.state == OrderState.CONFIRMED:
+    if order_cycle_is_closed(order.order_cycle, now=now) or order.state == OrderState.CONFIRMED:
         raise Conflict(_("This order's cycle has closed: it can no longer be changed."))
     if order.state != OrderState.COMPLETE:
         raise Conflict(_("This order is canceled: it can no longer be changed."))

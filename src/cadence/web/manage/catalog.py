@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET
 
 from cadence import formatting
 from cadence.catalog.models import Product, Variant
-from cadence.catalog.selectors import producers_for_shop, products_for_shop
+from cadence.catalog.selectors import own_live_product, producers_for_shop, products_for_shop
 from cadence.catalog.services import (
     product_create,
     product_delete,
@@ -34,7 +34,7 @@ from cadence.catalog.services import (
 )
 from cadence.enterprises.models import Enterprise
 from cadence.errors import ValidationFailed
-from cadence.web.manage.access import get_for_shop, manager_page
+from cadence.web.manage.access import manager_page
 from cadence.web.manage.forms import AmountField, WholeNumberField, add_service_errors
 from cadence.web.manage.pages import render_page
 from cadence.web.manage.tables import ManageTable, configure
@@ -325,9 +325,10 @@ def product_new(request: HttpRequest, shop: Enterprise) -> HttpResponse:
 
 def _own_product(shop: Enterprise, pk: int) -> Product:
     """The shop's own product `pk`, not deleted; 404 for a producer's or another shop's."""
-    return get_for_shop(
-        Product.objects.filter(deleted_at__isnull=True), pk=pk, shop_field="supplier", shop=shop
-    )
+    product = own_live_product(shop=shop, product_id=pk)
+    if product is None:
+        raise Http404
+    return product
 
 
 def _variant_initial(variant: Variant) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import csv
 from dataclasses import dataclass
 
 import django_tables2 as tables
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
@@ -27,9 +27,10 @@ from django.views.decorators.http import require_GET
 
 from cadence.cycles import domain
 from cadence.cycles.models import OrderCycle
+from cadence.cycles.selectors import order_cycle_of_shop
 from cadence.enterprises.models import Enterprise
 from cadence.subscriptions.forecast import ForecastRow, cycle_forecast
-from cadence.web.manage.access import get_for_shop, manager_page
+from cadence.web.manage.access import manager_page
 from cadence.web.manage.cycles import state_label
 from cadence.web.manage.pages import render_page
 from cadence.web.manage.tables import ManageTable, configure
@@ -90,7 +91,10 @@ def orders_url(shop: Enterprise, cycle: OrderCycle) -> str:
 
 
 def _cycle(shop: Enterprise, order_cycle_id: int) -> OrderCycle:
-    return get_for_shop(OrderCycle.objects.all(), pk=order_cycle_id, shop=shop)
+    cycle = order_cycle_of_shop(shop=shop, order_cycle_id=order_cycle_id)
+    if cycle is None:
+        raise Http404
+    return cycle
 
 
 def _stock_label(row: ForecastRow) -> str:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from cadence.enterprises.models import Enterprise
-from cadence.enterprises.selectors import enterprises_for_user
+from cadence.enterprises.selectors import shops_listed_for
 from cadence.formatting import local_date
 from cadence.subscriptions.setup import (
     STEPS,
@@ -29,10 +29,7 @@ SHOPS_PAGE_SIZE = 20
 
 def _shops_of(user):
     """The shops the user manages; staff who manage none see every shop."""
-    managed = Enterprise.objects.filter(managers=user, is_shop=True)
-    if user.is_staff and not managed.exists():
-        return enterprises_for_user(user).filter(is_shop=True)
-    return managed
+    return shops_listed_for(user)
 
 
 # What each setup step asks of the manager, and the page that does it.

@@ -25,15 +25,21 @@ from django.views.decorators.http import require_GET
 
 from cadence import formatting
 from cadence.cycles.models import OrderCycle
+from cadence.cycles.selectors import order_cycle_of_shop
 from cadence.enterprises.models import Enterprise
 from cadence.orders.models import Order, OrderState, PaymentState
-from cadence.orders.selectors import order_for_page, orders_matching, orders_of_cycle
+from cadence.orders.selectors import (
+    cycle_has_orders,
+    order_for_page,
+    orders_matching,
+    orders_of_cycle,
+)
 from cadence.subscriptions.selectors import (
     CONFIRMATION_OUTCOMES,
     PLACEMENT_OUTCOMES,
     cycle_results,
 )
-from cadence.web.manage.access import get_for_shop, manager_page
+from cadence.web.manage.access import manager_page
 from cadence.web.manage.cycles import state_label
 from cadence.web.manage.pages import render_page
 from cadence.web.manage.tables import ManageTable, configure
@@ -49,7 +55,10 @@ RESULTS_LIMIT = 50
 
 
 def _cycle_of(shop: Enterprise, order_cycle_id: int) -> OrderCycle:
-    return get_for_shop(OrderCycle.objects.all(), pk=order_cycle_id, shop=shop)
+    cycle = order_cycle_of_shop(shop=shop, order_cycle_id=order_cycle_id)
+    if cycle is None:
+        raise Http404
+    return cycle
 
 
 def _cycle_crumbs(shop: Enterprise, cycle: OrderCycle) -> list[tuple[str, str]]:
@@ -198,9 +207,7 @@ def cycle_orders(request: HttpRequest, shop: Enterprise, order_cycle_id: int) ->
     )
     table = configure(request, CycleOrderTable(filters.qs, shop=shop, order_by="number"))
     now = timezone.now()
-    has_orders = table.paginator.count > 0 or (
-        filtered and Order.objects.filter(order_cycle=cycle).exists()
-    )
+    has_orders = table.paginator.count > 0 or (filtered and cycle_has_orders(order_cycle=cycle))
     if filtered:
         table.empty_text = _("No order of this cycle matches these filters.")
     elif now < cycle.opens_at:

@@ -28,7 +28,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cadence import formatting
 from cadence.cycles.models import Schedule
+from cadence.cycles.selectors import schedules_for_shop
 from cadence.enterprises.models import Enterprise
+from cadence.enterprises.selectors import enterprise_only
 from cadence.errors import Conflict, NotFound, ValidationFailed
 from cadence.orders.models import OrderState
 from cadence.subscriptions.domain import Status
@@ -37,6 +39,7 @@ from cadence.subscriptions.selectors import (
     event_references,
     line_item_available,
     placed_open_proxy_orders,
+    proxy_order_of_subscription,
     proxy_orders_of,
     subscription_detail,
     subscription_events,
@@ -159,9 +162,7 @@ class SubscriptionFilter(django_filters.FilterSet):
     def __init__(self, data, *, shop: Enterprise, now: datetime):
         self.shop, self.now = shop, now
         super().__init__(data, queryset=subscriptions_table_for_shop(shop=shop, now=now))
-        self.form.fields["schedule"].queryset = Schedule.objects.filter(
-            shop=shop, deleted_at__isnull=True
-        ).order_by("name", "id")
+        self.form.fields["schedule"].queryset = schedules_for_shop(shop=shop)
 
     def keep(self, queryset, name, value):
         return queryset
@@ -393,9 +394,7 @@ def subscription_columns(request: HttpRequest, shop: Enterprise) -> HttpResponse
 
 def _subscription_of(shop: Enterprise, subscription_id: int) -> Subscription:
     try:
-        return subscription_detail(
-            subscription_id=subscription_id, shops=Enterprise.objects.filter(pk=shop.pk)
-        )
+        return subscription_detail(subscription_id=subscription_id, shops=enterprise_only(shop))
     except NotFound:
         raise Http404 from None
 
@@ -953,11 +952,7 @@ DELIVERY_ACTIONS = {
 
 def _delivery_action(request, shop, subscription_id: int, proxy_order_id: int, *, action: str):
     subscription = _subscription_of(shop, subscription_id)
-    proxy = (
-        ProxyOrder.objects.filter(pk=proxy_order_id, subscription=subscription)
-        .select_related("order_cycle")
-        .first()
-    )
+    proxy = proxy_order_of_subscription(subscription=subscription, proxy_order_id=proxy_order_id)
     if proxy is None:
         raise Http404
     service, done = DELIVERY_ACTIONS[action]
