@@ -1,0 +1,174 @@
+"""Interfaces stay thin: the API's handlers, the pages and the Stripe webhook call services and
+selectors; they never query the database themselves.
+
+Each module is parsed (not imported) and every reference to a model manager (`.objects`), a
+queryset method, an ORM expression (`Q`, `F`, `Prefetch`…) or a shortcut that queries
+(`get_object_or_404`) is reported with its line. What an interface needs to read or write
+belongs in the selectors or services of the app that owns the model.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "cadence"
+
+# The api app owns API tokens: its own selectors, services and models are not interfaces.
+_API_OWN = {"selectors.py", "services.py", "models.py", "apps.py", "__init__.py"}
+
+# Handlers and views that read and write only through services and selectors: no manager,
+# no queryset method, no ORM expression.
+INTERFACES = sorted(
+    [p for p in (SRC / "api").glob("*.py") if p.name not in _API_OWN]
+    + [SRC / "web" / "views.py", SRC / "web" / "buyer_views.py"]
+    + [SRC / "payments" / "views.py", SRC / "payments" / "webhooks.py"]
+)
+# The back office's pages hand selectors' querysets to django-filter and django-tables2, which
+# narrow and sort them from the query string (that is the list's interface); they must not
+# reach a model's manager or query by hand, though.
+MANAGE_PAGES = sorted(p for p in (SRC / "web" / "manage").glob("*.py") if p.name != "__init__.py")
+
+# Methods only a queryset (or a model manager) has; `values`, `get`, `count`, `update` are
+# left out because dicts and lists have them too.
+QUERYSET_METHODS = {
+    "aggregate",
+    "alias",
+    "annotate",
+    "bulk_create",
+    "bulk_update",
+    "defer",
+    "distinct",
+    "exclude",
+    "exists",
+    "filter",
+    "get_or_create",
+    "only",
+    "order_by",
+    "prefetch_related",
+    "select_for_update",
+    "select_related",
+    "update_or_create",
+    "values_list",
+}
+ORM_NAMES = {
+    "Q",
+    "F",
+    "Prefetch",
+    "Subquery",
+    "OuterRef",
+    "Exists",
+    "get_object_or_404",
+    "get_list_or_404",
+}
+
+# (module relative to src/cadence, line text fragment) → why it is an interface concern.
+ALLOWED: dict[tuple[str, str], str] = {
+    ("web/manage/subscriptions.py", "TableColumns.objects"): (
+        "the columns a manager chose to see: the page's own preference, kept by the web "
+        "app's model and its manager"
+    ),
+    ("web/manage/subscriptions.py", "Schedule.objects.none()"): (
+        "the placeholder a filter is declared with (no query); each request puts the shop's "
+        "schedules from `schedules_for_shop` in its place"
+    ),
+}
+
+
+def _rel(path: Path) -> str:
+    return path.relative_to(SRC).as_posix() if path.is_relative_to(SRC) else path.name
+
+
+def orm_uses(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    found = []
+    for node in ast.walk(tree):
+        what = None
+        if isinstance(node, ast.Attribute) and node.attr == "objects":
+            what = ".objects"
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in QUERYSET_METHODS
+        ):
+            what = f".{node.func.attr}()"
+        elif isinstance(node, ast.Name) and node.id in ORM_NAMES:
+            what = node.id
+        elif isinstance(node, ast.ImportFrom) and node.module in ("django.db.models",):
+            names = {a.name for a in node.names} & ORM_NAMES
+            what = f"import {', '.join(sorted(names))}" if names else None
+        if what is None:
+            continue
+        text = lines[node.lineno - 1].strip()
+        if any(_rel(path) == mod and frag in text for (mod, frag) in ALLOWED):
+            continue
+        found.append(f"{_rel(path)}:{node.lineno}: {what}  ({text})")
+    return found
+
+
+MOVE_IT = (
+    "an interface queries the ORM; move it to a selector (read) or service (write) of the app "
+    "that owns the model"
+)
+
+
+@pytest.mark.parametrize("path", INTERFACES, ids=_rel)
+def test_interfaces_do_not_query_the_orm(path):
+    assert orm_uses(path) == [], MOVE_IT
+
+
+@pytest.mark.parametrize("path", MANAGE_PAGES, ids=_rel)
+def test_back_office_pages_do_not_reach_model_managers(path):
+    direct = {".objects", "get_object_or_404", "get_list_or_404"}
+    found = [f for f in orm_uses(path) if f.split(": ", 1)[1].split("  ")[0] in direct]
+    assert found == [], MOVE_IT
+
+
+def test_every_allowance_is_still_needed():
+    """An allowance whose line is gone is removed, so the list only says what is true."""
+    for module, fragment in ALLOWED:
+        assert fragment in (SRC / module).read_text(encoding="utf-8"), (module, fragment)
+
+
+def test_the_check_sees_what_it_looks_for(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from django.db.models import Q\n"
+        "a = Order.objects.all()\n"
+        "b = shop.customers.filter(x=1)\n"
+        "c = {}.get('x')\n"
+        "d = get_object_or_404(Order, pk=1)\n"
+    )
+    whats = [found.split(": ", 1)[1].split("  ")[0] for found in orm_uses(sample)]
+    assert sorted(whats) == sorted(["import Q", ".objects", ".filter()", "get_object_or_404"])
+
+
+# Dependencies run one way: subscriptions orchestrate orders and payments, which never reach
+# back into subscriptions (they tell it through hooks instead).
+NEVER_IMPORTS = {"payments": "cadence.subscriptions", "orders": "cadence.subscriptions"}
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+    return names
+
+
+@pytest.mark.parametrize("app", sorted(NEVER_IMPORTS))
+def test_apps_do_not_reach_back_into_subscriptions(app):
+    forbidden = NEVER_IMPORTS[app]
+    offenders = [
+        f"{_rel(path)} imports {name}"
+        for path in sorted((SRC / app).rglob("*.py"))
+        for name in sorted(_imports(path))
+        if name == forbidden or name.startswith(forbidden + ".")
+    ]
+    assert offenders == []
