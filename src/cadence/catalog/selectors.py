@@ -111,3 +111,8 @@ def own_live_product(*, shop: Enterprise, product_id: int) -> Product | None:
     return (
         Product.objects.filter(deleted_at__isnull=True).filter(pk=product_id, supplier=shop).first()
     )
+
+
+def live_variants_of_product(*, product: Product) -> QuerySet[Variant]:
+    """The product's variants that are not deleted, in the order they were made."""
+    return product.variants.filter(deleted_at__isnull=True).order_by("id")

@@ -110,3 +110,11 @@ def shops_listed_for(user) -> QuerySet[Enterprise]:
 def enterprise_only(enterprise: Enterprise) -> QuerySet[Enterprise]:
     """A queryset of this one enterprise, for reads scoped to a set of shops."""
     return Enterprise.objects.filter(pk=enterprise.pk)
+
+
+def shops_listed_for_matching(user, *, q: str = "") -> QuerySet[Enterprise]:
+    """`shops_listed_for`, by name, those whose name contains `q` when it is given."""
+    shops = shops_listed_for(user).order_by("name", "id")
+    if q:
+        shops = shops.filter(name__icontains=q)
+    return shops

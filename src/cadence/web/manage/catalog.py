@@ -25,7 +25,13 @@ from django.views.decorators.http import require_GET
 
 from cadence import formatting
 from cadence.catalog.models import Product, Variant
-from cadence.catalog.selectors import own_live_product, producers_for_shop, products_for_shop
+from cadence.catalog.selectors import (
+    live_variants_of_product,
+    own_live_product,
+    producers_for_shop,
+    products_for_shop,
+    variants_of_product,
+)
 from cadence.catalog.services import (
     product_create,
     product_delete,
@@ -350,7 +356,7 @@ def _edited_rows(
     to remove. A row naming a variant of another product is a forged form: 404."""
     # Every variant the product ever had, deleted ones too: a row deleted meanwhile (in
     # another tab) gets the service's "has been deleted" rather than a 404.
-    known = {v.pk: v for v in product.variants.order_by("id")}
+    known = {v.pk: v for v in variants_of_product(product=product)}
     rows, remove = [], []
     for form in formset.forms:
         variant_id = form.cleaned_data.get("id")
@@ -372,7 +378,7 @@ def product_detail(request: HttpRequest, shop: Enterprise, pk: int) -> HttpRespo
     crumbs = [(_("Products"), reverse("manage-products", args=[shop.pk]))]
     page = dict(title=title, crumbs=crumbs, product=product)
     if request.method != "POST":
-        live = product.variants.filter(deleted_at__isnull=True).order_by("id")
+        live = live_variants_of_product(product=product)
         form = ProductForm(initial={"name": product.name})
         formset = _variant_formset(shop, initial=[_variant_initial(v) for v in live])
         return _render_form(request, shop, form=form, formset=formset, **page)
@@ -422,7 +428,7 @@ def product_delete_page(request: HttpRequest, shop: Enterprise, pk: int) -> Http
             (product.name, reverse("manage-product", args=[shop.pk, product.pk])),
         ],
         product=product,
-        variants=product.variants.filter(deleted_at__isnull=True).order_by("id"),
+        variants=live_variants_of_product(product=product),
     )
 
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from cadence.enterprises.models import Enterprise
-from cadence.enterprises.selectors import shops_listed_for
+from cadence.enterprises.selectors import shops_listed_for_matching
 from cadence.formatting import local_date
 from cadence.subscriptions.setup import (
     STEPS,
@@ -25,11 +25,6 @@ from cadence.web.manage.access import manager_page
 from cadence.web.manage.pages import render_page
 
 SHOPS_PAGE_SIZE = 20
-
-
-def _shops_of(user):
-    """The shops the user manages; staff who manage none see every shop."""
-    return shops_listed_for(user)
 
 
 # What each setup step asks of the manager, and the page that does it.
@@ -59,10 +54,8 @@ STEP_PAGES = {
 @require_GET
 def manage_home(request: HttpRequest) -> HttpResponse:
     """A manager of one shop goes straight to it; one of several picks a shop here."""
-    shops = _shops_of(request.user).order_by("name", "id")
     q = (request.GET.get("q") or "").strip()
-    if q:
-        shops = shops.filter(name__icontains=q)
+    shops = shops_listed_for_matching(request.user, q=q)
     page = Paginator(shops, SHOPS_PAGE_SIZE).get_page(request.GET.get("page"))
     if not q and page.paginator.count == 0 and not request.user.is_staff:
         raise Http404
