@@ -318,7 +318,7 @@ def main() -> None:
         f"{100 * r['place_queries'] / max(placed, 1):.1f} queries per 100 orders"
     )
     print(
-        f"confirmation: {confirmed} orders confirmed, each in its own transaction, in "
+        f"confirmation: {confirmed} orders confirmed (manual payments, a chunk a transaction) in "
         f"{r['confirm_seconds']:.2f}s = {confirmed / r['confirm_seconds']:,.0f} orders/s; "
         f"{100 * r['confirm_queries'] / max(confirmed, 1):.1f} queries per 100 orders"
     )
