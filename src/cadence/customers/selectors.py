@@ -63,3 +63,18 @@ def language_of_user(user) -> str | None:
         .values_list("language", flat=True)
         .first()
     )
+
+
+def customer_of_shop(*, shop: Enterprise, customer_id: int) -> Customer | None:
+    """One of the shop's customers (not removed); None for any other id."""
+    return customers_for_shop(shop=shop).filter(pk=customer_id).first()
+
+
+def customers_matching(
+    *, shop: Enterprise, q: str, leaving_out: Customer | None = None
+) -> QuerySet[Customer]:
+    """`customers_for_shop` matching `q`, without `leaving_out` (the one already chosen)."""
+    qs = customers_for_shop(shop=shop, q=q)
+    if leaving_out is not None:
+        qs = qs.exclude(pk=leaving_out.pk)
+    return qs

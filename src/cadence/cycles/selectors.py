@@ -274,3 +274,18 @@ def schedules_with_cycles_for_shop(*, shop: Enterprise) -> QuerySet[Schedule]:
 def order_cycle_of_shop(*, shop: Enterprise, order_cycle_id: int) -> OrderCycle | None:
     """The shop's cycle; None for another shop's or a missing one."""
     return OrderCycle.objects.filter(pk=order_cycle_id, shop=shop).first()
+
+
+def shop_has_order_cycles(*, shop: Enterprise) -> bool:
+    """Whether the shop has made any cycle yet."""
+    return order_cycles_for_shop(shop=shop).exists()
+
+
+def order_cycle_ids_of_schedule(*, schedule: Schedule) -> list[int]:
+    """Ids of the schedule's cycles."""
+    return list(schedule.order_cycles.values_list("pk", flat=True))
+
+
+def shop_has_schedule(*, shop: Enterprise, schedule_id: int) -> bool:
+    """Whether `schedule_id` is one of the shop's schedules (not deleted)."""
+    return schedules_for_shop(shop=shop).filter(pk=schedule_id).exists()

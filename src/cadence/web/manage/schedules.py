@@ -23,10 +23,11 @@ from django.views.decorators.http import require_GET
 from cadence.cycles import domain
 from cadence.cycles.models import Schedule
 from cadence.cycles.selectors import (
+    order_cycle_ids_of_schedule,
     order_cycles_for_schedule_form,
-    order_cycles_for_shop,
     schedules_for_list,
     schedules_for_shop,
+    shop_has_order_cycles,
 )
 from cadence.enterprises.models import Enterprise
 from cadence.errors import ValidationFailed
@@ -117,7 +118,7 @@ def schedule_list(request: HttpRequest, shop: Enterprise) -> HttpResponse:
         table=table,
         empty=empty,
         # Only the empty state asks: it sends a shop without cycles to create them first.
-        has_cycles=order_cycles_for_shop(shop=shop).exists() if empty else True,
+        has_cycles=shop_has_order_cycles(shop=shop) if empty else True,
     )
 
 
@@ -148,7 +149,7 @@ def schedule_form(request: HttpRequest, shop: Enterprise, pk: int | None = None)
         schedule = get_for_shop(schedules_for_shop(shop=shop), pk=pk, shop=shop)
         initial = {
             "name": schedule.name,
-            "order_cycle_ids": list(schedule.order_cycles.values_list("pk", flat=True)),
+            "order_cycle_ids": order_cycle_ids_of_schedule(schedule=schedule),
         }
     posting = request.method == "POST"
     form = ScheduleForm(request.POST if posting else None, initial=initial)

@@ -35,12 +35,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from cadence.catalog.models import Variant
 from cadence.customers.domain import ADDRESS_FIELDS
 from cadence.customers.models import Customer
-from cadence.customers.selectors import customers_for_shop
+from cadence.customers.selectors import customer_of_shop, customers_matching
 from cadence.customers.services import customer_create
 from cadence.cycles.selectors import (
     VARIANT_SEARCH_LIMIT,
     schedules_for_shop,
     sellable_variants_matching,
+    shop_has_schedule,
     variant_ids_in_not_closed_cycles,
 )
 from cadence.enterprises.models import Enterprise, Language
@@ -363,7 +364,7 @@ class SubscriptionFormPage:
             pk = int(data.get("customer_id") or "")
         except ValueError:
             return None
-        return customers_for_shop(shop=self.shop).filter(pk=pk).first()
+        return customer_of_shop(shop=self.shop, customer_id=pk)
 
     def _lines(self, data: QueryDict) -> list[Line]:
         posted = _posted_lines(data)
@@ -609,9 +610,7 @@ def _variant_search(shop: Enterprise, q: str, *, exclude_ids, schedule_id: int |
 def _customer_search(shop: Enterprise, q: str, *, chosen: Customer | None) -> dict:
     found = []
     if q:
-        qs = customers_for_shop(shop=shop, q=q)
-        if chosen is not None:
-            qs = qs.exclude(pk=chosen.pk)
+        qs = customers_matching(shop=shop, q=q, leaving_out=chosen)
         found = list(qs[: CUSTOMER_SEARCH_LIMIT + 1])
     return {
         "customer_q": q,
@@ -723,10 +722,7 @@ def variant_search(request: HttpRequest, shop: Enterprise) -> HttpResponse:
         schedule_id = int(request.GET.get("schedule_id") or "")
     except ValueError:
         schedule_id = None
-    if (
-        schedule_id is not None
-        and not schedules_for_shop(shop=shop).filter(pk=schedule_id).exists()
-    ):
+    if schedule_id is not None and not shop_has_schedule(shop=shop, schedule_id=schedule_id):
         schedule_id = None
     found = _variant_search(
         shop, q, exclude_ids=posted_ids(request.GET, "lines"), schedule_id=schedule_id

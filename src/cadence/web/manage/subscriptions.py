@@ -857,10 +857,9 @@ def _action_page(request: HttpRequest, shop: Enterprise, subscription_id: int, k
     placed = (
         []
         if kind == "unpause"
-        else list(
-            placed_open_proxy_orders(subscription=subscription, now=now).order_by(
-                "order_cycle__closes_at", "id"
-            )
+        else sorted(
+            placed_open_proxy_orders(subscription=subscription, now=now),
+            key=lambda proxy: (proxy.order_cycle.closes_at, proxy.pk),
         )
     )
     data = request.POST if request.method == "POST" else None
