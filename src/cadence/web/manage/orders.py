@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET
 
 from cadence import formatting
+from cadence.cycles.domain import has_opened, is_upcoming, order_cycle_is_closed
 from cadence.cycles.models import OrderCycle
 from cadence.cycles.selectors import order_cycle_of_shop
 from cadence.enterprises.models import Enterprise
@@ -210,7 +211,7 @@ def cycle_orders(request: HttpRequest, shop: Enterprise, order_cycle_id: int) ->
     has_orders = table.paginator.count > 0 or (filtered and cycle_has_orders(order_cycle=cycle))
     if filtered:
         table.empty_text = _("No order of this cycle matches these filters.")
-    elif now < cycle.opens_at:
+    elif is_upcoming(opens_at=cycle.opens_at, now=now):
         table.empty_text = _(
             "No order yet: orders are placed when the cycle opens on %(when)s."
         ) % {"when": formatting.local_datetime(cycle.opens_at, shop.timezone)}
@@ -462,8 +463,8 @@ def cycle_results_page(request: HttpRequest, shop: Enterprise, order_cycle_id: i
         crumbs=_cycle_crumbs(shop, cycle),
         cycle=cycle,
         state=state_label(cycle, now),
-        opened=now >= cycle.opens_at,
-        closed=now >= cycle.closes_at,
+        opened=has_opened(opens_at=cycle.opens_at, now=now),
+        closed=order_cycle_is_closed(cycle, now=now),
         opens_on=_when(cycle.opens_at, shop),
         closes_on=_when(cycle.closes_at, shop),
         placed=placement["placed"],

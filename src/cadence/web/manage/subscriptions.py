@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cadence import formatting
+from cadence.cycles.domain import has_opened, is_current, order_cycle_is_open
 from cadence.cycles.models import Schedule
 from cadence.cycles.selectors import schedules_for_shop
 from cadence.enterprises.models import Enterprise
@@ -432,7 +433,8 @@ def _deliveries(
     rows = []
     for proxy in proxies:
         cycle, order = proxy.order_cycle, proxy.order
-        not_closed = cycle.closes_at > now
+        not_closed = is_current(closes_at=cycle.closes_at, now=now)
+        opened = has_opened(opens_at=cycle.opens_at, now=now)
         order_canceled = order is not None and order.state == OrderState.CANCELED
         skipped = proxy.state == ProxyOrderState.CANCELED or order_canceled
         rows.append(
@@ -442,14 +444,12 @@ def _deliveries(
                 if proxy.state in ProxyOrderState.values
                 else proxy.state,
                 reason=proxy.reason,
-                closes_in=timeuntil(cycle.closes_at, now, depth=2)
-                if not_closed and cycle.opens_at <= now
-                else "",
-                is_open=not_closed and cycle.opens_at <= now,
+                closes_in=timeuntil(cycle.closes_at, now, depth=2) if not_closed and opened else "",
+                is_open=not_closed and opened,
                 order_url=order_url(shop, order.pk) if order is not None else None,
                 can_skip=not_closed and not skipped,
                 can_resume=not_closed and skipped and subscription.canceled_at is None,
-                can_retry=cycle.opens_at <= now < cycle.closes_at
+                can_retry=order_cycle_is_open(cycle, now=now)
                 and proxy.state in (ProxyOrderState.EMPTY, ProxyOrderState.FAILED)
                 and order is None
                 and subscription.canceled_at is None,
