@@ -65,15 +65,22 @@ from cadence.cycles.models import OrderCycle
 from cadence.enterprises.models import Enterprise
 from cadence.notifications.models import Email
 from cadence.notifications.services import email_queue, emails_send_after_commit
-from cadence.orders.domain import Line, compute_totals, fees_for
+from cadence.orders.domain import Fee, fees_for
 from cadence.orders.models import Adjustment, LineItem, Order, OrderState, PaymentState
 from cadence.payments.models import Payment, PaymentMethodKind
-from cadence.subscriptions.allocation import Claim, Share, allocate
+from cadence.subscriptions.allocation import Share
 from cadence.subscriptions.models import (
     CycleAllocation,
     ProxyOrder,
     ProxyOrderState,
     SubscriptionLineItem,
+)
+from cadence.subscriptions.planning import (
+    Offer,
+    ProxyOrderPlan,
+    Request,
+    first_come_variants,
+    plan,
 )
 from cadence.subscriptions.services.emails import buyer_name
 
@@ -723,6 +730,211 @@ def _load_proxies(qs: QuerySet[ProxyOrder]) -> list[SimpleNamespace]:
     return proxies
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    """What a chunk reads besides its proxy orders, as `plan` takes it."""
+
+    requests: list[Request]
+    offers: dict[int, Offer]
+    variants: dict[int, Variant]  # locked, in primary-key order
+
+
+def _load_requests(
+    *, order_cycle: OrderCycle, proxies: list[SimpleNamespace], first_come: bool
+) -> _Loaded:
+    """The proxy orders' lines and fees, and their variants locked (in primary-key order, so
+    chunks running at once queue up instead of deadlocking) with their price and stock.
+    With `first_come`, every proxy order is served first come (none takes a stored share)."""
+    offered = _offered_variant_ids(order_cycle)
+    cycle_fees = list(order_cycle.fees.values_list("name", "kind", "amount"))
+    sub_lines: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for sub_id, variant_id, quantity in (
+        SubscriptionLineItem.objects.filter(
+            subscription_id__in=[p.subscription_id for p in proxies]
+        )
+        .order_by("pk")
+        .values_list("subscription_id", "variant_id", "quantity")
+    ):
+        sub_lines[sub_id].append((variant_id, quantity))
+    variant_ids = sorted({v for lines in sub_lines.values() for v, _q in lines})
+    variants_qs = Variant.objects.filter(pk__in=variant_ids).select_related("product")
+    if connection.features.has_select_for_update:
+        variants_qs = variants_qs.select_for_update(of=("self",))
+    variants = {v.pk: v for v in variants_qs.order_by("pk")}
+    offers = {
+        v.pk: Offer(
+            price=v.price,
+            on_hand=v.on_hand,
+            on_demand=v.on_demand,
+            offered=v.pk in offered and not v.is_deleted,
+        )
+        for v in variants.values()
+    }
+    # The fees depend only on the cycle and the two methods: built once per pair.
+    fees_by_methods: dict[tuple[int, int], tuple[Fee, ...]] = {}
+    requests = []
+    for proxy in proxies:
+        sub = proxy.subscription
+        methods = (sub.shipping_method_id, sub.payment_method_id)
+        fees = fees_by_methods.get(methods)
+        if fees is None:
+            fees = fees_by_methods[methods] = tuple(
+                fees_for(
+                    cycle_fees=cycle_fees,
+                    shipping=(sub.shipping_method.name, sub.shipping_method.fee),
+                    payment=(
+                        sub.payment_method.name,
+                        sub.payment_method.fee,
+                        sub.payment_method.fee_percent,
+                    ),
+                )
+            )
+        requests.append(
+            Request(
+                proxy_order_id=proxy.pk,
+                subscription_id=proxy.subscription_id,
+                subscription_created_at=sub.created_at,
+                lines=tuple(sub_lines[proxy.subscription_id]),
+                allocated=proxy.allocated and not first_come,
+                fees=fees,
+            )
+        )
+    return _Loaded(requests=requests, offers=offers, variants=variants)
+
+
+def _reserve_stock(reserve: dict[int, int]) -> None:
+    """Take the units from stock, in one conditional UPDATE for every variant; the CHECK
+    (on_hand >= 0) backs it."""
+    if reserve:
+        Variant.objects.filter(pk__in=list(reserve), on_demand=False).update(
+            on_hand=F("on_hand") - _case(reserve, IntegerField())
+        )
+
+
+def _order_row(
+    *, proxy: SimpleNamespace, planned: ProxyOrderPlan, order_cycle: OrderCycle, now: datetime
+) -> tuple:
+    """The values of `_ORDER_COLUMNS` for a placed proxy order."""
+    shop = order_cycle.shop
+    sub = proxy.subscription
+    totals = planned.totals
+    assert totals is not None
+    return (
+        order_number(proxy.pk),
+        shop.pk,
+        order_cycle.pk,
+        sub.customer_id,
+        sub.customer.user_id,
+        sub.customer.email,
+        OrderState.COMPLETE,
+        PaymentState.PENDING,
+        shop.currency,
+        sub.shipping_method_id,
+        sub.bill_address,
+        sub.ship_address,
+        totals.item_total,
+        totals.fee_total,
+        totals.total,
+        now,
+        {
+            "line_items": {str(line.variant_id): line.quantity for line in planned.lines},
+            "shipping_method_id": sub.shipping_method_id,
+            "payment_method_id": sub.payment_method_id,
+            "bill_address": sub.bill_address,
+            "ship_address": sub.ship_address,
+        },
+    )
+
+
+def _write_orders(
+    *,
+    placed: list[tuple[SimpleNamespace, ProxyOrderPlan]],
+    order_cycle: OrderCycle,
+    now: datetime,
+) -> list[int]:
+    """Orders, their lines, fees and pending payments: one INSERT per table (see
+    `_insert_rows`). Returns the order ids in the order of `placed`."""
+    order_ids = _insert_rows(
+        Order,
+        _ORDER_COLUMNS,
+        [
+            _order_row(proxy=proxy, planned=planned, order_cycle=order_cycle, now=now)
+            for proxy, planned in placed
+        ],
+        now,
+    )
+    line_rows, adjustment_rows, payment_rows = [], [], []
+    for order_id, (proxy, planned) in zip(order_ids, placed, strict=True):
+        totals = planned.totals
+        assert totals is not None
+        line_rows += [
+            (order_id, line.variant_id, line.quantity, line.asked, line.price)
+            for line in planned.lines
+        ]
+        adjustment_rows += [
+            (order_id, f.adjustment_kind, f.label, f.amount) for f in totals.fee_lines
+        ]
+        payment_rows.append(
+            (order_id, proxy.subscription.payment_method_id, totals.total, PaymentState.PENDING)
+        )
+    _insert_rows(
+        LineItem,
+        ("order_id", "variant_id", "quantity", "requested_quantity", "price"),
+        line_rows,
+        now,
+    )
+    _insert_rows(Adjustment, ("order_id", "kind", "label", "amount"), adjustment_rows, now)
+    _insert_rows(Payment, ("order_id", "method_id", "amount", "state"), payment_rows, now)
+    return order_ids
+
+
+def _write_states(
+    *,
+    placed: list[tuple[int, int]],
+    empty: list[int],
+    failures: dict[int, str],
+    states: Sequence[str],
+    now: datetime,
+) -> None:
+    """The proxy orders' new states: placed with their order, empty, failed with the reason."""
+    _mark_placed(placed, states, now)
+    _guarded_update(
+        empty,
+        states,
+        state=ProxyOrderState.EMPTY,
+        reason=_("None of the products asked for were available."),
+    )
+    by_reason: dict[str, list[int]] = defaultdict(list)
+    for proxy_id, reason in failures.items():
+        by_reason[reason].append(proxy_id)
+    for reason, ids in by_reason.items():
+        _guarded_update(ids, states, state=ProxyOrderState.FAILED, reason=reason)
+
+
+def _empty_email_context(
+    *,
+    proxy: SimpleNamespace,
+    planned: ProxyOrderPlan,
+    variants: dict[int, Variant],
+    order_cycle: OrderCycle,
+) -> dict:
+    shop = order_cycle.shop
+    sub = proxy.subscription
+    return {
+        "timezone": shop.timezone,
+        "shop": {"name": shop.name, "contact_email": shop.contact_email},
+        "cycle": {"name": order_cycle.name},
+        "customer_name": buyer_name(sub.customer, sub.bill_address),
+        "lines": [
+            {
+                "name": variants[line.variant_id].full_name if line.variant_id in variants else "?",
+                "requested": line.asked,
+            }
+            for line in planned.lines
+        ],
+    }
+
+
 def _place_chunk(
     *,
     order_cycle: OrderCycle,
@@ -732,13 +944,15 @@ def _place_chunk(
     states: Sequence[str],
     first_come: bool = False,
 ) -> PlacementSummary:
-    """Place these proxy orders in one transaction (see the module docstring).
+    """Place these proxy orders in one transaction (see the module docstring): load, plan,
+    reserve, write, notify.
 
     An allocated proxy order takes its stored share; the others, and all of them when
     `first_come` (explicit requests), are served from the stock not held for others."""
     summary = PlacementSummary()
     shop = order_cycle.shop
     with transaction.atomic():
+        # Load: the proxy orders still eligible (locked), their lines and variants (locked).
         proxies = _load_proxies(
             _locking(
                 eligible_proxy_orders(order_cycle=order_cycle, now=now, states=states)
@@ -756,258 +970,69 @@ def _place_chunk(
             )
         if not proxies:
             return summary
-        offered = _offered_variant_ids(order_cycle)
-        cycle_fees = list(order_cycle.fees.values_list("name", "kind", "amount"))
-        sub_lines: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for sub_id, variant_id, quantity in (
-            SubscriptionLineItem.objects.filter(
-                subscription_id__in=[p.subscription_id for p in proxies]
-            )
-            .order_by("pk")
-            .values_list("subscription_id", "variant_id", "quantity")
-        ):
-            sub_lines[sub_id].append((variant_id, quantity))
-        variant_ids = sorted({v for lines in sub_lines.values() for v, _q in lines})
-        variants_qs = Variant.objects.filter(pk__in=variant_ids).select_related("product")
-        if connection.features.has_select_for_update:
-            # Locked in pk order, so chunks running at once queue up instead of deadlocking.
-            variants_qs = variants_qs.select_for_update(of=("self",))
-        variants = {v.pk: v for v in variants_qs.order_by("pk")}
-
-        # What each proxy order wants of each variant: its share in the stored allocation,
-        # or, for a late-comer, what is left once the shares held for others are set aside.
-        wanted: dict[int, list[tuple[int, int, int]]] = {}  # proxy -> (variant, asked, want)
-        failures: dict[int, str] = {}
-        late: list[SimpleNamespace] = []
-        for proxy in proxies:
-            problem = _problem_with(proxy.subscription)
-            if problem:
-                failures[proxy.pk] = problem
-                continue
-            allocated = proxy.allocated and not first_come
-            rows = []
-            rank = (proxy.subscription.created_at, proxy.subscription_id)
-            for variant_id, asked in sub_lines[proxy.subscription_id]:
-                variant = variants.get(variant_id)
-                sellable = variant is not None and variant_id in offered and not variant.is_deleted
-                want = asked if sellable else 0
-                share = shares.get(variant_id) if allocated else None
-                if want and share is not None:
-                    want = min(want, share.given(quantity=asked, rank=rank))
-                rows.append((variant_id, asked, want))
-            wanted[proxy.pk] = rows
-            if not allocated:
-                late.append(proxy)
-        if late:
-            _serve_first_come(
+        failures = {p.pk: problem for p in proxies if (problem := _problem_with(p.subscription))}
+        loaded = _load_requests(
+            order_cycle=order_cycle,
+            proxies=[p for p in proxies if p.pk not in failures],
+            first_come=first_come,
+        )
+        late_variants = first_come_variants(requests=loaded.requests, offers=loaded.offers)
+        held = (
+            held_elsewhere(
                 order_cycle=order_cycle,
-                late=late,
-                wanted=wanted,
-                variants=variants,
+                variant_ids=late_variants,
                 shares=shares,
-                chunk=[p.pk for p in proxies],
+                exclude=[p.pk for p in proxies],
             )
-
-        # Stock actually there now (it may have moved since the allotment was decided).
-        ranks = {p.pk: (p.subscription.created_at, p.subscription_id) for p in proxies}
-        given: dict[tuple[int, int], int] = {}
-        claims: dict[int, list[Claim]] = defaultdict(list)
-        for proxy_id, rows in wanted.items():
-            for variant_id, _asked, want in rows:
-                claims[variant_id].append(Claim(proxy_id, ranks[proxy_id], want))
-        taken: dict[int, int] = {}
-        for variant_id, variant_claims in claims.items():
-            variant = variants.get(variant_id)
-            stock = None if variant is None or variant.on_demand else variant.on_hand
-            split = allocate(claims=variant_claims, stock=stock, policy=shop.allocation_policy)
-            for proxy_id, quantity in split.items():
-                given[(proxy_id, variant_id)] = quantity
-            if variant is not None and not variant.on_demand:
-                total = sum(split.values())
-                if total:
-                    taken[variant_id] = total
-        if taken:
-            # One conditional UPDATE for every variant; the CHECK (on_hand >= 0) backs it.
-            Variant.objects.filter(pk__in=list(taken), on_demand=False).update(
-                on_hand=F("on_hand") - _case(taken, IntegerField())
-            )
-
-        # Build the rows: plain tuples, one INSERT per table (see `_insert_rows`).
-        order_rows: list[tuple] = []
-        order_lines: list[list[tuple[int, int, int, Decimal]]] = []  # variant, qty, asked, price
-        order_fees = []
-        placed_proxies: list[SimpleNamespace] = []
-        empty_proxies: list[SimpleNamespace] = []
-        cycle_fees_by_methods: dict[tuple[int, int], object] = {}
-        zero = Decimal("0")
-        for proxy in proxies:
-            if proxy.pk in failures:
-                continue
-            sub = proxy.subscription
-            lines = []
-            any_given = False
-            for variant_id, asked, _want in wanted[proxy.pk]:
-                quantity = given.get((proxy.pk, variant_id), 0)
-                any_given = any_given or quantity > 0
-                variant = variants.get(variant_id)
-                lines.append((variant_id, quantity, asked, variant.price if variant else zero))
-            if not any_given:
-                empty_proxies.append(proxy)
-                continue
-            # The fees depend only on the cycle and the two methods: built once per pair.
-            methods = (sub.shipping_method_id, sub.payment_method_id)
-            fees = cycle_fees_by_methods.get(methods)
-            if fees is None:
-                fees = cycle_fees_by_methods[methods] = fees_for(
-                    cycle_fees=cycle_fees,
-                    shipping=(sub.shipping_method.name, sub.shipping_method.fee),
-                    payment=(
-                        sub.payment_method.name,
-                        sub.payment_method.fee,
-                        sub.payment_method.fee_percent,
-                    ),
-                )
-            totals = compute_totals(
-                [Line(price, quantity) for _v, quantity, _a, price in lines], fees, shop.currency
-            )
-            order_rows.append(
-                (
-                    order_number(proxy.pk),
-                    shop.pk,
-                    order_cycle.pk,
-                    sub.customer_id,
-                    sub.customer.user_id,
-                    sub.customer.email,
-                    OrderState.COMPLETE,
-                    PaymentState.PENDING,
-                    shop.currency,
-                    sub.shipping_method_id,
-                    sub.bill_address,
-                    sub.ship_address,
-                    totals.item_total,
-                    totals.fee_total,
-                    totals.total,
-                    now,
-                    {
-                        "line_items": {str(v): q for v, q, _a, _p in lines},
-                        "shipping_method_id": sub.shipping_method_id,
-                        "payment_method_id": sub.payment_method_id,
-                        "bill_address": sub.bill_address,
-                        "ship_address": sub.ship_address,
-                    },
-                )
-            )
-            order_lines.append(lines)
-            order_fees.append(totals.fee_lines)
-            placed_proxies.append(proxy)
-
-        # Write: one statement per table.
-        order_ids = _insert_rows(Order, _ORDER_COLUMNS, order_rows, now)
-        line_rows, adjustment_rows, payment_rows = [], [], []
-        for order_id, row, lines, fee_lines, proxy in zip(
-            order_ids, order_rows, order_lines, order_fees, placed_proxies, strict=True
-        ):
-            line_rows += [(order_id, v, q, a, price) for v, q, a, price in lines]
-            adjustment_rows += [(order_id, f.adjustment_kind, f.label, f.amount) for f in fee_lines]
-            payment_rows.append(
-                (order_id, proxy.subscription.payment_method_id, row[14], PaymentState.PENDING)
-            )
-        _insert_rows(
-            LineItem,
-            ("order_id", "variant_id", "quantity", "requested_quantity", "price"),
-            line_rows,
-            now,
+            if late_variants
+            else {}
         )
-        _insert_rows(Adjustment, ("order_id", "kind", "label", "amount"), adjustment_rows, now)
-        _insert_rows(Payment, ("order_id", "method_id", "amount", "state"), payment_rows, now)
 
-        _mark_placed(
-            [(p.pk, o) for p, o in zip(placed_proxies, order_ids, strict=True)], states, now
+        # Plan: who gets what, and the totals (pure).
+        decided = plan(
+            requests=loaded.requests,
+            offers=loaded.offers,
+            shares=shares,
+            held_elsewhere=held,
+            policy=shop.allocation_policy,
+            currency=shop.currency,
         )
-        _guarded_update(
-            [p.pk for p in empty_proxies],
-            states,
-            state=ProxyOrderState.EMPTY,
-            reason=_("None of the products asked for were available."),
-        )
-        by_reason: dict[str, list[int]] = defaultdict(list)
-        for proxy_id, reason in failures.items():
-            by_reason[reason].append(proxy_id)
-        for reason, ids in by_reason.items():
-            _guarded_update(ids, states, state=ProxyOrderState.FAILED, reason=reason)
 
-        # Emails, in the outbox with everything else.
+        # Reserve, then write: one statement per table.
+        _reserve_stock(dict(decided.reserve))
+        by_id = {p.pk: p for p in proxies}
+        placed = [(by_id[p.proxy_order_id], p) for p in decided.placed]
+        empty = [(by_id[p.proxy_order_id], p) for p in decided.empty]
+        order_ids = _write_orders(placed=placed, order_cycle=order_cycle, now=now)
+        _write_states(
+            placed=[(proxy.pk, o) for (proxy, _p), o in zip(placed, order_ids, strict=True)],
+            empty=[proxy.pk for proxy, _p in empty],
+            failures=failures,
+            states=states,
+            now=now,
+        )
+
+        # Notify: the buyers' emails, in the outbox with everything else.
         emails = []
-        for order_id, lines, proxy in zip(order_ids, order_lines, placed_proxies, strict=True):
-            sub = proxy.subscription
+        for order_id, (proxy, planned) in zip(order_ids, placed, strict=True):
+            customer = proxy.subscription.customer
             context = order_email_reference(order_id=order_id, timezone_name=shop.timezone)
             emails.append(
-                _buyer_email(kind="placement", customer=sub.customer, shop=shop, context=context)
+                _buyer_email(kind="placement", customer=customer, shop=shop, context=context)
             )
             summary.placed.append(proxy.pk)
-            if any(q < a for _v, q, a, _p in lines):
+            if planned.short:
                 summary.shortages.append(proxy.pk)
-        for proxy in empty_proxies:
-            sub = proxy.subscription
-            names = [
-                (variants[v].full_name if v in variants else "?", asked)
-                for v, asked, _w in wanted[proxy.pk]
-            ]
-            context = {
-                "timezone": shop.timezone,
-                "shop": {"name": shop.name, "contact_email": shop.contact_email},
-                "cycle": {"name": order_cycle.name},
-                "customer_name": buyer_name(sub.customer, sub.bill_address),
-                "lines": [{"name": n, "requested": q} for n, q in names],
-            }
-            emails.append(
-                _buyer_email(kind="empty", customer=sub.customer, shop=shop, context=context)
+        for proxy, planned in empty:
+            customer = proxy.subscription.customer
+            context = _empty_email_context(
+                proxy=proxy, planned=planned, variants=loaded.variants, order_cycle=order_cycle
             )
+            emails.append(_buyer_email(kind="empty", customer=customer, shop=shop, context=context))
             summary.empty.append(proxy.pk)
         _emails_queue_rows(emails, now)
         summary.failed.update(failures)
     return summary
-
-
-def _serve_first_come(
-    *,
-    order_cycle: OrderCycle,
-    late: list[SimpleNamespace],
-    wanted: dict[int, list[tuple[int, int, int]]],
-    variants: dict[int, Variant],
-    shares: Shares,
-    chunk: list[int],
-) -> None:
-    """Cap the late-comers' wants (in place) to the stock not held for others: the stock
-    there now, less what the chunk's allocated proxy orders take and the shares held for
-    the allocated ones still pending elsewhere; oldest subscription first."""
-    late_ids = {p.pk for p in late}
-    limited = {
-        variant_id
-        for proxy in late
-        for variant_id, _asked, want in wanted[proxy.pk]
-        if want and not variants[variant_id].on_demand
-    }
-    if not limited:
-        return
-    free = {variant_id: variants[variant_id].on_hand for variant_id in limited}
-    for proxy_id, rows in wanted.items():
-        if proxy_id not in late_ids:
-            for variant_id, _asked, want in rows:
-                if variant_id in free:
-                    free[variant_id] -= want
-    for variant_id, units in held_elsewhere(
-        order_cycle=order_cycle, variant_ids=limited, shares=shares, exclude=chunk
-    ).items():
-        free[variant_id] -= units
-    for proxy in sorted(late, key=lambda p: (p.subscription.created_at, p.subscription_id)):
-        rows = []
-        for variant_id, asked, want in wanted[proxy.pk]:
-            if variant_id in free:
-                want = min(want, max(free[variant_id], 0))
-                free[variant_id] -= want
-            rows.append((variant_id, asked, want))
-        wanted[proxy.pk] = rows
 
 
 def _already_placed(
