@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,6 +33,24 @@ def stock_reserve(*, variant_id: int, quantity: int) -> bool:
     if taken:
         return True
     return Variant.objects.filter(pk=variant_id, on_demand=True).exists()
+
+
+def stock_reserve_bulk(*, quantities: Mapping[int, int]) -> None:
+    """Take these units (variant id -> units) in one UPDATE for every variant; on-demand
+    variants keep no count and are left alone.
+
+    For a caller that holds the variants' row locks and has checked the units are there
+    (placement's chunk): nothing is re-checked here, the CHECK (on_hand >= 0) fails the
+    transaction should a count go negative."""
+    if not quantities:
+        return
+    taken = Case(
+        *[When(pk=pk, then=Value(units)) for pk, units in quantities.items()],
+        output_field=IntegerField(),
+    )
+    Variant.objects.filter(pk__in=list(quantities), on_demand=False).update(
+        on_hand=F("on_hand") - taken
+    )
 
 
 def stock_reserve_up_to(*, variant_id: int, quantity: int) -> int:

@@ -34,6 +34,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from cadence.after_commit import enqueue_on_commit
+from cadence.bulk import insert_rows
 from cadence.notifications.models import Email, EmailStatus
 from cadence.notifications.rendering import render_email
 
@@ -142,6 +143,19 @@ def emails_queue_bulk(*, emails: Sequence[Email]) -> list[Email]:
     created = Email.objects.bulk_create(list(emails))
     _enqueue_send_on_commit([e.pk for e in created if e.pk is not None])
     return created
+
+
+# The columns of an outbox row given by `emails_queue_rows`, in the order of its tuples.
+EMAIL_COLUMNS = ("to", "kind", "context", "language", "from_name", "reply_to")
+
+
+def emails_queue_rows(*, rows: Sequence[tuple], now: datetime) -> list[int]:
+    """Write outbox rows (values for EMAIL_COLUMNS; no dedup keys) in one INSERT and send
+    them after commit: `emails_queue_bulk` without a model instance per email, for a batch
+    of thousands (placement's). Returns the new ids."""
+    email_ids = insert_rows(Email, EMAIL_COLUMNS, rows, now)
+    _enqueue_send_on_commit(email_ids)
+    return email_ids
 
 
 def _backoff(attempts: int) -> timedelta:

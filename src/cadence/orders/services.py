@@ -1,7 +1,10 @@
-"""Writes on orders: cancel and resume (with stock), recalculation of totals."""
+"""Writes on orders: many at once (placement), cancel and resume (with stock), recalculation
+of totals."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -10,12 +13,112 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cadence.bulk import insert_rows
 from cadence.catalog.services import stock_release, stock_reserve_up_to
 from cadence.enterprises.models import Enterprise
 from cadence.errors import ErrorCollector
-from cadence.orders.domain import Fee, Line, compute_totals
-from cadence.orders.models import Adjustment, Order, OrderState, ShippingMethod
+from cadence.orders.domain import Fee, Line, Totals, compute_totals
+from cadence.orders.models import (
+    Adjustment,
+    LineItem,
+    Order,
+    OrderState,
+    PaymentState,
+    ShippingMethod,
+)
 from cadence.updates import apply_changes, reject_unknown_fields
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    """An order for `orders_create_bulk`, as its caller decided it: who, where, the lines
+    (variant id, quantity, quantity asked, unit price) and the totals of those lines."""
+
+    number: str
+    shop_id: int
+    order_cycle_id: int
+    customer_id: int
+    user_id: int | None
+    email: str
+    currency: str
+    shipping_method_id: int
+    bill_address: dict
+    ship_address: dict
+    lines: Sequence[tuple[int, int, int, Decimal]]
+    totals: Totals
+    sync_snapshot: dict
+    state: str = OrderState.COMPLETE
+    payment_state: str = PaymentState.PENDING
+
+
+_ORDER_COLUMNS = (
+    "number",
+    "shop_id",
+    "order_cycle_id",
+    "customer_id",
+    "user_id",
+    "email",
+    "state",
+    "payment_state",
+    "currency",
+    "shipping_method_id",
+    "bill_address",
+    "ship_address",
+    "item_total",
+    "fee_total",
+    "total",
+    "placed_at",
+    "sync_snapshot",
+)
+
+
+def orders_create_bulk(*, orders: Sequence[NewOrder], now: datetime) -> list[int]:
+    """Write these orders, placed at `now`, with their line items and fee adjustments: one
+    INSERT per table whatever their number (`cadence.bulk.insert_rows`), in the caller's
+    transaction. Returns the new order ids in the order of `orders`.
+
+    Stock is not touched: the caller reserved it (`stock_reserve_bulk`)."""
+    order_ids = insert_rows(
+        Order,
+        _ORDER_COLUMNS,
+        [
+            (
+                o.number,
+                o.shop_id,
+                o.order_cycle_id,
+                o.customer_id,
+                o.user_id,
+                o.email,
+                o.state,
+                o.payment_state,
+                o.currency,
+                o.shipping_method_id,
+                o.bill_address,
+                o.ship_address,
+                o.totals.item_total,
+                o.totals.fee_total,
+                o.totals.total,
+                now,
+                o.sync_snapshot,
+            )
+            for o in orders
+        ],
+        now,
+    )
+    line_rows, adjustment_rows = [], []
+    for order_id, o in zip(order_ids, orders, strict=True):
+        line_rows += [(order_id, *line) for line in o.lines]
+        adjustment_rows += [
+            (order_id, f.adjustment_kind, f.label, f.amount) for f in o.totals.fee_lines
+        ]
+    insert_rows(
+        LineItem,
+        ("order_id", "variant_id", "quantity", "requested_quantity", "price"),
+        line_rows,
+        now,
+    )
+    insert_rows(Adjustment, ("order_id", "kind", "label", "amount"), adjustment_rows, now)
+    return order_ids
 
 
 @transaction.atomic(savepoint=False)

@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from cadence.bulk import insert_rows
 from cadence.enterprises.models import Enterprise
 from cadence.errors import ErrorCollector
 from cadence.orders.models import Order, PaymentState
 from cadence.payments.models import Payment, PaymentMethod, PaymentMethodKind
 from cadence.updates import apply_changes, reject_unknown_fields
+
+
+def payments_create_pending(
+    *, payments: Sequence[tuple[int, int, Decimal]], now: datetime
+) -> list[int]:
+    """Pending payments, one per (order id, payment method id, amount), in one INSERT in the
+    caller's transaction (placement writes one per placed order). Returns the new ids."""
+    return insert_rows(
+        Payment,
+        ("order_id", "method_id", "amount", "state"),
+        [
+            (order_id, method_id, amount, PaymentState.PENDING)
+            for order_id, method_id, amount in payments
+        ],
+        now,
+    )
 
 
 @transaction.atomic(savepoint=False)

@@ -65,11 +65,12 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cadence.bulk import insert_rows
 from cadence.customers.models import Customer
 from cadence.cycles.domain import order_cycle_is_closed
 from cadence.cycles.models import OrderCycle
 from cadence.notifications.models import Email
-from cadence.notifications.services import email_queue
+from cadence.notifications.services import EMAIL_COLUMNS, email_queue
 from cadence.orders.models import Order, OrderState, PaymentState
 from cadence.payments.gateways import (
     ChargeRequest,
@@ -81,12 +82,7 @@ from cadence.payments.gateways import (
 )
 from cadence.payments.models import Payment, PaymentMethod, PaymentMethodKind
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState
-from cadence.subscriptions.services.placement import (
-    _EMAIL_COLUMNS,
-    _insert_rows,
-    id_chunks,
-    order_email_reference,
-)
+from cadence.subscriptions.services.placement import id_chunks, order_email_reference
 
 logger = logging.getLogger("cadence.confirmation")
 
@@ -578,9 +574,9 @@ def _confirm_manual_chunk(*, rows: list[_ManualOrder], shop, now: datetime) -> d
                 updated_at=now,
             )
             # The rows `email_build` would make (see `_queue_buyer_email`), in one INSERT.
-            email_ids = _insert_rows(
+            email_ids = insert_rows(
                 Email,
-                _EMAIL_COLUMNS,
+                EMAIL_COLUMNS,
                 [
                     (
                         r.email,

@@ -1,11 +1,13 @@
 """Placement: when an order cycle opens, each eligible proxy order becomes a real order.
 
 The work is set-based. A cycle's eligible proxy orders are cut into chunks of CHUNK_SIZE;
-a chunk is one transaction that loads everything it needs in a handful of queries, reserves
-stock with one UPDATE, and writes orders, lines, fees, payments, proxy-order states and
-outbox emails with one bulk statement each. A chunk is all or nothing: after a crash its
-proxy orders are still pending and the next run (a task retry or the worker's catch-up)
-places them.
+a chunk is one transaction of five steps: load everything it needs in a handful of
+queries; plan who gets what (`planning.plan`, pure: no query, no write); reserve the stock
+with one UPDATE (`catalog`); write orders with their lines and fees (`orders`), payments
+(`payments`) and proxy-order states, one bulk statement each; notify, queueing the buyers'
+emails in the outbox (`notifications`) with one more. A chunk is all or nothing: after a
+crash its proxy orders are still pending and the next run (a task retry or the worker's
+catch-up) places them.
 
 Who gets scarce stock is decided once for the whole cycle, *before* the first chunk: the
 cycle's allocation (`cycle_allocation`) divides the full stock over every proxy order
@@ -55,19 +57,22 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cadence.catalog.models import Variant
+from cadence.catalog.services import stock_reserve_bulk
 from cadence.cycles.domain import order_cycle_is_open
 from cadence.cycles.models import OrderCycle
 from cadence.enterprises.models import Enterprise
 from cadence.notifications.models import Email
-from cadence.notifications.services import email_queue, emails_send_after_commit
+from cadence.notifications.services import email_queue, emails_queue_rows
 from cadence.orders.domain import Fee, fees_for
-from cadence.orders.models import Adjustment, LineItem, Order, OrderState, PaymentState
+from cadence.orders.models import LineItem, Order
+from cadence.orders.services import NewOrder, orders_create_bulk
 from cadence.payments.models import Payment, PaymentMethodKind
+from cadence.payments.services import payments_create_pending
 from cadence.subscriptions.allocation import Share
 from cadence.subscriptions.models import (
     CycleAllocation,
@@ -434,11 +439,8 @@ def order_email_context_from_db(reference: dict) -> dict:
     return context
 
 
-_EMAIL_COLUMNS = ("to", "kind", "context", "language", "from_name", "reply_to")
-
-
 def _buyer_email(*, kind: str, customer, shop: Enterprise, context: dict) -> tuple:
-    """An outbox row to the buyer (values for _EMAIL_COLUMNS), as `email_build` makes it."""
+    """An outbox row to the buyer (values for `EMAIL_COLUMNS`), as `email_build` makes it."""
     return (
         customer.email,
         kind,
@@ -447,12 +449,6 @@ def _buyer_email(*, kind: str, customer, shop: Enterprise, context: dict) -> tup
         shop.name[:200],
         shop.contact_email,
     )
-
-
-def _emails_queue_rows(rows: list[tuple], now: datetime) -> None:
-    """Write outbox rows (values for _EMAIL_COLUMNS) in one INSERT and send them after
-    commit, like `emails_queue_bulk` but without a model instance per email."""
-    emails_send_after_commit(email_ids=_insert_rows(Email, _EMAIL_COLUMNS, rows, now))
 
 
 # --- the chunk ----------------------------------------------------------------------------
@@ -482,13 +478,6 @@ def _problem_with(subscription) -> str | None:
 def order_number(proxy_order_id: int) -> str:
     """Unique because an order belongs to exactly one proxy order."""
     return f"S{proxy_order_id:06d}"
-
-
-def _case(mapping: dict[int, object], output_field) -> Case:
-    return Case(
-        *[When(pk=pk, then=Value(value)) for pk, value in mapping.items()],
-        output_field=output_field,
-    )
 
 
 def _guarded_update(ids: list[int], states: Sequence[str], **values) -> None:
@@ -528,151 +517,6 @@ def _mark_placed(pairs: list[tuple[int, int]], states: Sequence[str], now: datet
     if changed != len(pairs):
         raise RuntimeError("proxy orders changed under a placement that held their locks")
 
-
-# Parameters per INSERT statement: under SQLite's limit (32766), and a statement of this
-# size is parsed and planned by PostgreSQL in well under a millisecond.
-_MAX_INSERT_PARAMS = 30000
-
-
-def insert_defaults(model, named: Sequence, now: datetime) -> tuple[list, list]:
-    """The model's other concrete fields (not the primary key, not `named`) and the values
-    an INSERT gives them, ready for the database: their default, `now` for auto_now(_add)."""
-    fields, values = [], []
-    for f in model._meta.concrete_fields:
-        if f.primary_key or f in named:
-            continue
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            value = now
-        else:
-            value = f.get_default()
-        fields.append(f)
-        values.append(f.get_db_prep_save(value, connection))
-    return fields, values
-
-
-def _insert_rows(model, columns: Sequence[str], rows: Sequence[tuple], now: datetime) -> list[int]:
-    """Insert `rows` (values for the fields named by `columns`, attnames) in one statement
-    (SQLite: one per _MAX_INSERT_PARAMS parameters) and return the new ids in the order of
-    `rows`.
-
-    Fields not named get their default (`now` for auto_now/auto_now_add). Plain SQL because
-    `bulk_create` builds a model instance per row, prepares every value through the field
-    API and, on PostgreSQL, quotes its arrays into the SQL text element by element on the
-    client: together that cost placement more than the database work itself. JSON and
-    datetimes still go through the backend's adaptation."""
-    if not rows:
-        return []
-    meta = model._meta
-    ops = connection.ops
-    named = [meta.get_field(c) for c in columns]
-    extra_cols, extra_vals = insert_defaults(model, named, now)
-    adapters = []
-    for f in named:
-        kind = f.get_internal_type()
-        if kind == "JSONField":
-            adapters.append(
-                lambda v, f=f: None if v is None else ops.adapt_json_value(v, f.encoder)
-            )
-        elif kind == "DateTimeField":
-            adapters.append(ops.adapt_datetimefield_value)
-        else:
-            adapters.append(None)
-    convert = [(i, a) for i, a in enumerate(adapters) if a is not None]
-    if convert:
-        prepared = []
-        for row in rows:
-            row = list(row)
-            for i, adapt in convert:
-                row[i] = adapt(row[i])
-            prepared.append(row)
-        rows = prepared
-    table = ops.quote_name(meta.db_table)
-    names = ", ".join(ops.quote_name(f.column) for f in [*named, *extra_cols])
-    returning = ops.quote_name(meta.pk.column)
-    if connection.vendor == "postgresql":
-        ids = _insert_unnest(table, names, returning, named, rows, extra_cols, extra_vals)
-    else:
-        ids = _insert_values(table, names, returning, len(named), rows, extra_vals)
-    if len(ids) != len(rows):
-        raise RuntimeError(f"{meta.db_table}: {len(ids)} ids returned for {len(rows)} rows")
-    return ids
-
-
-def _db_type(field) -> str:
-    """The column's type without its modifiers (numeric, not numeric(12, 2))."""
-    return field.db_type(connection).split("(")[0]
-
-
-def _insert_unnest(table, names, returning, fields, rows, extra_cols, extra_vals) -> list[int]:
-    """PostgreSQL: one `INSERT … SELECT FROM UNNEST(array per column)` with server-side
-    binding, so the arrays travel in the binary protocol and the short statement text is
-    parsed once per process, instead of thousands of values quoted into SQL text."""
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    columns = [list(column) for column in zip(*rows, strict=True)]
-    # %b: binary format (no quoting or escaping of the elements on either side).
-    select = ", ".join(f"%b::{_db_type(f)}[]" for f in fields)
-    extras = "".join(f", %b::{_db_type(f)}" for f in extra_cols)
-    sql = (
-        f"INSERT INTO {table} ({names}) SELECT u.*{extras} FROM UNNEST({select}) AS u "
-        f"RETURNING {returning}"
-    )
-    connection.ensure_connection()
-    raw = ServerBindingCursor(connection.connection)
-    # Through Django's wrapper, so error translation and execute wrappers apply as usual.
-    cursor = (
-        connection.make_debug_cursor(raw)
-        if connection.queries_logged
-        else connection.make_cursor(raw)
-    )
-    with cursor:
-        # The defaults come first in the text, so first in the parameters.
-        cursor.execute(sql, [*extra_vals, *columns])
-        return [r[0] for r in cursor.fetchall()]
-
-
-def _insert_values(table, names, returning, width, rows, extra_vals) -> list[int]:
-    """Other databases (SQLite): multi-row `INSERT … VALUES … RETURNING`, in statements of
-    at most _MAX_INSERT_PARAMS parameters."""
-    row_sql = "(" + ", ".join(["%s"] * (width + len(extra_vals))) + ")"
-    per_statement = max(1, _MAX_INSERT_PARAMS // (width + len(extra_vals)))
-    ids: list[int] = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            batch = rows[start : start + per_statement]
-            params: list = []
-            for row in batch:
-                params.extend(row)
-                params.extend(extra_vals)
-            cursor.execute(
-                f"INSERT INTO {table} ({names}) VALUES {', '.join([row_sql] * len(batch))} "
-                f"RETURNING {returning}",
-                params,
-            )
-            ids.extend(r[0] for r in cursor.fetchall())
-    return ids
-
-
-# The order columns `_place_chunk` writes, in the order of its row tuples.
-_ORDER_COLUMNS = (
-    "number",
-    "shop_id",
-    "order_cycle_id",
-    "customer_id",
-    "user_id",
-    "email",
-    "state",
-    "payment_state",
-    "currency",
-    "shipping_method_id",
-    "bill_address",
-    "ship_address",
-    "item_total",
-    "fee_total",
-    "total",
-    "placed_at",
-    "sync_snapshot",
-)
 
 # What placement reads of a proxy order and its subscription, customer and methods.
 _SHIPPING_FIELDS = ("shop_id", "name", "fee", "active", "requires_address")
@@ -802,47 +646,49 @@ def _load_requests(
     return _Loaded(requests=requests, offers=offers, variants=variants)
 
 
-def _reserve_stock(reserve: dict[int, int]) -> None:
-    """Take the units from stock, in one conditional UPDATE for every variant; the CHECK
-    (on_hand >= 0) backs it."""
-    if reserve:
-        Variant.objects.filter(pk__in=list(reserve), on_demand=False).update(
-            on_hand=F("on_hand") - _case(reserve, IntegerField())
-        )
-
-
-def _order_row(
-    *, proxy: SimpleNamespace, planned: ProxyOrderPlan, order_cycle: OrderCycle, now: datetime
-) -> tuple:
-    """The values of `_ORDER_COLUMNS` for a placed proxy order."""
+def _new_order(
+    *, proxy: SimpleNamespace, planned: ProxyOrderPlan, order_cycle: OrderCycle
+) -> NewOrder:
+    """The order a placed proxy order becomes, with the snapshot order sync compares with."""
     shop = order_cycle.shop
     sub = proxy.subscription
-    totals = planned.totals
-    assert totals is not None
-    return (
-        order_number(proxy.pk),
-        shop.pk,
-        order_cycle.pk,
-        sub.customer_id,
-        sub.customer.user_id,
-        sub.customer.email,
-        OrderState.COMPLETE,
-        PaymentState.PENDING,
-        shop.currency,
-        sub.shipping_method_id,
-        sub.bill_address,
-        sub.ship_address,
-        totals.item_total,
-        totals.fee_total,
-        totals.total,
-        now,
-        {
-            "line_items": {str(line.variant_id): line.quantity for line in planned.lines},
+    assert planned.totals is not None
+    return NewOrder(
+        number=order_number(proxy.pk),
+        shop_id=shop.pk,
+        order_cycle_id=order_cycle.pk,
+        customer_id=sub.customer_id,
+        user_id=sub.customer.user_id,
+        email=sub.customer.email,
+        currency=shop.currency,
+        shipping_method_id=sub.shipping_method_id,
+        bill_address=sub.bill_address,
+        ship_address=sub.ship_address,
+        lines=[(ln.variant_id, ln.quantity, ln.asked, ln.price) for ln in planned.lines],
+        totals=planned.totals,
+        sync_snapshot={
+            "line_items": {str(ln.variant_id): ln.quantity for ln in planned.lines},
             "shipping_method_id": sub.shipping_method_id,
             "payment_method_id": sub.payment_method_id,
             "bill_address": sub.bill_address,
             "ship_address": sub.ship_address,
         },
+    )
+
+
+def _held_for_first_come(
+    *, order_cycle: OrderCycle, loaded: _Loaded, shares: Shares, chunk: list[SimpleNamespace]
+) -> dict[int, int]:
+    """What the allocated proxy orders outside the chunk hold of the variants the chunk's
+    first-come requests ask for (read only when there are such requests)."""
+    variant_ids = first_come_variants(requests=loaded.requests, offers=loaded.offers)
+    if not variant_ids:
+        return {}
+    return held_elsewhere(
+        order_cycle=order_cycle,
+        variant_ids=variant_ids,
+        shares=shares,
+        exclude=[p.pk for p in chunk],
     )
 
 
@@ -852,39 +698,20 @@ def _write_orders(
     order_cycle: OrderCycle,
     now: datetime,
 ) -> list[int]:
-    """Orders, their lines, fees and pending payments: one INSERT per table (see
-    `_insert_rows`). Returns the order ids in the order of `placed`."""
-    order_ids = _insert_rows(
-        Order,
-        _ORDER_COLUMNS,
-        [
-            _order_row(proxy=proxy, planned=planned, order_cycle=order_cycle, now=now)
-            for proxy, planned in placed
+    """The placed proxy orders' orders (lines, fees) and pending payments of their totals,
+    with the subscription's payment method. Returns the order ids in the order of `placed`."""
+    orders = [
+        _new_order(proxy=proxy, planned=planned, order_cycle=order_cycle)
+        for proxy, planned in placed
+    ]
+    order_ids = orders_create_bulk(orders=orders, now=now)
+    payments_create_pending(
+        payments=[
+            (order_id, proxy.subscription.payment_method_id, order.totals.total)
+            for order_id, (proxy, _p), order in zip(order_ids, placed, orders, strict=True)
         ],
-        now,
+        now=now,
     )
-    line_rows, adjustment_rows, payment_rows = [], [], []
-    for order_id, (proxy, planned) in zip(order_ids, placed, strict=True):
-        totals = planned.totals
-        assert totals is not None
-        line_rows += [
-            (order_id, line.variant_id, line.quantity, line.asked, line.price)
-            for line in planned.lines
-        ]
-        adjustment_rows += [
-            (order_id, f.adjustment_kind, f.label, f.amount) for f in totals.fee_lines
-        ]
-        payment_rows.append(
-            (order_id, proxy.subscription.payment_method_id, totals.total, PaymentState.PENDING)
-        )
-    _insert_rows(
-        LineItem,
-        ("order_id", "variant_id", "quantity", "requested_quantity", "price"),
-        line_rows,
-        now,
-    )
-    _insert_rows(Adjustment, ("order_id", "kind", "label", "amount"), adjustment_rows, now)
-    _insert_rows(Payment, ("order_id", "method_id", "amount", "state"), payment_rows, now)
     return order_ids
 
 
@@ -935,6 +762,39 @@ def _empty_email_context(
     }
 
 
+def _buyer_emails(
+    *,
+    placed: list[tuple[SimpleNamespace, ProxyOrderPlan]],
+    order_ids: list[int],
+    empty: list[tuple[SimpleNamespace, ProxyOrderPlan]],
+    variants: dict[int, Variant],
+    order_cycle: OrderCycle,
+) -> list[tuple]:
+    """The outbox rows: a placement email per order, an empty-order email per empty one."""
+    shop = order_cycle.shop
+    emails = [
+        _buyer_email(
+            kind="placement",
+            customer=proxy.subscription.customer,
+            shop=shop,
+            context=order_email_reference(order_id=order_id, timezone_name=shop.timezone),
+        )
+        for order_id, (proxy, _p) in zip(order_ids, placed, strict=True)
+    ]
+    emails += [
+        _buyer_email(
+            kind="empty",
+            customer=proxy.subscription.customer,
+            shop=shop,
+            context=_empty_email_context(
+                proxy=proxy, planned=planned, variants=variants, order_cycle=order_cycle
+            ),
+        )
+        for proxy, planned in empty
+    ]
+    return emails
+
+
 def _place_chunk(
     *,
     order_cycle: OrderCycle,
@@ -976,33 +836,24 @@ def _place_chunk(
             proxies=[p for p in proxies if p.pk not in failures],
             first_come=first_come,
         )
-        late_variants = first_come_variants(requests=loaded.requests, offers=loaded.offers)
-        held = (
-            held_elsewhere(
-                order_cycle=order_cycle,
-                variant_ids=late_variants,
-                shares=shares,
-                exclude=[p.pk for p in proxies],
-            )
-            if late_variants
-            else {}
-        )
 
         # Plan: who gets what, and the totals (pure).
         decided = plan(
             requests=loaded.requests,
             offers=loaded.offers,
             shares=shares,
-            held_elsewhere=held,
+            held_elsewhere=_held_for_first_come(
+                order_cycle=order_cycle, loaded=loaded, shares=shares, chunk=proxies
+            ),
             policy=shop.allocation_policy,
             currency=shop.currency,
         )
-
-        # Reserve, then write: one statement per table.
-        _reserve_stock(dict(decided.reserve))
         by_id = {p.pk: p for p in proxies}
         placed = [(by_id[p.proxy_order_id], p) for p in decided.placed]
         empty = [(by_id[p.proxy_order_id], p) for p in decided.empty]
+
+        # Reserve and write: one statement per table, by the apps owning them.
+        stock_reserve_bulk(quantities=decided.reserve)
         order_ids = _write_orders(placed=placed, order_cycle=order_cycle, now=now)
         _write_states(
             placed=[(proxy.pk, o) for (proxy, _p), o in zip(placed, order_ids, strict=True)],
@@ -1013,24 +864,20 @@ def _place_chunk(
         )
 
         # Notify: the buyers' emails, in the outbox with everything else.
-        emails = []
-        for order_id, (proxy, planned) in zip(order_ids, placed, strict=True):
-            customer = proxy.subscription.customer
-            context = order_email_reference(order_id=order_id, timezone_name=shop.timezone)
-            emails.append(
-                _buyer_email(kind="placement", customer=customer, shop=shop, context=context)
-            )
-            summary.placed.append(proxy.pk)
-            if planned.short:
-                summary.shortages.append(proxy.pk)
-        for proxy, planned in empty:
-            customer = proxy.subscription.customer
-            context = _empty_email_context(
-                proxy=proxy, planned=planned, variants=loaded.variants, order_cycle=order_cycle
-            )
-            emails.append(_buyer_email(kind="empty", customer=customer, shop=shop, context=context))
-            summary.empty.append(proxy.pk)
-        _emails_queue_rows(emails, now)
+        emails_queue_rows(
+            rows=_buyer_emails(
+                placed=placed,
+                order_ids=order_ids,
+                empty=empty,
+                variants=loaded.variants,
+                order_cycle=order_cycle,
+            ),
+            now=now,
+        )
+
+        summary.placed = [proxy.pk for proxy, _p in placed]
+        summary.shortages = [proxy.pk for proxy, planned in placed if planned.short]
+        summary.empty = [proxy.pk for proxy, _p in empty]
         summary.failed.update(failures)
     return summary
 
