@@ -7,20 +7,25 @@ builds INSERT text of its own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
+from django.db.models import Model
 
 # Parameters per INSERT statement: under SQLite's limit (32766), and a statement of this
 # size is parsed and planned by PostgreSQL in well under a millisecond.
 _MAX_INSERT_PARAMS = 30000
 
 
-def insert_defaults(model, named: Sequence, now: datetime) -> tuple[list, list]:
+def insert_defaults(
+    model: type[Model], named: Sequence[Any], now: datetime
+) -> tuple[list[Any], list[Any]]:
     """The model's other concrete fields (not the primary key, not `named`) and the values
     an INSERT gives them, ready for the database: their default, `now` for auto_now(_add)."""
-    fields, values = [], []
+    fields: list[Any] = []
+    values: list[Any] = []
     for f in model._meta.concrete_fields:
         if f.primary_key or f in named:
             continue
@@ -33,7 +38,9 @@ def insert_defaults(model, named: Sequence, now: datetime) -> tuple[list, list]:
     return fields, values
 
 
-def insert_rows(model, columns: Sequence[str], rows: Sequence[tuple], now: datetime) -> list[int]:
+def insert_rows(
+    model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]], now: datetime
+) -> list[int]:
     """Insert `rows` (values for the fields named by `columns`, attnames) in one statement
     (SQLite: one per _MAX_INSERT_PARAMS parameters) and return the new ids in the order of
     `rows`.
@@ -49,13 +56,15 @@ def insert_rows(model, columns: Sequence[str], rows: Sequence[tuple], now: datet
     ops = connection.ops
     named = [meta.get_field(c) for c in columns]
     extra_cols, extra_vals = insert_defaults(model, named, now)
-    adapters = []
+    adapters: list[Callable[[Any], Any] | None] = []
     for f in named:
         kind = f.get_internal_type()
         if kind == "JSONField":
-            adapters.append(
-                lambda v, f=f: None if v is None else ops.adapt_json_value(v, f.encoder)
-            )
+
+            def adapt_json(v: Any, f: Any = f) -> Any:
+                return None if v is None else ops.adapt_json_value(v, f.encoder)
+
+            adapters.append(adapt_json)
         elif kind == "DateTimeField":
             adapters.append(ops.adapt_datetimefield_value)
         else:
@@ -64,14 +73,16 @@ def insert_rows(model, columns: Sequence[str], rows: Sequence[tuple], now: datet
     if convert:
         prepared = []
         for row in rows:
-            row = list(row)
+            values = list(row)
             for i, adapt in convert:
-                row[i] = adapt(row[i])
-            prepared.append(row)
+                values[i] = adapt(values[i])
+            prepared.append(values)
         rows = prepared
     table = ops.quote_name(meta.db_table)
     names = ", ".join(ops.quote_name(f.column) for f in [*named, *extra_cols])
-    returning = ops.quote_name(meta.pk.column)
+    pk_column = meta.pk.column
+    assert pk_column is not None  # every table here has its own id column
+    returning = ops.quote_name(pk_column)
     if connection.vendor == "postgresql":
         ids = _insert_unnest(table, names, returning, named, rows, extra_cols, extra_vals)
     else:
@@ -81,12 +92,21 @@ def insert_rows(model, columns: Sequence[str], rows: Sequence[tuple], now: datet
     return ids
 
 
-def _db_type(field) -> str:
+def _db_type(field: Any) -> str:
     """The column's type without its modifiers (numeric, not numeric(12, 2))."""
-    return field.db_type(connection).split("(")[0]
+    name: str = field.db_type(connection).split("(")[0]
+    return name
 
 
-def _insert_unnest(table, names, returning, fields, rows, extra_cols, extra_vals) -> list[int]:
+def _insert_unnest(
+    table: str,
+    names: str,
+    returning: str,
+    fields: list[Any],
+    rows: Sequence[Sequence[Any]],
+    extra_cols: list[Any],
+    extra_vals: list[Any],
+) -> list[int]:
     """PostgreSQL: one `INSERT … SELECT FROM UNNEST(array per column)` with server-side
     binding, so the arrays travel in the binary protocol and the short statement text is
     parsed once per process, instead of thousands of values quoted into SQL text."""
@@ -101,12 +121,12 @@ def _insert_unnest(table, names, returning, fields, rows, extra_cols, extra_vals
         f"RETURNING {returning}"
     )
     connection.ensure_connection()
-    raw = ServerBindingCursor(connection.connection)
+    raw = ServerBindingCursor(connection.connection)  # type: ignore[call-arg]  # stubs lag
     # Through Django's wrapper, so error translation and execute wrappers apply as usual.
     cursor = (
-        connection.make_debug_cursor(raw)
+        connection.make_debug_cursor(raw)  # type: ignore[arg-type]  # a DB-API cursor
         if connection.queries_logged
-        else connection.make_cursor(raw)
+        else connection.make_cursor(raw)  # type: ignore[arg-type]  # a DB-API cursor
     )
     with cursor:
         # The defaults come first in the text, so first in the parameters.
@@ -114,7 +134,14 @@ def _insert_unnest(table, names, returning, fields, rows, extra_cols, extra_vals
         return [r[0] for r in cursor.fetchall()]
 
 
-def _insert_values(table, names, returning, width, rows, extra_vals) -> list[int]:
+def _insert_values(
+    table: str,
+    names: str,
+    returning: str,
+    width: int,
+    rows: Sequence[Sequence[Any]],
+    extra_vals: list[Any],
+) -> list[int]:
     """Other databases (SQLite): multi-row `INSERT … VALUES … RETURNING`, in statements of
     at most _MAX_INSERT_PARAMS parameters."""
     row_sql = "(" + ", ".join(["%s"] * (width + len(extra_vals))) + ")"

@@ -26,6 +26,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -149,7 +150,7 @@ def emails_queue_bulk(*, emails: Sequence[Email]) -> list[Email]:
 EMAIL_COLUMNS = ("to", "kind", "context", "language", "from_name", "reply_to")
 
 
-def emails_queue_rows(*, rows: Sequence[tuple], now: datetime) -> list[int]:
+def emails_queue_rows(*, rows: Sequence[tuple[Any, ...]], now: datetime) -> list[int]:
     """Write outbox rows (values for EMAIL_COLUMNS; no dedup keys) in one INSERT and send
     them after commit: `emails_queue_bulk` without a model instance per email, for a batch
     of thousands (placement's). Returns the new ids."""

@@ -42,11 +42,11 @@ class NewOrder:
     email: str
     currency: str
     shipping_method_id: int
-    bill_address: dict
-    ship_address: dict
+    bill_address: dict[str, Any]
+    ship_address: dict[str, Any]
     lines: Sequence[tuple[int, int, int, Decimal]]
     totals: Totals
-    sync_snapshot: dict
+    sync_snapshot: dict[str, Any]
     state: str = OrderState.COMPLETE
     payment_state: str = PaymentState.PENDING
 

@@ -21,7 +21,7 @@ The rules, in the order they apply to a line:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -196,17 +196,15 @@ def plan(
         rank = request.rank
         for (variant_id, _asked), want in zip(request.lines, wants[i], strict=True):
             claims.setdefault(variant_id, []).append(Claim(i, rank, want))
-    given: dict[tuple[int, int], int] = {}
+    given: dict[tuple[Hashable, int], int] = {}  # (request index, variant id) -> units
     reserve: dict[int, int] = {}
     for variant_id, variant_claims in claims.items():
         offer = offers.get(variant_id)
-        limited = offer is not None and not offer.on_demand
-        split = allocate(
-            claims=variant_claims, stock=offer.on_hand if limited else None, policy=policy
-        )
-        for i, quantity in split.items():
-            given[(i, variant_id)] = quantity
-        if limited and (total := sum(split.values())):
+        stock = offer.on_hand if offer is not None and not offer.on_demand else None
+        split = allocate(claims=variant_claims, stock=stock, policy=policy)
+        for claimant, quantity in split.items():
+            given[(claimant, variant_id)] = quantity
+        if stock is not None and (total := sum(split.values())):
             reserve[variant_id] = total
 
     # The lines as given, and the totals (fees on what is delivered).

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from types import SimpleNamespace
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -744,7 +745,7 @@ def _empty_email_context(
     planned: ProxyOrderPlan,
     variants: dict[int, Variant],
     order_cycle: OrderCycle,
-) -> dict:
+) -> dict[str, Any]:
     shop = order_cycle.shop
     sub = proxy.subscription
     return {
@@ -769,7 +770,7 @@ def _buyer_emails(
     empty: list[tuple[SimpleNamespace, ProxyOrderPlan]],
     variants: dict[int, Variant],
     order_cycle: OrderCycle,
-) -> list[tuple]:
+) -> list[tuple[Any, ...]]:
     """The outbox rows: a placement email per order, an empty-order email per empty one."""
     shop = order_cycle.shop
     emails = [
