@@ -182,7 +182,7 @@ TEMPLATES = [
 ]
 
 
-def _database_settings(url: str) -> dict:
+def _database_settings(url: str) -> dj_database_url.DBConfig:
     # The URL is not repeated in the messages: it may hold a password.
     expected = "use sqlite:///PATH or postgres://USER:PASSWORD@HOST:PORT/NAME"
     if "://" not in url:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from cadence.api.models import PREFIX_LENGTH, ApiToken, hash_token
@@ -15,7 +16,7 @@ RAW_TOKEN_PREFIX = "cad_"
 
 
 @transaction.atomic
-def api_token_create(*, user) -> tuple[ApiToken, str]:
+def api_token_create(*, user: User) -> tuple[ApiToken, str]:
     """A new token for `user`: the row and the raw token, which is never stored."""
     raw = RAW_TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, digest=hash_token(raw), prefix=raw[:PREFIX_LENGTH])
@@ -30,7 +31,7 @@ def api_token_revoke(*, token: ApiToken) -> ApiToken:
 
 
 @transaction.atomic
-def api_tokens_revoke_all(*, user) -> int:
+def api_tokens_revoke_all(*, user: User) -> int:
     """Revoke every token of `user`; how many there were."""
     count, _by_model = ApiToken.objects.filter(user=user).delete()
     return count

@@ -7,9 +7,10 @@ never drive `on_hand` negative, whatever the isolation level.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -250,16 +251,16 @@ def product_edit(
     start with "variant N: " (N counting `variants` from 1, as in `product_create`), and
     "at least one variant is required" when the product would be left without one. After
     a failure, the objects passed in may hold refused values: reload them before use."""
-    for variant in [*(v for v, _values in variants if v is not None), *remove]:
-        if variant.product_id != product.pk:
-            raise ValueError(f"variant {variant.pk} is not one of product {product.pk}'s")
+    for given in [*(v for v, _values in variants if v is not None), *remove]:
+        if given.product_id != product.pk:
+            raise ValueError(f"variant {given.pk} is not one of product {product.pk}'s")
     errors = ErrorCollector()
     _collect_errors(errors, lambda: product_update(product=product, name=name))
     for n, (variant, values) in enumerate(variants, start=1):
         label = _variant_label(n)
         if variant is None:
             _collect_errors(
-                errors, lambda v=values: variant_create(product=product, values=v), label=label
+                errors, partial(variant_create, product=product, values=values), label=label
             )
             continue
         _check_price_given(values, errors=errors, field="variants", label=label)
@@ -268,7 +269,7 @@ def product_edit(
         if changes:
             _collect_errors(
                 errors,
-                lambda v=variant, c=changes: variant_update(variant=v, changes=c),
+                partial(variant_update, variant=variant, changes=changes),
                 label=label,
             )
     for variant in remove:
@@ -280,7 +281,9 @@ def product_edit(
     return product
 
 
-def _collect_errors(errors: ErrorCollector, call, *, label: str | None = None) -> None:
+def _collect_errors(
+    errors: ErrorCollector, call: Callable[[], object], *, label: str | None = None
+) -> None:
     """Run a service (in its own savepoint) and keep its messages in `errors` instead of
     stopping: under their own keys, or under `variants` prefixed with `label`."""
     try:

@@ -21,7 +21,7 @@ ADDRESS_FIELDS = (
 REQUIRED_ADDRESS_FIELDS = ("first_name", "last_name", "address1", "city", "country")
 
 
-def clean_address(value: Any, *, required: bool = True) -> tuple[dict | None, list[str]]:
+def clean_address(value: Any, *, required: bool = True) -> tuple[dict[str, Any] | None, list[str]]:
     """Normalise an address; returns (address, errors). Errors name the sub-field."""
     if value is None or value == {}:
         return None, ([_("can't be blank")] if required else [])

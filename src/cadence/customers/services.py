@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -76,7 +77,7 @@ def _clean(
     return cleaned
 
 
-def _user_with_email(email: str):
+def _user_with_email(email: str) -> User | None:
     return get_user_model().objects.filter(email__iexact=email).order_by("pk").first()
 
 
@@ -91,8 +92,8 @@ def customer_create(
     code: str = "",
     tags: str = "",
     language: str = "en",
-    bill_address: dict | None = None,
-    ship_address: dict | None = None,
+    bill_address: dict[str, Any] | None = None,
+    ship_address: dict[str, Any] | None = None,
 ) -> Customer:
     """Add a buyer to the shop's customer list. Raises ValidationFailed (email taken…).
 

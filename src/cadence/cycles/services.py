@@ -7,6 +7,8 @@ These know nothing of subscriptions: the use cases that also keep proxy orders i
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -42,7 +44,7 @@ def _validate_cycle(
     data: dict[str, Any],
     errors: ErrorCollector,
     kept_variant_ids: frozenset[int] = frozenset(),
-) -> dict:
+) -> dict[str, Any]:
     """`kept_variant_ids` are already in the cycle: they stay allowed if deleted since."""
     cleaned: dict[str, Any] = {}
     name = str(data.get("name") or "").strip()
@@ -81,7 +83,7 @@ def _validate_cycle(
     return cleaned
 
 
-def _write_fees(order_cycle: OrderCycle, fees) -> None:
+def _write_fees(order_cycle: OrderCycle, fees: Iterable[tuple[str, str, Decimal]]) -> None:
     order_cycle.fees.all().delete()
     OrderCycleFee.objects.bulk_create(
         OrderCycleFee(order_cycle=order_cycle, name=name, kind=kind, amount=amount)
@@ -91,7 +93,13 @@ def _write_fees(order_cycle: OrderCycle, fees) -> None:
 
 @transaction.atomic(savepoint=False)
 def order_cycle_create(
-    *, shop: Enterprise, name: str, opens_at, closes_at, variant_ids=(), fees=()
+    *,
+    shop: Enterprise,
+    name: str,
+    opens_at: Any,
+    closes_at: Any,
+    variant_ids: Iterable[int] = (),
+    fees: Iterable[Any] = (),
 ) -> OrderCycle:
     """Create a cycle with its variants and fees. Raises ValidationFailed (name, opens_at,
     closes_at, variant_ids, fees)."""
@@ -127,7 +135,7 @@ def order_cycle_update(
         if key not in CYCLE_FIELDS:
             errors.add(key, _("Unknown field"))
     errors.raise_if_any()
-    current = {
+    current: dict[str, Any] = {
         "name": order_cycle.name,
         "opens_at": order_cycle.opens_at,
         "closes_at": order_cycle.closes_at,
@@ -155,7 +163,7 @@ def order_cycle_update(
 
 @transaction.atomic(savepoint=False)
 def order_cycle_clone(
-    *, order_cycle: OrderCycle, opens_at, closes_at, name: str | None = None
+    *, order_cycle: OrderCycle, opens_at: Any, closes_at: Any, name: str | None = None
 ) -> OrderCycle:
     """A copy of the cycle with new dates: same variants, fees and schedules."""
     errors = ErrorCollector()
@@ -170,6 +178,7 @@ def order_cycle_clone(
             for message in messages:
                 errors.add(field, message)
     errors.raise_if_any()
+    assert opens is not None and closes is not None  # both parsed, or raised above
     clone = OrderCycle.objects.create(
         shop=order_cycle.shop,
         name=name or _("%(name)s (copy)") % {"name": order_cycle.name},
@@ -190,7 +199,9 @@ def order_cycle_delete(*, order_cycle: OrderCycle) -> None:
     order_cycle.delete()
 
 
-def _validate_schedule(*, shop: Enterprise, data: dict[str, Any], errors: ErrorCollector) -> dict:
+def _validate_schedule(
+    *, shop: Enterprise, data: dict[str, Any], errors: ErrorCollector
+) -> dict[str, Any]:
     name = str(data.get("name") or "").strip()
     if not name:
         errors.add("name", _("Name is required"))
@@ -246,7 +257,7 @@ def schedule_update(*, schedule: Schedule, changes: dict[str, Any]) -> tuple[Sch
 
 
 @transaction.atomic(savepoint=False)
-def schedule_delete(*, schedule: Schedule, now=None) -> None:
+def schedule_delete(*, schedule: Schedule, now: datetime | None = None) -> None:
     """Delete a schedule; softly when rows still point at it (the caller decides whether
     those may exist)."""
     now = now or timezone.now()

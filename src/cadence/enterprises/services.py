@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -83,7 +85,7 @@ def enterprise_create(
     contact_email: str = "",
     timezone: str = "Europe/Paris",
     currency: str = "EUR",
-    managers=(),
+    managers: Iterable[User] = (),
 ) -> Enterprise:
     """Create a shop and/or producer. Raises ValidationFailed (name, timezone, currency…)."""
     errors = ErrorCollector()
@@ -131,7 +133,7 @@ def enterprise_manager_add(*, enterprise: Enterprise, email: str) -> tuple[Any, 
 
 @transaction.atomic
 def enterprise_supplier_add(
-    *, shop: Enterprise, producer: Enterprise, actor=None
+    *, shop: Enterprise, producer: Enterprise, actor: User | None = None
 ) -> SupplierPermission:
     """Let `shop` sell `producer`'s variants (idempotent).
 

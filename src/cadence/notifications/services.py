@@ -30,6 +30,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -68,7 +69,7 @@ def email_build(
     *,
     to: str,
     kind: str,
-    context: dict | None = None,
+    context: dict[str, Any] | None = None,
     language: str = "en",
     from_name: str = "",
     reply_to: str = "",
@@ -96,7 +97,7 @@ def email_queue(
     *,
     to: str,
     kind: str,
-    context: dict | None = None,
+    context: dict[str, Any] | None = None,
     language: str = "en",
     from_name: str = "",
     reply_to: str = "",
@@ -182,7 +183,7 @@ def message_id(email: Email) -> str:
 
 
 def _message(
-    email: Email, subject: str, text: str, html: str, connection
+    email: Email, subject: str, text: str, html: str, connection: BaseEmailBackend | None
 ) -> EmailMultiAlternatives:
     from_email = settings.DEFAULT_FROM_EMAIL
     if email.from_name:
@@ -241,7 +242,9 @@ def _claim(email_id: int, now: datetime) -> Email | None:
     return Email.objects.get(pk=email_id)
 
 
-def email_send(*, email_id: int, now: datetime | None = None, connection=None) -> bool:
+def email_send(
+    *, email_id: int, now: datetime | None = None, connection: BaseEmailBackend | None = None
+) -> bool:
     """Send one email that is queued and due (or whose sender's lease expired). True when this
     call sent it.
 
@@ -290,6 +293,7 @@ def emails_send(*, email_ids: Iterable[int], now: datetime | None = None) -> int
     batch gives every email its full lease."""
     ids = sorted(set(email_ids))
     sent = 0
+    connection: BaseEmailBackend | None
     connection = get_connection()
     try:
         connection.open()

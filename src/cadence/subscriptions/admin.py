@@ -14,6 +14,12 @@ from cadence.subscriptions.models import (
     SubscriptionLineItem,
 )
 
+PROXY_ORDER_FIELDS = ("order_cycle", "state", "order", "reason", "placed_at", "confirmed_at")
+
+EVENT_FIELDS = ("created_at", "actor", "kind", "data")
+
+ALLOCATION_FIELDS = ("order_cycle", "policy", "computed_at", "shares")
+
 
 class SubscriptionLineItemInline(admin.TabularInline):
     model = SubscriptionLineItem
@@ -24,8 +30,8 @@ class SubscriptionLineItemInline(admin.TabularInline):
 class ProxyOrderInline(admin.TabularInline):
     model = ProxyOrder
     extra = 0
-    fields = ["order_cycle", "state", "order", "reason", "placed_at", "confirmed_at"]
-    readonly_fields = fields
+    fields = PROXY_ORDER_FIELDS
+    readonly_fields = PROXY_ORDER_FIELDS
     can_delete = False
     show_change_link = True
 
@@ -33,8 +39,8 @@ class ProxyOrderInline(admin.TabularInline):
 class SubscriptionEventInline(admin.TabularInline):
     model = SubscriptionEvent
     extra = 0
-    fields = ["created_at", "actor", "kind", "data"]
-    readonly_fields = fields
+    fields = EVENT_FIELDS
+    readonly_fields = EVENT_FIELDS
     can_delete = False
 
 
@@ -88,8 +94,8 @@ class CycleAllocationAdmin(admin.ModelAdmin):
     list_select_related = ["order_cycle__shop"]
     list_filter = ["policy", "order_cycle__shop"]
     search_fields = ["order_cycle__name", "order_cycle__shop__name"]
-    fields = ["order_cycle", "policy", "computed_at", "shares"]
-    readonly_fields = fields
+    fields = ALLOCATION_FIELDS
+    readonly_fields = ALLOCATION_FIELDS
 
     def has_add_permission(self, request) -> bool:
         return False

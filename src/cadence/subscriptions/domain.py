@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from cadence.cycles.domain import is_current
 from cadence.money import ZERO
@@ -152,7 +153,7 @@ def estimate(
     return Estimate(totals.item_total, totals.fee_lines)
 
 
-def jsonable(value):
+def jsonable(value: Any) -> Any:
     """A value as it is recorded in an audit event."""
     if isinstance(value, datetime):
         return value.isoformat()

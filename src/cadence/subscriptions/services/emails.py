@@ -21,11 +21,13 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import QuerySet
 
+from cadence.customers.models import Customer
 from cadence.cycles.models import OrderCycle
 from cadence.cycles.selectors import current_q
 from cadence.enterprises.models import Enterprise
@@ -42,14 +44,20 @@ SUBSCRIPTION_RESUMED = "subscription_resumed"
 SUBSCRIPTION_CANCELED = "subscription_canceled"
 
 
-def buyer_name(customer, bill_address: dict | None) -> str:
+def buyer_name(customer: Customer, bill_address: dict[str, Any] | None) -> str:
     """How an email greets the buyer: the billing first name, else the customer's, else the
     email address."""
-    return (bill_address or {}).get("first_name") or customer.first_name or customer.email
+    name: str = (bill_address or {}).get("first_name") or customer.first_name or customer.email
+    return name
 
 
 def buyer_email_build(
-    *, kind: str, customer, shop: Enterprise, context: dict, dedup_key: str | None = None
+    *,
+    kind: str,
+    customer: Customer,
+    shop: Enterprise,
+    context: dict[str, Any],
+    dedup_key: str | None = None,
 ) -> Email:
     """An unsaved outbox row to a shop's buyer (for `emails_queue_bulk`): in the customer's
     language, from the shop's name, replies to the shop's contact email."""
@@ -65,7 +73,12 @@ def buyer_email_build(
 
 
 def buyer_email_queue(
-    *, kind: str, customer, shop: Enterprise, context: dict, dedup_key: str | None = None
+    *,
+    kind: str,
+    customer: Customer,
+    shop: Enterprise,
+    context: dict[str, Any],
+    dedup_key: str | None = None,
 ) -> Email | None:
     """Queue one email to a shop's buyer in the current transaction (see `buyer_email_build`);
     None when `dedup_key` says it exists already."""
@@ -88,7 +101,7 @@ def subscriptions_url() -> str:
     return f"{settings.BASE_URL}/account/subscriptions/"
 
 
-def _orders(proxies: list[ProxyOrder]) -> list[dict]:
+def _orders(proxies: list[ProxyOrder]) -> list[dict[str, Any]]:
     """Placed orders named in a pause or cancel email (proxies loaded with order and cycle)."""
     return [
         {
@@ -112,7 +125,7 @@ def next_cycle_of_subscription(*, subscription: Subscription, now: datetime) -> 
     return cycles.order_by("closes_at", "id").first()
 
 
-def subscription_email_context(*, subscription: Subscription, now: datetime) -> dict:
+def subscription_email_context(*, subscription: Subscription, now: datetime) -> dict[str, Any]:
     """What every subscription email shows, as plain JSON: the shop, the schedule, the lines
     with quantities and estimated prices, the estimate of the next delivery, the first and
     last day (in the shop's time zone), whether it starts later than `now`, and the cycle of
@@ -167,7 +180,7 @@ def subscription_email_queue(
     subscription: Subscription,
     kind: str,
     now: datetime,
-    extra: dict | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Email | None:
     """Queue one subscription email to the buyer in the caller's transaction, unless the
     shop turned these emails off or the customer has no email address (returns None).
@@ -182,7 +195,7 @@ def subscription_email_queue(
     return buyer_email_queue(kind=kind, customer=customer, shop=shop, context=context)
 
 
-def placed_orders_context(*, kept: list[ProxyOrder], canceled: list[ProxyOrder]) -> dict:
+def placed_orders_context(*, kept: list[ProxyOrder], canceled: list[ProxyOrder]) -> dict[str, Any]:
     """The pause and cancel emails' account of orders already placed in open cycles."""
     return {"kept_orders": _orders(kept), "canceled_orders": _orders(canceled)}
 
@@ -255,7 +268,7 @@ class SummaryLists:
     each kept to SUMMARY_LIST_LIMIT rows while counting them all."""
 
     def __init__(self, *names: str) -> None:
-        self.rows: dict[str, list[dict]] = {name: [] for name in names}
+        self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
         self.counts: Counter[str] = Counter()
 
     def add(self, name: str, order: SummaryOrder, *, reason: str = "") -> None:
@@ -265,7 +278,7 @@ class SummaryLists:
                 {"number": order.number, "customer": order.customer, "reason": reason}
             )
 
-    def context(self) -> dict:
+    def context(self) -> dict[str, Any]:
         """Each list under its name, plus `counts` and `more` (rows not listed) by name."""
         return {
             **self.rows,

@@ -12,6 +12,7 @@ Orders of closed cycles, canceled and confirmed orders are never touched.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -62,7 +63,7 @@ def order_refresh_totals(
     return order
 
 
-def _issue(order: Order, text: str) -> dict:
+def _issue(order: Order, text: str) -> dict[str, Any]:
     return {"order_id": order.pk, "order_cycle_id": order.order_cycle_id, "issue": text}
 
 
@@ -73,14 +74,14 @@ class _OrderEdit:
         self.subscription = subscription
         self.order = order
         self.variants = variants
-        self.issues: list[dict] = []
+        self.issues: list[dict[str, Any]] = []
         self.changed = False
         self.snapshot = dict(order.sync_snapshot or {})
 
     def issue(self, text: str) -> None:
         self.issues.append(_issue(self.order, text))
 
-    def _part(self, key: str, order_value, wanted, differs_text: str) -> None:
+    def _part(self, key: str, order_value: Any, wanted: Any, differs_text: str) -> None:
         # A missing snapshot part means placement recorded nothing for it: take the order as
         # it is as what was written.
         written = self.snapshot.get(key, order_value)
@@ -137,7 +138,14 @@ class _OrderEdit:
         self.new_payment = True
         return wanted
 
-    def _line(self, variant_id, line, written_qty, wanted_qty, offered) -> None:
+    def _line(
+        self,
+        variant_id: int,
+        line: LineItem | None,
+        written_qty: int | None,
+        wanted_qty: int | None,
+        offered: set[int],
+    ) -> None:
         variant = self.variants.get(variant_id)
         name = variant.full_name if variant else str(variant_id)
         asked_before = line.requested_quantity if line is not None else written_qty
@@ -152,6 +160,8 @@ class _OrderEdit:
                 self.issue(_("%(variant)s quantity changed on the order") % {"variant": name})
             return
         if wanted_qty is None:
+            # Both None returned above, so the order still has the line written at placement.
+            assert line is not None
             stock_release(variant_id=variant_id, quantity=line.quantity)
             line.delete()
             self._written_set(variant_id, None)
@@ -160,7 +170,7 @@ class _OrderEdit:
         deliverable = variant is not None and not variant.is_deleted and variant_id in offered
         target = wanted_qty if deliverable else 0
         if line is None:
-            if not deliverable:
+            if variant is None or not deliverable:
                 self.issue(
                     _("%(variant)s is not available in this order cycle") % {"variant": name}
                 )
@@ -195,7 +205,7 @@ class _OrderEdit:
             lines[str(variant_id)] = quantity
         self.snapshot["line_items"] = lines
 
-    def apply(self) -> list[dict]:
+    def apply(self) -> list[dict[str, Any]]:
         self.new_payment = False
         self.addresses_and_shipping()
         method = self.payment_method()
@@ -238,7 +248,7 @@ class _OrderEdit:
 @transaction.atomic(savepoint=False)
 def propagate_subscription_changes(
     *, subscription: Subscription, now: datetime | None = None
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Apply the subscription to its placed orders of cycles still open, part by part.
     Returns the issues: [{"order_id", "order_cycle_id", "issue"}], one per part left alone."""
     now = now or timezone.now()
@@ -263,7 +273,7 @@ def propagate_subscription_changes(
         LineItem.objects.filter(order_id__in=order_ids).values_list("variant_id", flat=True)
     )
     variants = Variant.objects.select_related("product").in_bulk(variant_ids)
-    issues: list[dict] = []
+    issues: list[dict[str, Any]] = []
     for order in orders:
         issues.extend(_OrderEdit(subscription, order, variants).apply())
     return issues

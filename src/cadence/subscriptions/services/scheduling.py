@@ -45,10 +45,10 @@ def order_cycle_create(
     *,
     shop: Enterprise,
     name: str,
-    opens_at,
-    closes_at,
+    opens_at: Any,
+    closes_at: Any,
     variant_ids: Iterable[int] = (),
-    fees: Iterable[dict] = (),
+    fees: Iterable[dict[str, Any]] = (),
     now: datetime | None = None,
 ) -> OrderCycle:
     """Raises ValidationFailed (name, opens_at, closes_at, variant_ids, fees)."""
@@ -85,7 +85,12 @@ def order_cycle_update(
 
 @transaction.atomic
 def order_cycle_clone(
-    *, order_cycle: OrderCycle, opens_at, closes_at, name: str | None = None, now=None
+    *,
+    order_cycle: OrderCycle,
+    opens_at: Any,
+    closes_at: Any,
+    name: str | None = None,
+    now: datetime | None = None,
 ) -> OrderCycle:
     """A copy with new dates, in the same schedules (whose subscriptions get proxy orders
     for it). Raises ValidationFailed (opens_at, closes_at)."""
@@ -112,7 +117,7 @@ def order_cycle_delete(*, order_cycle: OrderCycle) -> None:
 
 @transaction.atomic
 def schedule_create(
-    *, shop: Enterprise, name: str, order_cycle_ids: Iterable[int] = (), now=None
+    *, shop: Enterprise, name: str, order_cycle_ids: Iterable[int] = (), now: datetime | None = None
 ) -> Schedule:
     """Raises ValidationFailed (name, order_cycle_ids: only the shop's cycles)."""
     return cycle_services.schedule_create(shop=shop, name=name, order_cycle_ids=order_cycle_ids)
