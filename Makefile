@@ -42,6 +42,7 @@ test-postgres: $(STAMP) postgres-up
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format $(LINT_PATHS)
@@ -55,4 +56,4 @@ messages: $(STAMP)
 	cd src/cadence && ../../$(BIN)/python -m django compilemessages --settings=cadence.settings
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -124,7 +124,9 @@ def check_database(*, needs_tables: bool) -> None:
     from django.db import DatabaseError, connection
 
     label = _database_label()
-    if connection.vendor == "sqlite" and not connection.is_in_memory_db():
+    if (
+        connection.vendor == "sqlite" and not connection.is_in_memory_db()  # type: ignore[attr-defined]  # SQLite's wrapper
+    ):
         path = Path(connection.settings_dict["NAME"]).expanduser()
         if needs_tables and not path.exists():
             raise CommandFailed(

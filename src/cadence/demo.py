@@ -623,7 +623,7 @@ def demo_cycles_ahead(*, now: datetime | None = None) -> list[str]:
             for schedule in (weekly, fortnightly):
                 if schedule is None:
                     continue
-                if schedule is fortnightly and _weeks_between(anchor, opens_at) % 2:
+                if schedule is fortnightly and anchor and _weeks_between(anchor, opens_at) % 2:
                     continue
                 ids = [*schedule.order_cycles.values_list("pk", flat=True), cycle.pk]
                 scheduling.schedule_update(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from cadence.api.auth import ApiRequest
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, money
-from cadence.api.inputs import Flag, In, Money, Stock, Text
+from cadence.api.inputs import UNSET, Flag, In, Money, Stock, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.catalog.models import Product, Variant
 from cadence.catalog.selectors import (
@@ -36,12 +36,12 @@ class ProductIn(In):
 
 
 class VariantPatch(In):
-    name: Text = Field(None, max_length=200)
-    unit: Text = Field(None, max_length=50)
-    sku: Text = Field(None, max_length=64)
-    price: Money = None
-    on_hand: Stock = None
-    on_demand: Flag = None
+    name: Text = Field(UNSET, max_length=200)
+    unit: Text = Field(UNSET, max_length=50)
+    sku: Text = Field(UNSET, max_length=64)
+    price: Money = UNSET
+    on_hand: Stock = UNSET
+    on_demand: Flag = UNSET
 
 
 class VariantOut(Schema):
@@ -100,7 +100,7 @@ def product_out(product: Product, variants=None) -> dict:
 @router.post(
     "/enterprises/{int:enterprise_id}/products", response={201: ProductOut, **WRITE_ERRORS}
 )
-def create_product(request: HttpRequest, enterprise_id: int, payload: ProductIn):
+def create_product(request: ApiRequest, enterprise_id: int, payload: ProductIn):
     """Create a product with its variants; the answer carries each `variants[].id`."""
     supplier = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
     variants = [v.dict() for v in payload.variants]
@@ -110,7 +110,7 @@ def create_product(request: HttpRequest, enterprise_id: int, payload: ProductIn)
 
 
 @router.get("/enterprises/{int:enterprise_id}/products", response={200: ProductPage, **READ_ERRORS})
-def list_products(request: HttpRequest, enterprise_id: int, filters: Query[ProductFilters]):
+def list_products(request: ApiRequest, enterprise_id: int, filters: Query[ProductFilters]):
     """The enterprise's products that are not deleted; with `sellable=true`, also those of
     the producers that let this shop sell theirs."""
     enterprise = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
@@ -119,20 +119,20 @@ def list_products(request: HttpRequest, enterprise_id: int, filters: Query[Produ
 
 
 @router.patch("/variants/{int:variant_id}", response={200: VariantOut, **WRITE_ERRORS})
-def update_variant(request: HttpRequest, variant_id: int, payload: VariantPatch):
+def update_variant(request: ApiRequest, variant_id: int, payload: VariantPatch):
     variant = variant_for_manager(user=request.auth, variant_id=variant_id)
     return variant_out(variant_update(variant=variant, changes=payload.dict(exclude_unset=True)))
 
 
 @router.delete("/variants/{int:variant_id}", response={204: None, **WRITE_ERRORS})
-def delete_variant(request: HttpRequest, variant_id: int):
+def delete_variant(request: ApiRequest, variant_id: int):
     """Soft delete: subscriptions keep the line, shown as unavailable."""
     variant_delete(variant=variant_for_manager(user=request.auth, variant_id=variant_id))
     return Status(204, None)
 
 
 @router.delete("/products/{int:product_id}", response={204: None, **WRITE_ERRORS})
-def delete_product(request: HttpRequest, product_id: int):
+def delete_product(request: ApiRequest, product_id: int):
     """Soft delete of the product and its variants."""
     product_delete(product=product_for_manager(user=request.auth, product_id=product_id))
     return Status(204, None)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from cadence.api.auth import ApiRequest
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, local
-from cadence.api.inputs import AddressIn, In, QueryText, Text
+from cadence.api.inputs import UNSET, AddressIn, In, QueryText, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.customers import services
 from cadence.customers.models import Customer
@@ -35,13 +35,13 @@ class CustomerIn(In):
 
 
 class CustomerPatch(In):
-    email: Text = Field(None, max_length=254)
-    first_name: Text = Field(None, max_length=100)
-    last_name: Text = Field(None, max_length=100)
-    phone: Text = Field(None, max_length=50)
-    code: Text = Field(None, max_length=50)
-    tags: Text = Field(None, max_length=200)
-    language: Literal["en", "fr"] = None
+    email: Text = Field(UNSET, max_length=254)
+    first_name: Text = Field(UNSET, max_length=100)
+    last_name: Text = Field(UNSET, max_length=100)
+    phone: Text = Field(UNSET, max_length=50)
+    code: Text = Field(UNSET, max_length=50)
+    tags: Text = Field(UNSET, max_length=200)
+    language: Literal["en", "fr"] = UNSET
     bill_address: AddressIn | None = None
     ship_address: AddressIn | None = None
 
@@ -90,7 +90,7 @@ def customer_out(customer: Customer) -> dict:
 @router.post(
     "/enterprises/{int:enterprise_id}/customers", response={201: CustomerOut, **WRITE_ERRORS}
 )
-def create_customer(request: HttpRequest, enterprise_id: int, payload: CustomerIn):
+def create_customer(request: ApiRequest, enterprise_id: int, payload: CustomerIn):
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
     return Status(201, customer_out(services.customer_create(shop=shop, **payload.dict())))
 
@@ -98,7 +98,7 @@ def create_customer(request: HttpRequest, enterprise_id: int, payload: CustomerI
 @router.get(
     "/enterprises/{int:enterprise_id}/customers", response={200: CustomerPage, **READ_ERRORS}
 )
-def list_customers(request: HttpRequest, enterprise_id: int, filters: Query[CustomerFilters]):
+def list_customers(request: ApiRequest, enterprise_id: int, filters: Query[CustomerFilters]):
     """The shop's customers; `q` matches email, name or code."""
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
     qs = customers_with_shop_for_shop(shop=shop, q=filters.q)
@@ -106,19 +106,19 @@ def list_customers(request: HttpRequest, enterprise_id: int, filters: Query[Cust
 
 
 @router.get("/customers/{int:customer_id}", response={200: CustomerOut, **READ_ERRORS})
-def get_customer(request: HttpRequest, customer_id: int):
+def get_customer(request: ApiRequest, customer_id: int):
     return customer_out(customer_for_manager(user=request.auth, customer_id=customer_id))
 
 
 @router.patch("/customers/{int:customer_id}", response={200: CustomerOut, **WRITE_ERRORS})
-def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPatch):
+def update_customer(request: ApiRequest, customer_id: int, payload: CustomerPatch):
     customer = customer_for_manager(user=request.auth, customer_id=customer_id)
     changes = payload.dict(exclude_unset=True)
     return customer_out(services.customer_update(customer=customer, changes=changes))
 
 
 @router.delete("/customers/{int:customer_id}", response={204: None, **WRITE_ERRORS})
-def delete_customer(request: HttpRequest, customer_id: int):
+def delete_customer(request: ApiRequest, customer_id: int):
     """Remove a customer; 409 while a subscription is active, paused or pending. One that
     orders or past subscriptions refer to is kept for them but no longer found (404)."""
     customer = customer_for_manager(user=request.auth, customer_id=customer_id)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from cadence.api.auth import ApiRequest
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, aware, local, money
 from cadence.api.forecast import forecast_for_cycle
-from cadence.api.inputs import Id, In, IsoDateTime, Money, Text
+from cadence.api.inputs import UNSET, Id, In, IsoDateTime, Money, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.cycles.models import OrderCycle, Schedule
 from cadence.cycles.selectors import (
@@ -41,11 +41,11 @@ class OrderCycleIn(In):
 
 
 class OrderCyclePatch(In):
-    name: Text = Field(None, max_length=200)
-    opens_at: IsoDateTime = None
-    closes_at: IsoDateTime = None
-    variant_ids: list[Id] = None
-    fees: list[FeeIn] = None
+    name: Text = Field(UNSET, max_length=200)
+    opens_at: IsoDateTime = UNSET
+    closes_at: IsoDateTime = UNSET
+    variant_ids: list[Id] = UNSET
+    fees: list[FeeIn] = UNSET
 
 
 class FeeOut(Schema):
@@ -72,8 +72,8 @@ class ScheduleIn(In):
 
 
 class SchedulePatch(In):
-    name: Text = Field(None, max_length=200)
-    order_cycle_ids: list[Id] = None
+    name: Text = Field(UNSET, max_length=200)
+    order_cycle_ids: list[Id] = UNSET
 
 
 class ScheduleOut(Schema):
@@ -140,7 +140,7 @@ def _reloaded_cycle(pk: int) -> OrderCycle:
 @router.post(
     "/enterprises/{int:enterprise_id}/order-cycles", response={201: OrderCycleOut, **WRITE_ERRORS}
 )
-def create_order_cycle(request: HttpRequest, enterprise_id: int, payload: OrderCycleIn):
+def create_order_cycle(request: ApiRequest, enterprise_id: int, payload: OrderCycleIn):
     """Create a cycle; datetimes without an offset are in the shop's time zone."""
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
     values = _cycle_values(payload.dict(), shop)
@@ -151,20 +151,20 @@ def create_order_cycle(request: HttpRequest, enterprise_id: int, payload: OrderC
 @router.get(
     "/enterprises/{int:enterprise_id}/order-cycles", response={200: OrderCyclePage, **READ_ERRORS}
 )
-def list_order_cycles(request: HttpRequest, enterprise_id: int, page: Query[PageParams]):
+def list_order_cycles(request: ApiRequest, enterprise_id: int, page: Query[PageParams]):
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
     qs = order_cycles_with_details_for_shop(shop=shop)
     return paginate(qs, page, lambda rows: [order_cycle_out(c) for c in rows])
 
 
 @router.get("/order-cycles/{int:order_cycle_id}", response={200: OrderCycleOut, **READ_ERRORS})
-def get_order_cycle(request: HttpRequest, order_cycle_id: int):
+def get_order_cycle(request: ApiRequest, order_cycle_id: int):
     cycle = order_cycle_for_manager(user=request.auth, order_cycle_id=order_cycle_id)
     return order_cycle_out(_reloaded_cycle(cycle.pk))
 
 
 @router.patch("/order-cycles/{int:order_cycle_id}", response={200: OrderCycleOut, **WRITE_ERRORS})
-def update_order_cycle(request: HttpRequest, order_cycle_id: int, payload: OrderCyclePatch):
+def update_order_cycle(request: ApiRequest, order_cycle_id: int, payload: OrderCyclePatch):
     """Change a cycle; moving `closes_at` to the past closes it early."""
     cycle = order_cycle_for_manager(user=request.auth, order_cycle_id=order_cycle_id)
     changes = _cycle_values(payload.dict(exclude_unset=True), cycle.shop)
@@ -175,7 +175,7 @@ def update_order_cycle(request: HttpRequest, order_cycle_id: int, payload: Order
 @router.get(
     "/order-cycles/{int:order_cycle_id}/forecast", response={200: list[ForecastRow], **READ_ERRORS}
 )
-def get_forecast(request: HttpRequest, order_cycle_id: int):
+def get_forecast(request: ApiRequest, order_cycle_id: int):
     """Per variant of the cycle: what the active subscriptions still to be placed in it ask
     for, against stock (`on_hand` null for on-demand variants). A plain array, as api.md
     shows: one row per variant of the cycle."""
@@ -186,7 +186,7 @@ def get_forecast(request: HttpRequest, order_cycle_id: int):
 @router.post(
     "/enterprises/{int:enterprise_id}/schedules", response={201: ScheduleOut, **WRITE_ERRORS}
 )
-def create_schedule(request: HttpRequest, enterprise_id: int, payload: ScheduleIn):
+def create_schedule(request: ApiRequest, enterprise_id: int, payload: ScheduleIn):
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
     schedule = scheduling.schedule_create(
         shop=shop, name=payload.name, order_cycle_ids=payload.order_cycle_ids
@@ -197,19 +197,19 @@ def create_schedule(request: HttpRequest, enterprise_id: int, payload: ScheduleI
 @router.get(
     "/enterprises/{int:enterprise_id}/schedules", response={200: SchedulePage, **READ_ERRORS}
 )
-def list_schedules(request: HttpRequest, enterprise_id: int, page: Query[PageParams]):
+def list_schedules(request: ApiRequest, enterprise_id: int, page: Query[PageParams]):
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
     qs = schedules_with_cycles_for_shop(shop=shop)
     return paginate(qs, page, lambda rows: [schedule_out(s) for s in rows])
 
 
 @router.get("/schedules/{int:schedule_id}", response={200: ScheduleOut, **READ_ERRORS})
-def get_schedule(request: HttpRequest, schedule_id: int):
+def get_schedule(request: ApiRequest, schedule_id: int):
     return schedule_out(schedule_for_manager(user=request.auth, schedule_id=schedule_id))
 
 
 @router.patch("/schedules/{int:schedule_id}", response={200: ScheduleOut, **WRITE_ERRORS})
-def update_schedule(request: HttpRequest, schedule_id: int, payload: SchedulePatch):
+def update_schedule(request: ApiRequest, schedule_id: int, payload: SchedulePatch):
     schedule = schedule_for_manager(user=request.auth, schedule_id=schedule_id)
     changes = payload.dict(exclude_unset=True)
     scheduling.schedule_update(schedule=schedule, changes=changes)
@@ -217,7 +217,7 @@ def update_schedule(request: HttpRequest, schedule_id: int, payload: SchedulePat
 
 
 @router.delete("/schedules/{int:schedule_id}", response={204: None, **WRITE_ERRORS})
-def delete_schedule(request: HttpRequest, schedule_id: int):
+def delete_schedule(request: ApiRequest, schedule_id: int):
     """Delete a schedule; 409 while subscriptions use it."""
     schedule = schedule_for_manager(user=request.auth, schedule_id=schedule_id)
     scheduling.schedule_delete(schedule=schedule)

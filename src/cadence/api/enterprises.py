@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from cadence.api.auth import ApiRequest
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS
-from cadence.api.inputs import Flag, Id, In, Text, TimeZoneName
+from cadence.api.inputs import UNSET, Flag, Id, In, Text, TimeZoneName
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.enterprises import services
 from cadence.enterprises.selectors import (
@@ -38,16 +38,16 @@ class EnterpriseIn(In):
 
 
 class EnterprisePatch(In):
-    name: Text = Field(None, max_length=200)
-    contact_email: Text = Field(None, max_length=254)
-    timezone: TimeZoneName = None
-    currency: Text = Field(None, max_length=3)
-    enable_subscriptions: Flag = None
-    allow_order_changes: Flag = None
-    allow_self_subscribe: Flag = None
-    send_subscription_emails: Flag = None
-    allocation_policy: Policy = None
-    language: ShopLanguage = None
+    name: Text = Field(UNSET, max_length=200)
+    contact_email: Text = Field(UNSET, max_length=254)
+    timezone: TimeZoneName = UNSET
+    currency: Text = Field(UNSET, max_length=3)
+    enable_subscriptions: Flag = UNSET
+    allow_order_changes: Flag = UNSET
+    allow_self_subscribe: Flag = UNSET
+    send_subscription_emails: Flag = UNSET
+    allocation_policy: Policy = UNSET
+    language: ShopLanguage = UNSET
 
 
 class EnterpriseOut(Schema):
@@ -89,7 +89,7 @@ EnterprisePage = page_schema(EnterpriseOut, "EnterprisePage")
 
 
 @router.post("/enterprises", response={201: EnterpriseOut, **WRITE_ERRORS})
-def create_enterprise(request: HttpRequest, payload: EnterpriseIn):
+def create_enterprise(request: ApiRequest, payload: EnterpriseIn):
     """Create a shop and/or producer (staff only)."""
     if not request.auth.is_staff:
         raise PermissionDenied(_("Only operators can create enterprises."))
@@ -97,18 +97,18 @@ def create_enterprise(request: HttpRequest, payload: EnterpriseIn):
 
 
 @router.get("/enterprises", response={200: EnterprisePage, **READ_ERRORS})
-def list_enterprises(request: HttpRequest, page: Query[PageParams]):
+def list_enterprises(request: ApiRequest, page: Query[PageParams]):
     """The enterprises you manage (all of them for staff)."""
     return paginate(enterprises_for_user_by_name(request.auth), page, list)
 
 
 @router.get("/enterprises/{int:enterprise_id}", response={200: EnterpriseOut, **READ_ERRORS})
-def get_enterprise(request: HttpRequest, enterprise_id: int):
+def get_enterprise(request: ApiRequest, enterprise_id: int):
     return enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
 
 
 @router.patch("/enterprises/{int:enterprise_id}", response={200: EnterpriseOut, **WRITE_ERRORS})
-def update_enterprise(request: HttpRequest, enterprise_id: int, payload: EnterprisePatch):
+def update_enterprise(request: ApiRequest, enterprise_id: int, payload: EnterprisePatch):
     enterprise = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
     return services.enterprise_update(
         enterprise=enterprise, changes=payload.dict(exclude_unset=True)
@@ -118,7 +118,7 @@ def update_enterprise(request: HttpRequest, enterprise_id: int, payload: Enterpr
 @router.post(
     "/enterprises/{int:enterprise_id}/managers", response={201: ManagerOut, **WRITE_ERRORS}
 )
-def add_manager(request: HttpRequest, enterprise_id: int, payload: ManagerIn):
+def add_manager(request: ApiRequest, enterprise_id: int, payload: ManagerIn):
     """Add a manager by email, creating the user account when there is none."""
     enterprise = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
     user, created = services.enterprise_manager_add(enterprise=enterprise, email=payload.email)
@@ -128,7 +128,7 @@ def add_manager(request: HttpRequest, enterprise_id: int, payload: ManagerIn):
 @router.post(
     "/enterprises/{int:enterprise_id}/suppliers", response={201: SupplierOut, **WRITE_ERRORS}
 )
-def add_supplier(request: HttpRequest, enterprise_id: int, payload: SupplierIn):
+def add_supplier(request: ApiRequest, enterprise_id: int, payload: SupplierIn):
     """Let this shop sell a producer's variants.
 
     Staff, or a manager of both the shop and the producer. A manager of the shop only gets

@@ -255,7 +255,7 @@ def register_exception_handlers(api: NinjaAPI) -> None:
             status=409,
         )
 
-    def out_of_range(request: HttpRequest, exc: Exception):
+    def out_of_range(request: HttpRequest, exc: object) -> HttpResponse:
         # Raised by the database (driver) when a value does not fit its column, or by Python
         # when an integer does not fit SQLite's; the service's transaction is rolled back, so
         # nothing is written.

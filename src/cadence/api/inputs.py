@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
@@ -50,6 +50,11 @@ MIN_YEAR, MAX_YEAR = 1900, 2200
 ADDRESS_LINE_LENGTH = 255
 # Free text stored in a TEXT column (descriptions): long enough for a paragraph or two.
 DESCRIPTION_LENGTH = 2000
+
+
+# The default of a field a partial update may leave out: None at run time, which pydantic does
+# not validate (so an explicit null is still refused); typed Any so the field keeps its type.
+UNSET: Any = None
 
 
 class In(Schema):
@@ -122,22 +127,25 @@ QueryId = Annotated[int, Field(ge=-MAX_ID - 1, le=MAX_ID)]
 QueryText = Annotated[str, Field(max_length=200), AfterValidator(_no_nul)]
 
 
-def _line(length: int):
-    # The limit on the text itself: on `Text | None` it would apply to the union.
-    return Annotated[Text, Field(max_length=length)] | None
+# Address lines: the limit is on the text itself (on `Text | None` it would apply to the union).
+_Line100 = Annotated[Text, Field(max_length=100)] | None
+_AddressLine = Annotated[Text, Field(max_length=ADDRESS_LINE_LENGTH)] | None
+_Line20 = Annotated[Text, Field(max_length=20)] | None
+_Line2 = Annotated[Text, Field(max_length=2)] | None
+_Line50 = Annotated[Text, Field(max_length=50)] | None
 
 
 class AddressIn(In):
     """An address: `country` is an ISO code; the service checks what is required."""
 
-    first_name: _line(100) = None
-    last_name: _line(100) = None
-    address1: _line(ADDRESS_LINE_LENGTH) = None
-    address2: _line(ADDRESS_LINE_LENGTH) = None
-    city: _line(ADDRESS_LINE_LENGTH) = None
-    postcode: _line(20) = None
-    country: _line(2) = None
-    phone: _line(50) = None
+    first_name: _Line100 = None
+    last_name: _Line100 = None
+    address1: _AddressLine = None
+    address2: _AddressLine = None
+    city: _AddressLine = None
+    postcode: _Line20 = None
+    country: _Line2 = None
+    phone: _Line50 = None
 
     @model_serializer(mode="wrap")
     def _only_given(self, handler):

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from cadence.api.auth import ApiRequest
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, local, money
 from cadence.api.inputs import Flag, Id, In, QuantityOrZero, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
@@ -72,12 +73,12 @@ def _card_out(card: SavedCard) -> dict:
 
 
 @router.get("/cards", response={200: list[CardOut], **READ_ERRORS})
-def list_cards(request: HttpRequest):
+def list_cards(request: ApiRequest):
     return [_card_out(c) for c in saved_cards_of(request.auth)]
 
 
 @router.post("/cards", response={201: CardOut, **WRITE_ERRORS})
-def save_card(request: HttpRequest, payload: CardIn):
+def save_card(request: ApiRequest, payload: CardIn):
     """Save a card made by Stripe.js (or the SDK); the first card becomes the default."""
     card = cards.card_save(
         user=request.auth,
@@ -87,7 +88,7 @@ def save_card(request: HttpRequest, payload: CardIn):
     return Status(201, _card_out(card))
 
 
-def _own_card(request: HttpRequest, card_id: int) -> SavedCard:
+def _own_card(request: ApiRequest, card_id: int) -> SavedCard:
     card = saved_card_of(user=request.auth, card_id=card_id)
     if card is None:
         raise Http404
@@ -95,14 +96,14 @@ def _own_card(request: HttpRequest, card_id: int) -> SavedCard:
 
 
 @router.post("/cards/{int:card_id}/default", response={200: CardOut, **WRITE_ERRORS})
-def make_default(request: HttpRequest, card_id: int):
+def make_default(request: ApiRequest, card_id: int):
     """Make a card the default: every shop's allow_charges is withdrawn."""
     card = cards.card_set_default(user=request.auth, card=_own_card(request, card_id))
     return _card_out(card)
 
 
 @router.delete("/cards/{int:card_id}", response={204: None, **WRITE_ERRORS})
-def delete_card(request: HttpRequest, card_id: int):
+def delete_card(request: ApiRequest, card_id: int):
     """Delete a card; deleting the default withdraws every shop's allow_charges."""
     cards.card_delete(user=request.auth, card=_own_card(request, card_id))
     return Status(204, None)
@@ -131,14 +132,14 @@ def _shop_out(shop: Enterprise, allowed: bool) -> dict:
 
 
 @router.get("/shops", response={200: list[ShopOut], **READ_ERRORS})
-def list_shops(request: HttpRequest):
+def list_shops(request: ApiRequest):
     """Shops whose customer list has the buyer's email."""
     live = shop_ids_allowed_to_charge(request.auth)
     return [_shop_out(s, s.pk in live) for s in cards.shops_of_buyer(request.auth)]
 
 
 @router.patch("/shops/{int:shop_id}", response={200: ShopOut, **WRITE_ERRORS})
-def update_shop(request: HttpRequest, shop_id: int, payload: ShopPatch):
+def update_shop(request: ApiRequest, shop_id: int, payload: ShopPatch):
     """Give or withdraw allow_charges (422 without a default card; 404 for a shop whose
     customer list does not have the buyer: it is not one of their shops)."""
     shop = shop_of_buyer(user=request.auth, shop_id=shop_id)
@@ -211,7 +212,7 @@ def _order_out(order: Order) -> dict:
 
 
 @router.get("/orders", response={200: MyOrderPage, **READ_ERRORS})
-def list_orders(request: HttpRequest, page: Query[PageParams]):
+def list_orders(request: ApiRequest, page: Query[PageParams]):
     """The buyer's orders, newest first."""
     return paginate(buyer_orders(request.auth), page, lambda rows: [_order_out(o) for o in rows])
 
@@ -227,7 +228,7 @@ class OrderPatch(In):
 
 
 @router.patch("/orders/{int:order_id}", response={200: MyOrderOut, **WRITE_ERRORS})
-def update_order(request: HttpRequest, order_id: int, payload: OrderPatch):
+def update_order(request: ApiRequest, order_id: int, payload: OrderPatch):
     """Lower quantities or remove lines (quantity 0) of an order still open to changes."""
     order = buyer.buyer_order_update(
         user=request.auth,
@@ -238,7 +239,7 @@ def update_order(request: HttpRequest, order_id: int, payload: OrderPatch):
 
 
 @router.post("/orders/{int:order_id}/cancel", response={200: MyOrderOut, **WRITE_ERRORS})
-def cancel_order(request: HttpRequest, order_id: int):
+def cancel_order(request: ApiRequest, order_id: int):
     """Cancel an order still open to changes (its stock is released, its payment voided)."""
     order = buyer.buyer_order_cancel(user=request.auth, order_id=order_id)
     return _order_out(buyer_order_get(user=request.auth, order_id=order.pk))
@@ -304,7 +305,7 @@ def _subscription_out(subscription: Subscription, now: datetime) -> dict:
 
 
 @router.get("/subscriptions", response={200: MySubscriptionPage, **READ_ERRORS})
-def list_subscriptions(request: HttpRequest, page: Query[PageParams]):
+def list_subscriptions(request: ApiRequest, page: Query[PageParams]):
     """The buyer's subscriptions with their deliveries (proxy orders)."""
     now = timezone.now()
     return paginate(
@@ -336,7 +337,7 @@ def _proxy_out(proxy_id: int) -> dict:
 @router.post(
     "/proxy-orders/{int:proxy_order_id}/cancel", response={200: MyProxyOrderOut, **WRITE_ERRORS}
 )
-def skip_delivery(request: HttpRequest, proxy_order_id: int):
+def skip_delivery(request: ApiRequest, proxy_order_id: int):
     """Skip one delivery where the shop allows changes (409 once its cycle has closed)."""
     proxy = buyer.buyer_delivery_skip(user=request.auth, proxy_order_id=proxy_order_id)
     return _proxy_out(proxy.pk)
@@ -345,7 +346,7 @@ def skip_delivery(request: HttpRequest, proxy_order_id: int):
 @router.post(
     "/proxy-orders/{int:proxy_order_id}/resume", response={200: MyProxyOrderOut, **WRITE_ERRORS}
 )
-def resume_delivery(request: HttpRequest, proxy_order_id: int):
+def resume_delivery(request: ApiRequest, proxy_order_id: int):
     """Resume a skipped delivery where the shop allows changes (409 once its cycle closed)."""
     proxy = buyer.buyer_delivery_resume(user=request.auth, proxy_order_id=proxy_order_id)
     return _proxy_out(proxy.pk)

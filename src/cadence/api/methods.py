@@ -5,11 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from cadence.api.auth import ApiRequest
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, money
-from cadence.api.inputs import DESCRIPTION_LENGTH, Flag, In, Money, Percent, Text
+from cadence.api.inputs import DESCRIPTION_LENGTH, UNSET, Flag, In, Money, Percent, Text
 from cadence.api.pagination import PageParams, page_schema, paginate
 from cadence.enterprises.selectors import enterprise_for_manager
 from cadence.orders.models import ShippingMethod
@@ -32,11 +32,11 @@ class ShippingMethodIn(In):
 
 
 class ShippingMethodPatch(In):
-    name: Text = Field(None, max_length=200)
-    description: Text = Field(None, max_length=DESCRIPTION_LENGTH)
-    fee: Money = None
-    requires_address: Flag = None
-    active: Flag = None
+    name: Text = Field(UNSET, max_length=200)
+    description: Text = Field(UNSET, max_length=DESCRIPTION_LENGTH)
+    fee: Money = UNSET
+    requires_address: Flag = UNSET
+    active: Flag = UNSET
 
 
 class ShippingMethodOut(Schema):
@@ -58,12 +58,12 @@ class PaymentMethodIn(In):
 
 
 class PaymentMethodPatch(In):
-    name: Text = Field(None, max_length=200)
-    description: Text = Field(None, max_length=DESCRIPTION_LENGTH)
-    fee: Money = None
-    fee_percent: Percent = None
-    stripe_account: Text = Field(None, max_length=100)
-    active: Flag = None
+    name: Text = Field(UNSET, max_length=200)
+    description: Text = Field(UNSET, max_length=DESCRIPTION_LENGTH)
+    fee: Money = UNSET
+    fee_percent: Percent = UNSET
+    stripe_account: Text = Field(UNSET, max_length=100)
+    active: Flag = UNSET
 
 
 class PaymentMethodOut(Schema):
@@ -109,7 +109,7 @@ def payment_method_out(method: PaymentMethod) -> dict:
     "/enterprises/{int:enterprise_id}/shipping-methods",
     response={201: ShippingMethodOut, **WRITE_ERRORS},
 )
-def create_shipping_method(request: HttpRequest, enterprise_id: int, payload: ShippingMethodIn):
+def create_shipping_method(request: ApiRequest, enterprise_id: int, payload: ShippingMethodIn):
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
     return Status(201, shipping_method_out(shipping_method_create(shop=shop, **payload.dict())))
 
@@ -118,7 +118,7 @@ def create_shipping_method(request: HttpRequest, enterprise_id: int, payload: Sh
     "/enterprises/{int:enterprise_id}/shipping-methods",
     response={200: ShippingMethodPage, **READ_ERRORS},
 )
-def list_shipping_methods(request: HttpRequest, enterprise_id: int, page: Query[PageParams]):
+def list_shipping_methods(request: ApiRequest, enterprise_id: int, page: Query[PageParams]):
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
     qs = shipping_methods_for_shop(shop=shop)
     return paginate(qs, page, lambda rows: [shipping_method_out(m) for m in rows])
@@ -127,7 +127,7 @@ def list_shipping_methods(request: HttpRequest, enterprise_id: int, page: Query[
 @router.patch(
     "/shipping-methods/{int:method_id}", response={200: ShippingMethodOut, **WRITE_ERRORS}
 )
-def update_shipping_method(request: HttpRequest, method_id: int, payload: ShippingMethodPatch):
+def update_shipping_method(request: ApiRequest, method_id: int, payload: ShippingMethodPatch):
     method = shipping_method_for_manager(user=request.auth, shipping_method_id=method_id)
     changes = payload.dict(exclude_unset=True)
     return shipping_method_out(shipping_method_update(shipping_method=method, changes=changes))
@@ -137,7 +137,7 @@ def update_shipping_method(request: HttpRequest, method_id: int, payload: Shippi
     "/enterprises/{int:enterprise_id}/payment-methods",
     response={201: PaymentMethodOut, **WRITE_ERRORS},
 )
-def create_payment_method(request: HttpRequest, enterprise_id: int, payload: PaymentMethodIn):
+def create_payment_method(request: ApiRequest, enterprise_id: int, payload: PaymentMethodIn):
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
     return Status(201, payment_method_out(payment_method_create(shop=shop, **payload.dict())))
 
@@ -146,14 +146,14 @@ def create_payment_method(request: HttpRequest, enterprise_id: int, payload: Pay
     "/enterprises/{int:enterprise_id}/payment-methods",
     response={200: PaymentMethodPage, **READ_ERRORS},
 )
-def list_payment_methods(request: HttpRequest, enterprise_id: int, page: Query[PageParams]):
+def list_payment_methods(request: ApiRequest, enterprise_id: int, page: Query[PageParams]):
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
     qs = payment_methods_for_shop(shop=shop)
     return paginate(qs, page, lambda rows: [payment_method_out(m) for m in rows])
 
 
 @router.patch("/payment-methods/{int:method_id}", response={200: PaymentMethodOut, **WRITE_ERRORS})
-def update_payment_method(request: HttpRequest, method_id: int, payload: PaymentMethodPatch):
+def update_payment_method(request: ApiRequest, method_id: int, payload: PaymentMethodPatch):
     method = payment_method_for_manager(user=request.auth, payment_method_id=method_id)
     changes = payload.dict(exclude_unset=True)
     return payment_method_out(payment_method_update(payment_method=method, changes=changes))

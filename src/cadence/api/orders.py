@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Literal
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
+from cadence.api.auth import ApiRequest
 from cadence.api.common import READ_ERRORS, money
 from cadence.api.inputs import QueryId
 from cadence.api.pagination import PageParams, page_schema, paginate
@@ -100,13 +100,13 @@ def order_out(order: Order) -> dict:
 
 
 @router.get("/orders/{int:order_id}", response={200: OrderOut, **READ_ERRORS})
-def get_order(request: HttpRequest, order_id: int):
+def get_order(request: ApiRequest, order_id: int):
     order = order_for_manager(user=request.auth, order_id=order_id)
     return order_out(order_with_details(order_id=order.pk))
 
 
 @router.get("/enterprises/{int:enterprise_id}/orders", response={200: OrderPage, **READ_ERRORS})
-def list_orders(request: HttpRequest, enterprise_id: int, filters: Query[OrderFilters]):
+def list_orders(request: ApiRequest, enterprise_id: int, filters: Query[OrderFilters]):
     """The shop's orders, newest first, filtered by `order_cycle_id` and `state`."""
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
     qs = orders_of_shop(shop=shop, order_cycle_id=filters.order_cycle_id, state=filters.state)

@@ -22,7 +22,8 @@ class PageParams(Schema):
 
 def page_schema(item: type[Schema], name: str) -> type[Schema]:
     """A `{items: [item], count}` response schema named `name` in the OpenAPI description."""
-    return type(name, (Schema,), {"__annotations__": {"items": list[item], "count": int}})
+    items = list[item]  # type: ignore[valid-type]  # a schema built at run time
+    return type(name, (Schema,), {"__annotations__": {"items": items, "count": int}})
 
 
 def paginate(

@@ -30,5 +30,5 @@ def register_server_error_handler(api: NinjaAPI) -> None:
             status=500,
         )
         # Already logged with its traceback; Django would add a line without it.
-        response._has_been_logged = True
+        response._has_been_logged = True  # type: ignore[attr-defined]  # Django reads this flag
         return response

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
+from cadence.api.auth import ApiRequest
 from cadence.api.common import READ_ERRORS, WRITE_ERRORS, aware, local, money
 from cadence.api.inputs import (
+    UNSET,
     AddressIn,
     Id,
     In,
@@ -63,15 +64,15 @@ class SubscriptionIn(In):
 class SubscriptionPatch(In):
     # customer_id and schedule_id are accepted only to answer 422 when they differ: they are
     # fixed at creation.
-    customer_id: Id = None
-    schedule_id: Id = None
-    payment_method_id: Id = None
-    shipping_method_id: Id = None
-    begins_at: IsoDateTime = None
+    customer_id: Id = UNSET
+    schedule_id: Id = UNSET
+    payment_method_id: Id = UNSET
+    shipping_method_id: Id = UNSET
+    begins_at: IsoDateTime = UNSET
     ends_at: IsoDateTime | None = None
-    bill_address: AddressIn = None
-    ship_address: AddressIn = None
-    line_items: list[LineIn] = Field(None, min_length=1)
+    bill_address: AddressIn = UNSET
+    ship_address: AddressIn = UNSET
+    line_items: list[LineIn] = Field(UNSET, min_length=1)
 
 
 class PauseIn(In):
@@ -211,7 +212,7 @@ def _detail(subscription_id: int) -> Subscription:
     "/enterprises/{int:enterprise_id}/subscriptions",
     response={201: SubscriptionOut, **WRITE_ERRORS},
 )
-def create_subscription(request: HttpRequest, enterprise_id: int, payload: SubscriptionIn):
+def create_subscription(request: ApiRequest, enterprise_id: int, payload: SubscriptionIn):
     """Create a subscription; addresses default to the customer's, datetimes without an
     offset are in the shop's time zone."""
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
@@ -227,7 +228,7 @@ def create_subscription(request: HttpRequest, enterprise_id: int, payload: Subsc
     response={200: SubscriptionPage, **READ_ERRORS},
 )
 def list_subscriptions(
-    request: HttpRequest, enterprise_id: int, filters: Query[SubscriptionFilters]
+    request: ApiRequest, enterprise_id: int, filters: Query[SubscriptionFilters]
 ):
     """Filter by derived `status`, by customer email or name (`q`), by `schedule_id`."""
     shop = enterprise_for_manager(user=request.auth, enterprise_id=enterprise_id)
@@ -258,7 +259,7 @@ def list_subscriptions(
 
 
 @router.get("/subscriptions/{int:subscription_id}", response={200: SubscriptionOut, **READ_ERRORS})
-def get_subscription(request: HttpRequest, subscription_id: int):
+def get_subscription(request: ApiRequest, subscription_id: int):
     subscription = subscription_for_manager(user=request.auth, subscription_id=subscription_id)
     return subscription_out(_detail(subscription.pk))
 
@@ -266,7 +267,7 @@ def get_subscription(request: HttpRequest, subscription_id: int):
 @router.patch(
     "/subscriptions/{int:subscription_id}", response={200: SubscriptionUpdated, **WRITE_ERRORS}
 )
-def update_subscription(request: HttpRequest, subscription_id: int, payload: SubscriptionPatch):
+def update_subscription(request: ApiRequest, subscription_id: int, payload: SubscriptionPatch):
     """Change any editable field; `line_items` replaces the list. The answer lists the placed
     orders the change could not be carried to (`order_update_issues`)."""
     subscription = subscription_for_manager(user=request.auth, subscription_id=subscription_id)
@@ -283,7 +284,7 @@ def update_subscription(request: HttpRequest, subscription_id: int, payload: Sub
 @router.post(
     "/subscriptions/{int:subscription_id}/pause", response={200: SubscriptionOut, **WRITE_ERRORS}
 )
-def pause_subscription(request: HttpRequest, subscription_id: int, payload: PauseIn | None = None):
+def pause_subscription(request: ApiRequest, subscription_id: int, payload: PauseIn | None = None):
     """Stop placements; `open_orders` says whether orders already placed in open cycles are
     kept or canceled (409 when there are some and it is missing). The body is optional: a
     request without one is a pause with nothing to say about open orders."""
@@ -302,7 +303,7 @@ def pause_subscription(request: HttpRequest, subscription_id: int, payload: Paus
     "/subscriptions/{int:subscription_id}/unpause",
     response={200: SubscriptionUpdated, **WRITE_ERRORS},
 )
-def unpause_subscription(request: HttpRequest, subscription_id: int):
+def unpause_subscription(request: ApiRequest, subscription_id: int):
     """Resume placements; during an open cycle the order is placed at once."""
     subscription = subscription_for_manager(user=request.auth, subscription_id=subscription_id)
     _sub, issues = lifecycle.subscription_unpause(subscription=subscription, actor=request.auth)
@@ -312,9 +313,7 @@ def unpause_subscription(request: HttpRequest, subscription_id: int):
 @router.post(
     "/subscriptions/{int:subscription_id}/cancel", response={200: SubscriptionOut, **WRITE_ERRORS}
 )
-def cancel_subscription(
-    request: HttpRequest, subscription_id: int, payload: CancelIn | None = None
-):
+def cancel_subscription(request: ApiRequest, subscription_id: int, payload: CancelIn | None = None):
     """Cancel for good; `open_orders` as for pause (409 when needed and missing). The body
     is optional."""
     payload = payload or CancelIn()
@@ -329,7 +328,7 @@ def cancel_subscription(
     "/subscriptions/{int:subscription_id}/proxy-orders",
     response={200: list[ProxyOrderOut], **READ_ERRORS},
 )
-def list_proxy_orders(request: HttpRequest, subscription_id: int):
+def list_proxy_orders(request: ApiRequest, subscription_id: int):
     """One row per order cycle of the subscription, in the order the cycles close. A plain
     array, as api.md shows: a subscription has at most one row per cycle of its schedule."""
     subscription = subscription_for_manager(user=request.auth, subscription_id=subscription_id)
@@ -339,7 +338,7 @@ def list_proxy_orders(request: HttpRequest, subscription_id: int):
 @router.post(
     "/proxy-orders/{int:proxy_order_id}/cancel", response={200: ProxyOrderOut, **WRITE_ERRORS}
 )
-def cancel_proxy_order(request: HttpRequest, proxy_order_id: int):
+def cancel_proxy_order(request: ApiRequest, proxy_order_id: int):
     """Skip one delivery (409 once its cycle has closed)."""
     proxy = proxy_order_for_manager(user=request.auth, proxy_order_id=proxy_order_id)
     lifecycle.proxy_order_cancel(proxy_order=proxy, actor=request.auth)
@@ -349,7 +348,7 @@ def cancel_proxy_order(request: HttpRequest, proxy_order_id: int):
 @router.post(
     "/proxy-orders/{int:proxy_order_id}/resume", response={200: ProxyOrderOut, **WRITE_ERRORS}
 )
-def resume_proxy_order(request: HttpRequest, proxy_order_id: int):
+def resume_proxy_order(request: ApiRequest, proxy_order_id: int):
     """Re-instate a skipped delivery (409 once its cycle has closed)."""
     proxy = proxy_order_for_manager(user=request.auth, proxy_order_id=proxy_order_id)
     lifecycle.proxy_order_resume(proxy_order=proxy, actor=request.auth)

@@ -70,7 +70,7 @@ def next_cycle_of_schedule(*, schedule: Schedule, now: datetime | None = None) -
 
 
 def variant_ids_in_not_closed_cycles(
-    *, schedule: Schedule, now: datetime | None = None
+    *, schedule: Schedule | int, now: datetime | None = None
 ) -> set[int]:
     """Ids of the variants offered by an open or upcoming cycle of the schedule."""
     now = now or timezone.now()

@@ -28,7 +28,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_for(request)
-        request.request_id = request_id
+        request.request_id = request_id  # type: ignore[attr-defined]  # an attribute of ours
         token = current_request.set(
             RequestContext(
                 request_id=request_id,

@@ -31,15 +31,16 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         # Stripe's SDK fails this way on a signed body that is JSON but not an object.
         event = None
     problem = malformed_event_problem(event)
-    if problem:
+    if problem or not isinstance(event, dict):
+        shown = event if isinstance(event, dict) else {}
         # Signed with our secret, yet not the shape Stripe sends: a bug or a change on
         # Stripe's side worth knowing about, answered 400 so that nothing half-applies.
         log.warning(
             "stripe webhook refused: %s",
             problem,
             extra={
-                "stripe_event": str(event.get("id"))[:100],
-                "stripe_type": str(event.get("type"))[:100],
+                "stripe_event": str(shown.get("id"))[:100],
+                "stripe_type": str(shown.get("type"))[:100],
             },
         )
         return HttpResponse(

@@ -534,7 +534,9 @@ def event_references(events: Iterable) -> EventReferences:
         wanted["variants"].extend(
             (data.get("line_items") or {}) if isinstance(data.get("line_items"), dict) else []
         )
-        changes = data.get("changes") if isinstance(data.get("changes"), dict) else {}
+        changes = data.get("changes")
+        if not isinstance(changes, dict):
+            changes = {}
         for key, kind in (("payment_method_id", "payments"), ("shipping_method_id", "shippings")):
             change = changes.get(key) or {}
             if isinstance(change, dict):

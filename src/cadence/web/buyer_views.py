@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -147,6 +148,12 @@ def _order_row(order: Order, now: datetime) -> dict:
 # --- orders --------------------------------------------------------------------------------
 
 
+def _buyer(request: HttpRequest) -> User:
+    """The signed-in buyer (every page here is login_required)."""
+    assert isinstance(request.user, User)
+    return request.user
+
+
 @login_required
 @require_GET
 def orders_page(request: HttpRequest) -> HttpResponse:
@@ -190,7 +197,7 @@ class OrderLinesForm(forms.Form):
             )
 
     @staticmethod
-    def field_name(variant_id: int) -> str:
+    def field_name(variant_id: int | str) -> str:
         return f"line-{variant_id}"
 
     def changes(self) -> list[tuple[int, int]]:
@@ -242,8 +249,9 @@ def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
         return _render_order(request, order)
     back_url = reverse("buyer-order", args=[order.pk])
     data = request.POST.copy()
-    if data.get("remove"):
-        data[OrderLinesForm.field_name(data["remove"])] = "0"
+    remove = data.get("remove")
+    if remove:
+        data[OrderLinesForm.field_name(remove)] = "0"
     form = OrderLinesForm(data, lines=list(order.line_items.all()))
     if not form.is_valid():
         return _render_order(request, order, form)
@@ -252,7 +260,7 @@ def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
         messages.info(request, _("Nothing was changed."))
         return redirect(back_url)
     try:
-        buyer.buyer_order_update(user=request.user, order_id=order.pk, line_items=changes)
+        buyer.buyer_order_update(user=_buyer(request), order_id=order.pk, line_items=changes)
     except ValidationFailed as exc:
         for msgs in exc.errors.values():
             for message in msgs:
@@ -272,7 +280,7 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     order = _order_or_404(request, order_id)
     back_url = reverse("buyer-order", args=[order.pk])
     try:
-        buyer.buyer_order_cancel(user=request.user, order_id=order.pk)
+        buyer.buyer_order_cancel(user=_buyer(request), order_id=order.pk)
     except NotFound as exc:
         raise Http404(exc.detail) from exc
     except (PermissionDenied, Conflict) as exc:

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 
 
-class TableColumnsManager(models.Manager):
+class TableColumnsManager(models.Manager["TableColumns"]):
     def hidden_for(self, user, table: str, *, default: tuple[str, ...] = ()) -> list[str]:
         """The columns `user` hides in `table`; `default` until they choose."""
         row = self.filter(user=user, table=table).first() if user.is_authenticated else None

@@ -4,11 +4,14 @@ emails land), and the error pages."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.forms.utils import ErrorDict
@@ -17,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
 from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -47,7 +51,7 @@ EMAIL_KINDS = {
     "subscription_resumed": pgettext_lazy("email kind", "Subscription resumed"),
     "subscription_canceled": pgettext_lazy("email kind", "Subscription canceled"),
 }
-EMAIL_STATUSES = {
+EMAIL_STATUSES: dict[str, Promise] = {
     EmailStatus.QUEUED: pgettext_lazy("email status", "Queued"),
     EmailStatus.SENDING: pgettext_lazy("email status", "Sending"),
     EmailStatus.SENT: pgettext_lazy("email status", "Sent"),
@@ -100,7 +104,9 @@ def signin_locked_out(request: HttpRequest, original_response=None, credentials=
     with the reason, as 429. The admin's sign-in gets the same page, which posts back to it."""
     form = EmailAuthenticationForm(request, data=request.POST or None)
     # The errors are set rather than cleaned: cleaning would try to authenticate again.
-    form._errors = ErrorDict({NON_FIELD_ERRORS: form.error_class([signin_lockout_message()])})
+    form._errors = ErrorDict(  # type: ignore[attr-defined]  # Django's own, not in its stubs
+        {NON_FIELD_ERRORS: form.error_class([signin_lockout_message()])}
+    )
     response = render(
         request,
         "web/login.html",
@@ -123,8 +129,9 @@ class SignInView(auth_views.LoginView):
         return reverse("account")
 
 
-def _account_context(request: HttpRequest) -> dict:
+def _account_context(request: HttpRequest) -> dict[str, Any]:
     user = request.user
+    assert isinstance(user, User)  # the views are login_required
     return {
         "enterprises": enterprises_managed_by(user),
         "tokens": token_selectors.api_token_list(user=user),
@@ -141,6 +148,7 @@ def account(request: HttpRequest) -> HttpResponse:
 @require_POST
 def account_token_create(request: HttpRequest) -> HttpResponse:
     # The raw token is shown in this response only: the database keeps its digest.
+    assert isinstance(request.user, User)  # login_required
     _token, raw = token_services.api_token_create(user=request.user)
     return render(request, "web/account.html", {**_account_context(request), "new_token": raw})
 
@@ -218,8 +226,9 @@ def _requeued_message(request: HttpRequest, count: int) -> None:
 
 def _with_labels(email: Email) -> Email:
     """`email` with the words for its kind and status, in the reader's language."""
-    email.kind_label = EMAIL_KINDS.get(email.kind, email.kind)
-    email.status_label = EMAIL_STATUSES.get(email.status, email.status)
+    # Read by the outbox's template.
+    email.kind_label = EMAIL_KINDS.get(email.kind, email.kind)  # type: ignore[attr-defined]
+    email.status_label = EMAIL_STATUSES.get(email.status, email.status)  # type: ignore[attr-defined]
     return email
 
 

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import stripe
 from django.conf import settings
@@ -36,6 +37,10 @@ from cadence.payments.gateways.base import (
     ChargeStatus,
     PreparedCharge,
 )
+
+if TYPE_CHECKING:
+    from stripe._requestor_options import BaseAddresses
+    from stripe.params import PaymentIntentCreateParams, SetupIntentCreateParams
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +104,13 @@ class IntentInfo:
 
 @functools.lru_cache(maxsize=4)
 def _client_for(api_key: str, api_base: str) -> stripe.StripeClient:
-    kwargs = {}
-    if api_base:
-        kwargs["base_addresses"] = {"api": api_base}
+    base_addresses: BaseAddresses | None = {"api": api_base} if api_base else None
     return stripe.StripeClient(
         api_key,
         http_client=stripe.RequestsClient(timeout=REQUEST_TIMEOUT_SECONDS),
         # Our idempotency keys make the SDK's retries of a POST safe.
         max_network_retries=1,
-        **kwargs,
+        base_addresses=base_addresses,
     )
 
 
@@ -223,8 +226,8 @@ def _intent_info(pi) -> IntentInfo:
     )
 
 
-def _options(*, idempotency_key: str = "", stripe_account: str = "") -> dict:
-    options = {}
+def _options(*, idempotency_key: str = "", stripe_account: str = "") -> stripe.RequestOptions:
+    options: stripe.RequestOptions = {}
     if idempotency_key:
         options["idempotency_key"] = idempotency_key
     if stripe_account:
@@ -251,13 +254,13 @@ def customer_create(*, email: str, user_id: int, joined_at: datetime) -> str:
 def setup_intent_create(*, customer_id: str) -> SetupIntentInfo:
     """A SetupIntent saving a card of this customer for charges made without them present."""
     with _stripe_call("setup_intent_create", customer=customer_id):
-        si = client().v1.setup_intents.create(
-            params={
-                "customer": customer_id,
-                "usage": "off_session",
-                "payment_method_types": ["card"],
-            }
-        )
+        params: SetupIntentCreateParams = {
+            "customer": customer_id,
+            "usage": "off_session",
+            # Accepted by Stripe's API (and what localstripe knows); this SDK's types omit it.
+            "payment_method_types": ["card"],  # type: ignore[typeddict-unknown-key]
+        }
+        si = client().v1.setup_intents.create(params=params)
     return _setup_info(si)
 
 
@@ -387,7 +390,11 @@ class StripeGateway:
 
         # Consent and card are checked at charge time: either may have been withdrawn since
         # the subscription was created.
-        user = get_user_model().objects.filter(pk=request.user_id).first()
+        user = (
+            get_user_model().objects.filter(pk=request.user_id).first()
+            if request.user_id is not None
+            else None
+        )
         card = default_card_for(user)
         stripe_customer = StripeCustomer.objects.filter(user=user).first() if user else None
         if (
@@ -430,13 +437,13 @@ class StripeGateway:
                 # Cards are saved on the instance's account; a charge on a shop's connected
                 # account uses a copy of the card made there (Stripe's "cloning").
                 clone = client().v1.payment_methods.create(
-                    params={"customer": customer_id, "payment_method": payment_method_id},
+                    params={"customer": data.customer_id, "payment_method": payment_method_id},
                     options=_options(
                         idempotency_key=f"{key}:clone", stripe_account=request.stripe_account
                     ),
                 )
                 payment_method_id, customer_id = clone.id, None
-            params = {
+            params: PaymentIntentCreateParams = {
                 "amount": to_minor_units(Decimal(request.amount), request.currency),
                 "currency": request.currency.lower(),
                 "payment_method": payment_method_id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,7 +35,7 @@ def _require_changes_allowed(shop: Enterprise) -> None:
         )
 
 
-def _changeable_order(*, user, order_id: int, now: datetime) -> Order:
+def _changeable_order(*, user: User, order_id: int, now: datetime) -> Order:
     """The buyer's order, locked. Raises NotFound, PermissionDenied (the shop does not
     allow changes) or Conflict (the cycle closed, or the order is canceled)."""
     order = (
@@ -56,7 +57,7 @@ def _changeable_order(*, user, order_id: int, now: datetime) -> Order:
 
 @transaction.atomic
 def buyer_order_update(
-    *, user, order_id: int, line_items: Sequence[tuple[int, int]], now: datetime | None = None
+    *, user: User, order_id: int, line_items: Sequence[tuple[int, int]], now: datetime | None = None
 ) -> Order:
     """Lower quantities or remove lines (quantity 0), given as (variant_id, quantity).
 
@@ -94,7 +95,7 @@ def buyer_order_update(
 
 
 @transaction.atomic
-def buyer_order_cancel(*, user, order_id: int, now: datetime | None = None) -> Order:
+def buyer_order_cancel(*, user: User, order_id: int, now: datetime | None = None) -> Order:
     """Cancel an order still open to changes: its stock is released, its payment voided."""
     now = now or timezone.now()
     order = _changeable_order(user=user, order_id=order_id, now=now)
@@ -109,7 +110,7 @@ def buyer_order_cancel(*, user, order_id: int, now: datetime | None = None) -> O
     return order
 
 
-def _own_delivery(*, user, proxy_order_id: int) -> ProxyOrder:
+def _own_delivery(*, user: User, proxy_order_id: int) -> ProxyOrder:
     proxy = (
         ProxyOrder.objects.filter(subscription__customer__in=customers_of_buyer(user))
         .select_related("subscription__shop")
@@ -122,13 +123,17 @@ def _own_delivery(*, user, proxy_order_id: int) -> ProxyOrder:
     return proxy
 
 
-def buyer_delivery_skip(*, user, proxy_order_id: int, now: datetime | None = None) -> ProxyOrder:
+def buyer_delivery_skip(
+    *, user: User, proxy_order_id: int, now: datetime | None = None
+) -> ProxyOrder:
     """Skip one delivery (Conflict once its cycle has closed)."""
     proxy = _own_delivery(user=user, proxy_order_id=proxy_order_id)
     return lifecycle.proxy_order_cancel(proxy_order=proxy, actor=user, now=now)
 
 
-def buyer_delivery_resume(*, user, proxy_order_id: int, now: datetime | None = None) -> ProxyOrder:
+def buyer_delivery_resume(
+    *, user: User, proxy_order_id: int, now: datetime | None = None
+) -> ProxyOrder:
     """Resume a skipped delivery (Conflict once its cycle has closed)."""
     proxy = _own_delivery(user=user, proxy_order_id=proxy_order_id)
     return lifecycle.proxy_order_resume(proxy_order=proxy, actor=user, now=now)

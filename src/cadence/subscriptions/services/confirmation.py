@@ -54,14 +54,16 @@ from __future__ import annotations
 
 import logging
 import queue
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Model, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -69,6 +71,7 @@ from cadence.bulk import insert_rows
 from cadence.customers.models import Customer
 from cadence.cycles.domain import order_cycle_is_closed
 from cadence.cycles.models import OrderCycle
+from cadence.enterprises.models import Enterprise
 from cadence.notifications.models import Email
 from cadence.notifications.services import EMAIL_COLUMNS, email_queue
 from cadence.orders.models import Order, OrderState, PaymentState
@@ -143,7 +146,7 @@ class ConfirmationSummary:
         )
 
 
-def proxy_orders_to_confirm(*, order_cycle: OrderCycle):
+def proxy_orders_to_confirm(*, order_cycle: OrderCycle) -> QuerySet[ProxyOrder]:
     """Placed proxy orders of the cycle whose order is still placed (not canceled).
 
     The subscription's pause or cancellation is deliberately ignored: an order the manager
@@ -178,7 +181,11 @@ def _decided_without_gateway(order: Order, payment: Payment | None) -> ChargeRes
     return None
 
 
-def _retry_on_error(call, argument, payment_id: int) -> ChargeResult:
+_A = TypeVar("_A")
+_R = TypeVar("_R")
+
+
+def _retry_on_error(call: Callable[[_A], _R], argument: _A, payment_id: int) -> _R | ChargeResult:
     """A gateway's call; an exception from it means 'try again later'."""
     try:
         return call(argument)
@@ -192,6 +199,7 @@ def _charge(order: Order, payment: Payment | None) -> ChargeResult:
     decided = _decided_without_gateway(order, payment)
     if decided is not None:
         return decided
+    assert payment is not None  # decided above otherwise
     gateway = gateway_for(payment.method.kind)
     return _retry_on_error(gateway.charge, _charge_request(order, payment), payment.pk)
 
@@ -239,7 +247,7 @@ def _record(
         if not claimed:
             return False
         if payment is not None:
-            payment_state = _PAYMENT_STATE[result.status]
+            payment_state: str = _PAYMENT_STATE[result.status]
             Payment.objects.filter(pk=payment.pk).update(
                 amount=order.total,
                 state=payment_state,
@@ -284,6 +292,8 @@ def _queue_buyer_email(
 
 def _read(proxy: ProxyOrder) -> tuple[Order | None, Payment | None]:
     """Step 1: the order (None unless still complete) and its pending payment; no lock."""
+    if proxy.order_id is None:
+        return None, None
     order = (
         Order.objects.select_related("shop", "order_cycle", "customer", "shipping_method")
         .filter(pk=proxy.order_id)
@@ -301,7 +311,7 @@ def _read(proxy: ProxyOrder) -> tuple[Order | None, Payment | None]:
 
 
 def _conclude(
-    *, proxy: ProxyOrder, order: Order, payment: Payment | None, result: ChargeResult, now
+    *, proxy: ProxyOrder, order: Order, payment: Payment | None, result: ChargeResult, now: datetime
 ) -> str:
     """Step 3 for a gateway's answer: "confirmed", "retry" or "skipped"."""
     result = _given_up(order, result, now)
@@ -376,6 +386,7 @@ def _start(
         return "skipped"
     result = _decided_without_gateway(order, payment)
     if result is None:
+        assert payment is not None  # decided above otherwise
         gateway = gateway_for(payment.method.kind)
         request = _charge_request(order, payment)
         if not isinstance(gateway, PoolableGateway):
@@ -478,7 +489,10 @@ class _Changed(Exception):
     """A guarded UPDATE found a row changed: roll the chunk's transaction back."""
 
 
-def _locked(qs):
+_M = TypeVar("_M", bound=Model)
+
+
+def _locked(qs: QuerySet[_M]) -> QuerySet[_M]:
     """Lock the queryset's own rows until the transaction ends (PostgreSQL; on SQLite the
     transaction already holds the database's write lock from its start: IMMEDIATE)."""
     if connection.features.has_select_for_update:
@@ -515,13 +529,15 @@ def _still_to_confirm(rows: list[_ManualOrder]) -> list[_ManualOrder]:
     return [r for r in rows if (r.payment_id, r.method_id) in payments]
 
 
-def _guarded(qs, ids: list[int], **values) -> None:
+def _guarded(qs: QuerySet[Any], ids: list[int], **values: Any) -> None:
     """A set-based UPDATE of these rows (their guard in `qs`); all of them, or none."""
     if qs.filter(pk__in=ids).update(**values) != len(ids):
         raise _Changed
 
 
-def _confirm_manual_chunk(*, rows: list[_ManualOrder], shop, now: datetime) -> dict[int, int]:
+def _confirm_manual_chunk(
+    *, rows: list[_ManualOrder], shop: Enterprise, now: datetime
+) -> dict[int, int]:
     """Confirm a chunk of orders paid by hand in ONE transaction: the rows still as read
     are locked and kept (`_still_to_confirm`; the others are left out, untouched, for the
     general path to find as they now are), then their proxy orders, orders and payments
@@ -611,7 +627,7 @@ def _send_soon(email_ids: list[int]) -> None:
         logger.exception("could not enqueue sending of emails %s", email_ids[:5])
 
 
-def _confirm_manual(*, row: _ManualOrder, shop, now: datetime) -> int | None:
+def _confirm_manual(*, row: _ManualOrder, shop: Enterprise, now: datetime) -> int | None:
     """Confirm one order paid by hand (a chunk of one); the id of its email row, or None
     when something changed since it was read (another worker confirmed it, it was canceled,
     its payment changed): nothing is written then."""
@@ -655,10 +671,10 @@ def _confirm_chunk(
         pk__in=rest, state=ProxyOrderState.PLACED
     )
     pool: ThreadPoolExecutor | None = None
-    answered: queue.SimpleQueue[Future] = queue.SimpleQueue()
-    sending: dict[Future, _ToSend] = {}
+    answered: queue.SimpleQueue[Future[ChargeResult]] = queue.SimpleQueue()
+    sending: dict[Future[ChargeResult], _ToSend] = {}
 
-    def record(future: Future) -> None:
+    def record(future: Future[ChargeResult]) -> None:
         # Each outcome is recorded here, on the calling thread, as its call returns. Should
         # this process die between a charge and its record, the order stays `placed` and
         # the next run prepares the same charge again: its PaymentIntent id is read back

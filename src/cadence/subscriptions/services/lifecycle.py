@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -63,6 +64,9 @@ from cadence.subscriptions.services.order_sync import (
 )
 from cadence.subscriptions.services.sync import proxy_orders_sync
 
+# Who made a change (recorded on its event); None or anonymous for the system.
+Actor: TypeAlias = User | AnonymousUser | None
+
 EDITABLE_FIELDS = (
     "payment_method_id",
     "shipping_method_id",
@@ -86,8 +90,8 @@ class _Cleaned:
     shipping_method: ShippingMethod | None = None
     begins_at: datetime | None = None
     ends_at: datetime | None = None
-    bill_address: dict | None = None
-    ship_address: dict | None = None
+    bill_address: dict[str, Any] | None = None
+    ship_address: dict[str, Any] | None = None
     lines: list[tuple[Variant, int]] = field(default_factory=list)
 
 
@@ -101,12 +105,14 @@ def _raw_id(value: Any) -> int | None:
     return None
 
 
-def _lookup(qs, value: Any):
+def _lookup(qs: QuerySet[Any], value: Any) -> Any:
     pk = _raw_id(value)
     return None if pk is None else qs.filter(pk=pk).first()
 
 
-def _clean_related(*, shop: Enterprise, data: dict, errors: ErrorCollector, out: _Cleaned) -> None:
+def _clean_related(
+    *, shop: Enterprise, data: dict[str, Any], errors: ErrorCollector, out: _Cleaned
+) -> None:
     labels = {
         "customer_id": (_("Customer is required"), _("Customer is not available to %(shop)s")),
         "schedule_id": (_("Schedule is required"), _("Schedule is not available to %(shop)s")),
@@ -157,7 +163,9 @@ def _clean_related(*, shop: Enterprise, data: dict, errors: ErrorCollector, out:
                 )
 
 
-def _clean_dates(*, shop: Enterprise, data: dict, errors: ErrorCollector, out: _Cleaned) -> None:
+def _clean_dates(
+    *, shop: Enterprise, data: dict[str, Any], errors: ErrorCollector, out: _Cleaned
+) -> None:
     begins_at, ok = as_aware(data.get("begins_at"), tz_name=shop.timezone)
     if not ok:
         errors.add("begins_at", _("Begins at is not a valid date and time"))
@@ -171,7 +179,7 @@ def _clean_dates(*, shop: Enterprise, data: dict, errors: ErrorCollector, out: _
     out.begins_at, out.ends_at = begins_at, ends_at
 
 
-def _clean_addresses(*, data: dict, errors: ErrorCollector, out: _Cleaned) -> None:
+def _clean_addresses(*, data: dict[str, Any], errors: ErrorCollector, out: _Cleaned) -> None:
     for key, label in (
         ("bill_address", _("Bill address")),
         ("ship_address", _("Ship address")),
@@ -251,7 +259,7 @@ def _clean_lines(
 
 
 def _validate(
-    *, shop: Enterprise, data: dict, kept_variant_ids: frozenset[int] = frozenset()
+    *, shop: Enterprise, data: dict[str, Any], kept_variant_ids: frozenset[int] = frozenset()
 ) -> _Cleaned:
     errors = ErrorCollector()
     out = _Cleaned()
@@ -272,10 +280,12 @@ def _validate(
 # --- writes shared by the use cases --------------------------------------------------------
 
 
-def _record(subscription: Subscription, kind: str, actor, data: dict | None = None) -> None:
+def _record(
+    subscription: Subscription, kind: str, actor: Actor, data: dict[str, Any] | None = None
+) -> None:
     SubscriptionEvent.objects.create(
         subscription=subscription,
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=actor if isinstance(actor, User) and actor.pk else None,
         kind=kind,
         data=data or {},
     )
@@ -315,7 +325,7 @@ def subscription_estimate(*, subscription: Subscription, now: datetime | None = 
     shipping, payment = subscription.shipping_method, subscription.payment_method
     est = estimate(
         lines=[
-            (li.price_estimate, li.quantity)
+            (li.variant.price, li.quantity)  # the price estimate just stored
             for li in lines
             if not li.variant.is_deleted and (offered is None or li.variant_id in offered)
         ],
@@ -368,7 +378,9 @@ def _cancel_proxy(proxy: ProxyOrder, now: datetime) -> None:
     proxy.save(update_fields=["state", "canceled_at", "updated_at"])
 
 
-def _check_open_orders(subscription: Subscription, open_orders: str | None, now: datetime):
+def _check_open_orders(
+    subscription: Subscription, open_orders: str | None, now: datetime
+) -> list[ProxyOrder]:
     if open_orders is not None and open_orders not in OPEN_ORDERS_CHOICES:
         raise ValidationFailed({"open_orders": [_('open_orders must be "keep" or "cancel"')]})
     placed = list(placed_open_proxy_orders(subscription=subscription, now=now))
@@ -395,16 +407,16 @@ def _today_in_shop(shop: Enterprise, now: datetime) -> date:
 def subscription_create(
     *,
     shop: Enterprise,
-    customer_id,
-    schedule_id,
-    payment_method_id,
-    shipping_method_id,
-    begins_at,
-    ends_at=None,
-    bill_address=None,
-    ship_address=None,
-    line_items: list[dict],
-    actor=None,
+    customer_id: Any,
+    schedule_id: Any,
+    payment_method_id: Any,
+    shipping_method_id: Any,
+    begins_at: Any,
+    ends_at: Any = None,
+    bill_address: dict[str, Any] | None = None,
+    ship_address: dict[str, Any] | None = None,
+    line_items: list[dict[str, Any]],
+    actor: Actor = None,
     now: datetime | None = None,
 ) -> Subscription:
     """Create a subscription and its proxy orders. Addresses default to the customer's.
@@ -430,6 +442,10 @@ def subscription_create(
             "line_items": line_items,
         },
     )
+    # Each is required: `_validate` raised otherwise.
+    assert data.customer is not None and data.schedule is not None
+    assert data.payment_method is not None and data.shipping_method is not None
+    assert data.begins_at is not None
     subscription = Subscription.objects.create(
         shop=shop,
         customer=data.customer,
@@ -475,8 +491,12 @@ def _current_values(subscription: Subscription) -> dict[str, Any]:
 
 @transaction.atomic
 def subscription_update(
-    *, subscription: Subscription, changes: dict, actor=None, now: datetime | None = None
-) -> tuple[Subscription, list[dict]]:
+    *,
+    subscription: Subscription,
+    changes: dict[str, Any],
+    actor: Actor = None,
+    now: datetime | None = None,
+) -> tuple[Subscription, list[dict[str, Any]]]:
     """Edit a subscription, re-sync its proxy orders and carry the edit to its placed orders
     of open cycles. Returns (subscription, issues: orders that could not be updated).
 
@@ -513,6 +533,9 @@ def subscription_update(
         raise ValidationFailed(
             {"begins_at": [_("Begins at cannot be changed once an order has been placed")]}
         )
+    # Each is required: `_validate` raised otherwise.
+    assert data.payment_method is not None and data.shipping_method is not None
+    assert data.begins_at is not None
     subscription.payment_method = data.payment_method
     subscription.shipping_method = data.shipping_method
     subscription.begins_at, subscription.ends_at = data.begins_at, data.ends_at
@@ -545,7 +568,7 @@ def subscription_pause(
     subscription: Subscription,
     open_orders: str | None,
     resume_on: date | None = None,
-    actor=None,
+    actor: Actor = None,
     now: datetime | None = None,
 ) -> Subscription:
     """Stop placements until unpaused (by hand, or on `resume_on`). Orders already placed in
@@ -593,8 +616,8 @@ def subscription_pause(
 
 @transaction.atomic
 def subscription_unpause(
-    *, subscription: Subscription, actor=None, now: datetime | None = None
-) -> tuple[Subscription, list[dict]]:
+    *, subscription: Subscription, actor: Actor = None, now: datetime | None = None
+) -> tuple[Subscription, list[dict[str, Any]]]:
     """Resume placements. The subscription is validated again (a Stripe consent withdrawn in
     the meantime is reported, not ignored); orders due in cycles open now are placed at once,
     after commit. Returns (subscription, order update issues).
@@ -631,17 +654,19 @@ def subscription_unpause(
     return subscription, issues
 
 
-def subscriptions_unpause_due(*, now: datetime | None = None) -> dict[int, dict]:
+def subscriptions_unpause_due(*, now: datetime | None = None) -> dict[int, dict[str, Any]]:
     """Unpause every paused subscription whose resume date has come (in its shop's time zone).
     Each one is its own transaction; returns {subscription id: errors} for those that could
     not be unpaused (they stay paused)."""
     now = now or timezone.now()
-    failures: dict[int, dict] = {}
+    failures: dict[int, dict[str, Any]] = {}
     candidates = Subscription.objects.filter(
         canceled_at__isnull=True, paused_at__isnull=False, resume_on__isnull=False
     ).select_related("shop")
     for subscription in candidates:
-        if subscription.resume_on > _today_in_shop(subscription.shop, now):
+        if subscription.resume_on is None or subscription.resume_on > _today_in_shop(
+            subscription.shop, now
+        ):
             continue
         try:
             subscription_unpause(subscription=subscription, now=now)
@@ -655,7 +680,7 @@ def subscription_cancel(
     *,
     subscription: Subscription,
     open_orders: str | None,
-    actor=None,
+    actor: Actor = None,
     now: datetime | None = None,
 ) -> Subscription:
     """Cancel for good: every delivery of a cycle not closed yet is canceled, except orders
@@ -714,7 +739,7 @@ def _refuse_if_closed(proxy: ProxyOrder, now: datetime, message: str) -> None:
 
 @transaction.atomic
 def proxy_order_cancel(
-    *, proxy_order: ProxyOrder, actor=None, now: datetime | None = None
+    *, proxy_order: ProxyOrder, actor: Actor = None, now: datetime | None = None
 ) -> ProxyOrder:
     """Skip one delivery while its cycle is not closed; a placed order is canceled and its
     stock released. Raises Conflict once the cycle has closed."""
@@ -741,7 +766,7 @@ def proxy_order_cancel(
 
 @transaction.atomic
 def proxy_order_resume(
-    *, proxy_order: ProxyOrder, actor=None, now: datetime | None = None
+    *, proxy_order: ProxyOrder, actor: Actor = None, now: datetime | None = None
 ) -> ProxyOrder:
     """Re-instate a skipped delivery while its cycle is not closed: a canceled order is
     resumed (taking back the stock still there), a never-placed one is pending again and, if
@@ -792,7 +817,7 @@ def proxy_order_resume(
 
 @transaction.atomic
 def proxy_order_retry(
-    *, proxy_order: ProxyOrder, actor=None, now: datetime | None = None
+    *, proxy_order: ProxyOrder, actor: Actor = None, now: datetime | None = None
 ) -> ProxyOrder:
     """Try again to place a delivery that was found empty (or failed) while its cycle is open:
     back to pending and placed at once after commit. Raises Conflict otherwise."""

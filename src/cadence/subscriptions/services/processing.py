@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connections
@@ -103,9 +104,11 @@ def run_tick(*, now: datetime | None = None) -> list[str]:
     )
     for cycle in to_confirm:
         started = time.monotonic()
-        summary = confirmation.confirm_cycle(order_cycle=cycle, now=now)
-        if summary.did_something:
-            lines.append(f"confirmed {_cycle_label(cycle)}: {summary.describe()} {_took(started)}")
+        confirmed = confirmation.confirm_cycle(order_cycle=cycle, now=now)
+        if confirmed.did_something:
+            lines.append(
+                f"confirmed {_cycle_label(cycle)}: {confirmed.describe()} {_took(started)}"
+            )
 
     lines += _requeue_lost_summaries(now)
     sent = emails_send_due(now=now)
@@ -200,6 +203,7 @@ def requeue_abandoned_tasks(*, now: datetime | None = None, backend_name: str = 
             pk=pk, status=TaskResultStatus.RUNNING, started_at=started_at
         )
         name = task_path.rsplit(".", 1)[-1]
+        assert started_at is not None  # filtered on it above
         silent_for = int((now - started_at).total_seconds())
         runs = len(worker_ids or [])
         if runs >= MAX_TASK_RUNS:
@@ -263,9 +267,10 @@ def _renew_lease(task_id: str, stop: threading.Event, every: float) -> None:
 def _leased_worker_class() -> type:
     """django-tasks-db's worker, renewing each task's lease while it runs the task."""
     from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
 
     class LeasedWorker(Worker):
-        def run_task(self, db_task_result) -> None:
+        def run_task(self, db_task_result: DBTaskResult[Any, Any]) -> None:
             lease = task_lease()
             if lease is None:
                 super().run_task(db_task_result)
@@ -299,7 +304,7 @@ def _lease_check_every(catch_up_every: float) -> float:
 def _run_queued_tasks(worker_id: str, *, requeue_abandoned: bool = True) -> None:
     """Run every task that is ready in the database queue, then return; first, unless told
     not to, queue again the tasks whose worker died (`requeue_abandoned_tasks`)."""
-    backend_path = settings.TASKS.get("default", {}).get("BACKEND", "")
+    backend_path = str(settings.TASKS.get("default", {}).get("BACKEND", ""))
     if not backend_path.startswith("django_tasks_db"):
         return  # tasks run where they are enqueued (immediate backend): nothing queued
     if requeue_abandoned:

@@ -37,7 +37,7 @@ def manager_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             raise Http404 from None
         if not shop.is_shop:
             raise Http404
-        request.shop = shop
+        request.shop = shop  # type: ignore[attr-defined]  # an attribute of ours
         return view(request, shop, *args, **kwargs)
 
     return wrapper

@@ -123,7 +123,7 @@ class ProductSearchForm(forms.Form):
 
     def __init__(self, *args, producers, shop: Enterprise, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["producer"].choices = [("", _("All producers"))] + [
+        self.fields["producer"].choices = [("", _("All producers"))] + [  # type: ignore[attr-defined]  # a ChoiceField
             (p.pk, _("%(name)s (this shop)") % {"name": p.name} if p.pk == shop.pk else p.name)
             for p in producers
         ]
@@ -168,7 +168,9 @@ class ProductTable(ManageTable):
         return format_html(
             '<ul class="variant-lines">{}</ul>',
             format_html_join(
-                "", "<li>{}</li>", ((self._variant_line(v),) for v in record.live_variants)
+                "",
+                "<li>{}</li>",
+                ((self._variant_line(v),) for v in record.live_variants),  # type: ignore[attr-defined]  # prefetched by the selector
             ),
         )
 

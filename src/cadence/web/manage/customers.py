@@ -148,7 +148,11 @@ def _sort_key(name: str) -> str:
 @lru_cache(maxsize=8)
 def _countries_in(language: str) -> tuple[tuple[str, str], ...]:
     names = Locale.parse(language).territories
-    codes = (c for c in names if len(c) == 2 and c.isalpha() and c not in NOT_COUNTRIES)
+    codes = (
+        c
+        for c in names
+        if isinstance(c, str) and len(c) == 2 and c.isalpha() and c not in NOT_COUNTRIES
+    )
     return tuple(sorted(((c, names[c]) for c in codes), key=lambda item: _sort_key(item[1])))
 
 

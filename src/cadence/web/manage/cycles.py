@@ -420,7 +420,7 @@ def variant_search(request: HttpRequest, shop: Enterprise) -> HttpResponse:
     matching `q`, leaving out the ticked ones (`variant_ids`). The answer is a fragment of
     the form; a visit without htmx goes to the new cycle's form, which searches too."""
     q = request.GET.get("q", "").strip()
-    if not request.htmx:
+    if not request.htmx:  # type: ignore[attr-defined]  # set by django-htmx
         return redirect(
             f"{reverse('manage-order-cycle-new', args=[shop.pk])}?{urlencode({'q': q})}"
         )

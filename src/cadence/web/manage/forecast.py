@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from typing import Any
 
 import django_tables2 as tables
 from django.http import Http404, HttpRequest, HttpResponse
@@ -214,7 +215,7 @@ def forecast_page(request: HttpRequest, shop: Enterprise, order_cycle_id: int) -
     cycle = _cycle(shop, order_cycle_id)
     now = timezone.now()
     cycle_url = reverse("manage-order-cycle", args=[shop.pk, cycle.pk])
-    context = {
+    context: dict[str, Any] = {
         "shop": shop,
         "title": _("Forecast: %(name)s") % {"name": cycle.name},
         "area": AREA,

@@ -125,6 +125,7 @@ class AmountField(_TypedNumberField):
             raise self._refuse("invalid") from None
         # Trailing zeros are no decimals that would be lost: 2.500 fits two places.
         _sign, digits, exponent = number.normalize().as_tuple()
+        assert isinstance(exponent, int)  # a finite number (the pattern admits no other)
         if -exponent > self.decimal_places:
             raise self._refuse("decimal_places", places=self.decimal_places)
         if self.max_digits is not None and len(digits) + exponent > (

@@ -89,21 +89,23 @@ def _subscription_url(shop: Enterprise, subscription_id: int) -> str:
 def _attention_row(shop: Enterprise, item: AttentionItem) -> dict:
     """What the home shows of one subscription needing attention."""
     customer = item.subscription.customer
+    # Every kind but `resuming` names the cycle concerned.
+    cycle_name = item.order_cycle.name if item.order_cycle is not None else ""
     if item.kind == "resuming":
         detail = _("Paused; resumes on %(date)s.") % {
             "date": local_date(item.resume_on, shop.timezone)
         }
     elif item.kind == "payment_needs_authorization":
         detail = _("%(cycle)s: the buyer must authenticate the card payment.") % {
-            "cycle": item.order_cycle.name
+            "cycle": cycle_name
         }
     elif item.reason:
         detail = _("%(cycle)s: %(reason)s") % {
-            "cycle": item.order_cycle.name,
+            "cycle": cycle_name,
             "reason": item.reason,
         }
     else:
-        detail = item.order_cycle.name
+        detail = cycle_name
     return {
         "kind": item.kind,
         "label": ATTENTION_LABELS[item.kind],

@@ -18,7 +18,7 @@ from typing import Any
 import django_tables2 as tables
 from django import forms
 from django.contrib import messages
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -39,20 +39,20 @@ from cadence.payments.selectors import payment_methods_for_shop
 from cadence.payments.services import payment_method_create, payment_method_update
 from cadence.web.manage.access import get_for_shop, manager_page
 from cadence.web.manage.forms import AmountField, add_service_errors
-from cadence.web.manage.pages import render_page
+from cadence.web.manage.pages import Crumb, render_page
 from cadence.web.manage.tables import ManageTable, configure
 
 # --- Forms -------------------------------------------------------------------------------
 
 
-def _fee_field(label: str) -> AmountField:
+def _fee_field(label: str | Promise) -> AmountField:
     """A fee in the shop's currency: left empty, none."""
     return AmountField(
         label=label, decimal_places=2, max_digits=12, shown_places=2, empty_value=Decimal(0)
     )
 
 
-def _choice(title: str, explanation: str) -> str:
+def _choice(title: str | Promise, explanation: str | Promise) -> str:
     """A radio button's label: what it is, then what it means, in lighter type."""
     return format_html(
         '<span class="choice-title">{}</span> <span class="help">{}</span>', title, explanation
@@ -60,7 +60,7 @@ def _choice(title: str, explanation: str) -> str:
 
 
 # Under each kind's radio button: what it does, and whether subscriptions can use it.
-KIND_EXPLANATIONS = {
+KIND_EXPLANATIONS: dict[str, Promise] = {
     PaymentMethodKind.MANUAL: gettext_lazy(
         "You collect the money by hand. Subscriptions can use it."
     ),
@@ -166,7 +166,7 @@ class ShippingMethodForm(forms.Form):
 
     def __init__(self, *args, currency: str, method: ShippingMethod | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["requires_address"].choices = [
+        self.fields["requires_address"].choices = [  # type: ignore[attr-defined]  # a ChoiceField
             (
                 "true",
                 _choice(
@@ -329,9 +329,9 @@ class MethodPages:
     area: str
     url: str
     methods: Callable[..., QuerySet]
-    create: Callable[..., Model]
+    create: Callable[..., PaymentMethod | ShippingMethod]
     update: Callable[[Any, dict], object]
-    form: type[forms.Form]
+    form: Callable[..., forms.Form]
     initial: Callable[[Any], dict]
     table: type[_MethodTable]
     consequence: Callable[[Any], str]
@@ -345,7 +345,7 @@ class MethodPages:
     reactivated: Promise
     deactivated: Promise
 
-    def crumbs(self, shop: Enterprise) -> list[tuple[str, str]]:
+    def crumbs(self, shop: Enterprise) -> list[Crumb]:
         return [(self.title, reverse(f"{self.url}s", args=[shop.pk]))]
 
     def method(self, shop: Enterprise, pk: int) -> Method:

@@ -166,7 +166,7 @@ class CycleOrderTable(ManageTable):
 
     def render_items(self, record: Order):
         given = [line for line in record.line_items.all() if line.quantity > 0]
-        count = ngettext("%(n)s item", "%(n)s items", record.item_count) % {"n": record.item_count}
+        count = ngettext("%(n)s item", "%(n)s items", record.item_count) % {"n": record.item_count}  # type: ignore[attr-defined]  # annotated by the selector
         named = format_html_join(
             ", ",
             "{}\u00a0×\u00a0{}",
@@ -180,7 +180,7 @@ class CycleOrderTable(ManageTable):
                 ngettext("and %(n)s more product", "and %(n)s more products", more) % {"n": more},
             )
         short = ""
-        if record.short_lines:
+        if record.short_lines:  # type: ignore[attr-defined]  # annotated by the selector
             short = format_html(
                 '<br><span class="status status-failed">{}</span>', _("less than asked for")
             )
@@ -391,7 +391,7 @@ def _outcome_titles() -> dict:
 
 # The orders list's filters that show all the orders of an outcome (outcomes without an
 # order have none).
-OUTCOME_FILTERS = {
+OUTCOME_FILTERS: dict[str, dict[str, str]] = {
     "placed_in_full": {"shortage": "no"},
     "shortages": {"shortage": "yes"},
     "paid_orders": {"state": OrderState.CONFIRMED, "payment_state": PaymentState.PAID},

@@ -6,16 +6,18 @@ Views call `render_page`, so the layout's context is built in one place.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from cadence.enterprises.models import Enterprise
 from cadence.enterprises.selectors import shops_to_switch_to
 
-Crumb = tuple[str, str | None]
+Crumb = tuple[str | Promise, str | None]
 
 
 def render_page(
@@ -23,11 +25,11 @@ def render_page(
     template: str,
     *,
     shop: Enterprise,
-    title: str,
+    title: str | Promise,
     area: str,
     crumbs: Sequence[Crumb] = (),
     status: int = 200,
-    **context,
+    **context: Any,
 ) -> HttpResponse:
     """Render a manager page. `crumbs` are the (label, url) steps between the shop's overview
     and this page; the page's own title ends the trail."""

@@ -128,14 +128,21 @@ def _picker(shop: Enterprise, *, chosen_ids: list[int], known_ids: set[int]) -> 
     now = timezone.now()
     chosen = set(chosen_ids)
     cycles = order_cycles_for_schedule_form(shop=shop, selected_ids=chosen | known_ids, now=now)
+    closed = set()
     for cycle in cycles:
-        cycle.is_closed = domain.is_closed(closes_at=cycle.closes_at, now=now)
-        cycle.is_open = domain.is_open(opens_at=cycle.opens_at, closes_at=cycle.closes_at, now=now)
+        # Shown by the template next to each cycle.
+        is_closed = domain.is_closed(closes_at=cycle.closes_at, now=now)
+        cycle.is_closed = is_closed  # type: ignore[attr-defined]
+        cycle.is_open = domain.is_open(  # type: ignore[attr-defined]
+            opens_at=cycle.opens_at, closes_at=cycle.closes_at, now=now
+        )
+        if is_closed:
+            closed.add(cycle.pk)
     # Closed cycles pile up in a long-lived schedule: they come folded, after the others.
     return {
         "shop": shop,
-        "chosen": [c for c in cycles if c.pk in chosen and not c.is_closed],
-        "chosen_closed": [c for c in cycles if c.pk in chosen and c.is_closed],
+        "chosen": [c for c in cycles if c.pk in chosen and c.pk not in closed],
+        "chosen_closed": [c for c in cycles if c.pk in chosen and c.pk in closed],
         "available": [c for c in cycles if c.pk not in chosen],
     }
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypeVar, overload
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -138,17 +139,17 @@ class DetailsForm(forms.Form):
             del self.fields["customer_id"], self.fields["schedule_id"]
         else:
             choose = [("", _("Choose a schedule"))]
-            self.fields["schedule_id"].choices = choose + [
+            self.fields["schedule_id"].choices = choose + [  # type: ignore[attr-defined]  # a ChoiceField
                 (s.pk, s.name) for s in schedules_for_shop(shop=shop)
             ]
         current_shipping = subscription.shipping_method_id if subscription else None
         current_payment = subscription.payment_method_id if subscription else None
-        self.fields["shipping_method_id"].choices = [("", _("Choose a shipping method"))] + [
+        self.fields["shipping_method_id"].choices = [("", _("Choose a shipping method"))] + [  # type: ignore[attr-defined]  # a ChoiceField
             (m.pk, _method_label(m, shop))
             for m in shipping_methods_for_shop(shop=shop)
             if m.active or m.pk == current_shipping
         ]
-        self.fields["payment_method_id"].choices = [("", _("Choose a payment method"))] + [
+        self.fields["payment_method_id"].choices = [("", _("Choose a payment method"))] + [  # type: ignore[attr-defined]  # a ChoiceField
             (m.pk, _method_label(m, shop))
             for m in payment_methods_for_shop(shop=shop)
             if (
@@ -198,10 +199,13 @@ class LongSelect(forms.Select):
         return []  # the options are rendered at once, in `get_context`
 
 
-def _with_long_selects(form: forms.Form) -> forms.Form:
+_F = TypeVar("_F", bound=forms.Form)
+
+
+def _with_long_selects(form: _F) -> _F:
     field = form.fields["country"]
     field.widget = LongSelect(attrs=field.widget.attrs)
-    field.widget.choices = field.choices
+    field.widget.choices = field.choices  # type: ignore[attr-defined]  # a ChoiceField
     return form
 
 
@@ -260,6 +264,12 @@ def _posted_lines(data: QueryDict) -> list[tuple[int, str]]:
     return lines
 
 
+@overload
+def _local_date(moment: datetime, shop: Enterprise) -> date: ...
+@overload
+def _local_date(moment: None, shop: Enterprise) -> None: ...
+@overload
+def _local_date(moment: datetime | None, shop: Enterprise) -> date | None: ...
 def _local_date(moment: datetime | None, shop: Enterprise) -> date | None:
     if moment is None:
         return None
@@ -716,7 +726,7 @@ def variant_search(request: HttpRequest, shop: Enterprise) -> HttpResponse:
     leaving out the form's lines (`lines`), each with a warning when `schedule_id`'s open and
     upcoming cycles do not offer it."""
     q = request.GET.get("q", "").strip()
-    if not request.htmx:
+    if not request.htmx:  # type: ignore[attr-defined]  # set by django-htmx
         return _no_htmx(request, shop, {"q": q})
     try:
         schedule_id = int(request.GET.get("schedule_id") or "")
@@ -738,7 +748,7 @@ def customer_search(request: HttpRequest, shop: Enterprise) -> HttpResponse:
     """Up to CUSTOMER_SEARCH_LIMIT of the shop's customers matching `customer_q` (email, name
     or code), as choices of the form's customer."""
     q = request.GET.get("customer_q", "").strip()
-    if not request.htmx:
+    if not request.htmx:  # type: ignore[attr-defined]  # set by django-htmx
         return _no_htmx(request, shop, {"customer_q": q})
     found = _customer_search(shop, q, chosen=None)
     return render(
