@@ -227,6 +227,27 @@ def test_a_signed_but_malformed_event_answers_400_and_is_logged(client, settings
     assert record.levelname == "WARNING" and "stripe webhook refused" in record.getMessage()
 
 
+@pytest.mark.parametrize("payload", [["evt_1", "payment_intent.succeeded"], "evt_1", 42, None])
+def test_a_signed_body_that_is_not_an_object_answers_400(client, settings, caplog, payload):
+    """A correctly signed body that is JSON but not an object is refused like any malformed
+    event: 400 with a message and a warning, never a 500."""
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    body, signature = signed(payload)
+
+    with caplog.at_level(logging.WARNING, logger="cadence.payments.webhooks"):
+        response = client.post(
+            "/stripe/webhook",
+            data=body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=signature,
+        )
+
+    assert response.status_code == 400
+    assert response.content.decode().startswith("Malformed event: ")
+    assert not StripeEvent.objects.exists()
+    assert any("stripe webhook refused" in r.getMessage() for r in caplog.records)
+
+
 def test_a_signed_card_update_with_wrong_types_answers_400(client, settings):
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     body, signature = signed(
