@@ -54,31 +54,33 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import F, Model, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cadence.catalog.models import Variant
 from cadence.catalog.services import stock_reserve_bulk
+from cadence.customers.models import Customer
 from cadence.cycles.domain import order_cycle_is_open
 from cadence.cycles.models import OrderCycle
 from cadence.enterprises.models import Enterprise
 from cadence.notifications.models import Email
 from cadence.notifications.services import email_queue, emails_queue_rows
 from cadence.orders.domain import Fee, fees_for
-from cadence.orders.models import LineItem, Order
+from cadence.orders.models import LineItem, Order, ShippingMethod
 from cadence.orders.services import NewOrder, orders_create_bulk
-from cadence.payments.models import Payment, PaymentMethodKind
+from cadence.payments.models import Payment, PaymentMethod, PaymentMethodKind
 from cadence.payments.services import payments_create_pending
 from cadence.subscriptions.allocation import Share
 from cadence.subscriptions.models import (
     CycleAllocation,
     ProxyOrder,
     ProxyOrderState,
+    Subscription,
     SubscriptionLineItem,
 )
 from cadence.subscriptions.planning import (
@@ -91,6 +93,8 @@ from cadence.subscriptions.planning import (
 from cadence.subscriptions.services.emails import buyer_name
 
 logger = logging.getLogger("cadence.placement")
+
+_M = TypeVar("_M", bound=Model)
 
 # A few hundred proxy orders per transaction: big enough that per-query overhead vanishes,
 # small enough that a chunk holds its variant locks for well under a second and that
@@ -142,7 +146,7 @@ class PlacementSummary:
         )
 
 
-def _locking(qs: QuerySet) -> QuerySet:
+def _locking(qs: QuerySet[_M]) -> QuerySet[_M]:
     """FOR UPDATE SKIP LOCKED on the queryset's own rows (PostgreSQL; a no-op on SQLite)."""
     if connection.features.has_select_for_update_skip_locked:
         return qs.select_for_update(skip_locked=True, of=("self",))
@@ -220,7 +224,7 @@ def cycle_shares(*, order_cycle: OrderCycle, proxies: QuerySet[ProxyOrder], poli
             .values_list("subscription__created_at", "subscription_id", "quantity")
         )
 
-        def claims(ranked=ranked) -> Iterator[tuple[tuple, int]]:
+        def claims(ranked: Any = ranked) -> Iterator[tuple[tuple[datetime, int], int]]:
             return (((created, sub), q) for created, sub, q in ranked.iterator(chunk_size=2000))
 
         share = Share.build(claims=claims, stock=on_hand, policy=policy, demand=demand[variant_id])
@@ -229,7 +233,7 @@ def cycle_shares(*, order_cycle: OrderCycle, proxies: QuerySet[ProxyOrder], poli
     return shares
 
 
-def shares_to_json(shares: Shares) -> dict:
+def shares_to_json(shares: Shares) -> dict[str, Any]:
     """Shares as stored in `CycleAllocation.shares` (JSON): ranks are (created_at,
     subscription id)."""
     return {
@@ -244,7 +248,7 @@ def shares_to_json(shares: Shares) -> dict:
     }
 
 
-def shares_from_json(data: dict | None) -> Shares:
+def shares_from_json(data: dict[str, Any] | None) -> Shares:
     shares: Shares = {}
     for variant_id, (policy, stock, demand, cutoff, partial) in (data or {}).items():
         rank = (datetime.fromisoformat(cutoff[0]), int(cutoff[1])) if cutoff else None
@@ -352,9 +356,9 @@ def order_email_context(
     order_cycle: OrderCycle,
     customer_name: str,
     has_account: bool,
-    shipping=None,
-    payment_method=None,
-) -> dict:
+    shipping: ShippingMethod | None = None,
+    payment_method: PaymentMethod | None = None,
+) -> dict[str, Any]:
     """The JSON data the order emails are rendered from (lines: name, quantity, requested,
     unit price). Amounts are strings, dates ISO strings in UTC."""
     rows = [
@@ -402,7 +406,7 @@ def order_email_context(
 ORDER_EMAIL_KINDS = ("placement", "confirmation", "failed_payment", "authentication")
 
 
-def order_email_reference(*, order_id: int, timezone_name: str, **extra) -> dict:
+def order_email_reference(*, order_id: int, timezone_name: str, **extra: Any) -> dict[str, Any]:
     """What an order email's outbox row stores (for a kind of `ORDER_EMAIL_KINDS`): a
     reference to the order, expanded by `order_email_context_from_db` when the email is
     rendered for sending. Writing the
@@ -415,7 +419,7 @@ def order_email_reference(*, order_id: int, timezone_name: str, **extra) -> dict
     }
 
 
-def order_email_context_from_db(reference: dict) -> dict:
+def order_email_context_from_db(reference: dict[str, Any]) -> dict[str, Any]:
     """The full context of an order email from its outbox reference (called at send time).
     Rows queued before the email registry also carry a `builder` path, left out here."""
     order = Order.objects.select_related("shop", "order_cycle", "customer", "shipping_method").get(
@@ -440,7 +444,9 @@ def order_email_context_from_db(reference: dict) -> dict:
     return context
 
 
-def _buyer_email(*, kind: str, customer, shop: Enterprise, context: dict) -> tuple:
+def _buyer_email(
+    *, kind: str, customer: Customer, shop: Enterprise, context: dict[str, Any]
+) -> tuple[Any, ...]:
     """An outbox row to the buyer (values for `EMAIL_COLUMNS`), as `email_build` makes it."""
     return (
         customer.email,
@@ -455,7 +461,7 @@ def _buyer_email(*, kind: str, customer, shop: Enterprise, context: dict) -> tup
 # --- the chunk ----------------------------------------------------------------------------
 
 
-def _problem_with(subscription) -> str | None:
+def _problem_with(subscription: Subscription) -> str | None:
     """Why this subscription cannot be placed at all (None when it can)."""
     if not subscription.bill_address:
         return _("The subscription has no billing address.")
@@ -481,7 +487,7 @@ def order_number(proxy_order_id: int) -> str:
     return f"S{proxy_order_id:06d}"
 
 
-def _guarded_update(ids: list[int], states: Sequence[str], **values) -> None:
+def _guarded_update(ids: list[int], states: Sequence[str], **values: Any) -> None:
     """Move these proxy orders out of `states`; all of them, or the transaction fails."""
     if not ids:
         return
@@ -508,7 +514,7 @@ def _mark_placed(pairs: list[tuple[int, int]], states: Sequence[str], now: datet
         f"WHERE id IN ({ids}) AND state IN ({guard}) AND order_id IS NULL"
     )
     moment = connection.ops.adapt_datetimefield_value(now)
-    params = [ProxyOrderState.PLACED, moment, moment]
+    params: list[Any] = [ProxyOrderState.PLACED, moment, moment]
     params += [value for pair in pairs for value in pair]
     params += [proxy_id for proxy_id, _order_id in pairs]
     params += list(states)
@@ -952,7 +958,7 @@ def _chunks(ids: Sequence[int], size: int) -> Iterable[list[int]]:
         yield list(ids[start : start + size])
 
 
-def id_chunks(qs: QuerySet, size: int) -> Iterator[list[int]]:
+def id_chunks(qs: QuerySet[Any], size: int) -> Iterator[list[int]]:
     """The queryset's ids in chunks, read one chunk at a time (keyset pagination on the
     primary key), so a cycle of any size never has all its ids in memory."""
     last = 0
