@@ -4,6 +4,7 @@ between browser steps."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 from django.db import connections
 
 CHROMIUM = "/usr/bin/chromium"
+# A phone's width, as the pages must fit it.
+PHONE_WIDTH = 390
 
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -107,3 +110,21 @@ def watch_csp(page) -> list[str]:
 
 def violations(page) -> list[str]:
     return page.evaluate("window.__cspViolations || []")
+
+
+def playwright_expect():
+    """Playwright's auto-waiting `expect`, imported when used: without Playwright the tests
+    are skipped by the page fixtures rather than broken at import."""
+    from playwright.sync_api import expect
+
+    return expect
+
+
+def squash(text: str) -> str:
+    """Text as compared in browser tests: runs of whitespace (French writes no-break spaces
+    before `€` and inside « ») read as one space."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def text_of(locator) -> str:
+    return squash(locator.inner_text())

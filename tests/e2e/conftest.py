@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import chromium_page
+from tests.browser import PHONE_WIDTH, chromium_page
 from tests.payments.conftest import localstripe, localstripe_server  # noqa: F401
 
 
@@ -16,3 +16,8 @@ from tests.payments.conftest import localstripe, localstripe_server  # noqa: F40
 def browser_page(monkeypatch, live_server, request):
     # (Depending on live_server makes the browser close first, ending its connections.)
     yield from chromium_page(monkeypatch, request)
+
+
+@pytest.fixture
+def phone_page(monkeypatch, live_server, request):
+    yield from chromium_page(monkeypatch, request, viewport={"width": PHONE_WIDTH, "height": 844})

@@ -23,13 +23,12 @@ from cadence.enterprises.services import enterprise_create
 from cadence.orders.models import ShippingMethod
 from cadence.payments.models import PaymentMethod
 from tests import factories
-from tests.browser import chromium_page, in_db
+from tests.browser import PHONE_WIDTH, in_db, playwright_expect, text_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PARIS = ZoneInfo("Europe/Paris")
 PASSWORD = "secret-pw-42"
-PHONE_WIDTH = 390
 STEPS = 7  # the setup checklist's steps
 
 # The abbreviated months each language writes in dates (CLDR's, as managers read them).
@@ -37,30 +36,6 @@ MONTHS = {
     "en": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(),
     "fr": "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.".split(),
 }
-
-
-@pytest.fixture
-def phone_page(monkeypatch, live_server, request):
-    # (Depending on live_server makes the browser close first, ending its connections.)
-    yield from chromium_page(monkeypatch, request, viewport={"width": PHONE_WIDTH, "height": 844})
-
-
-def _expect():
-    """Playwright's auto-waiting `expect`, imported when used: without Playwright the tests
-    are skipped by the page fixtures rather than broken at import."""
-    from playwright.sync_api import expect
-
-    return expect
-
-
-def _squash(text: str) -> str:
-    """Text as compared here: runs of whitespace (French writes no-break spaces before `€`
-    and inside « ») read as one space."""
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _text(locator) -> str:
-    return _squash(locator.inner_text())
 
 
 # --- What a manager reads and clicks, per language ---------------------------------------------
@@ -208,20 +183,20 @@ def _main_link(page, label: str) -> None:
 
 
 def _assert_title(page, title: str) -> None:
-    _expect()(page.locator("main h1")).to_have_text(title)
+    playwright_expect()(page.locator("main h1")).to_have_text(title)
 
 
 def _assert_message(page, message: str) -> None:
     messages = page.locator("ul.messages")
-    _expect()(messages).to_be_visible()
-    assert message in _text(messages)
+    playwright_expect()(messages).to_be_visible()
+    assert message in text_of(messages)
 
 
 def _home_step(page, texts: Texts, *, done: int, step: int) -> None:
     """From the manager home (reached by its tab), with `done` steps ticked, follow the link
     of step `step` (1-based) of the checklist."""
     _tab(page, texts.overview)
-    expect = _expect()
+    expect = playwright_expect()
     expect(page.locator("ol.steps li[data-done=true]")).to_have_count(done)
     expect(page.locator("ol.steps li[data-done=false]")).to_have_count(STEPS - done)
     _follow(page, page.locator(f"ol.steps > li:nth-child({step}) a"))
@@ -245,7 +220,7 @@ def _written_date(moment: datetime, language: str) -> str:
 def _setup_flow(page, live_server, texts: Texts) -> None:
     """A manager of a bare shop signs in and sets it up through the pages, in the page's
     language; the rows are then checked in the database."""
-    expect = _expect()
+    expect = playwright_expect()
 
     def world():
         shop = enterprise_create(name="Ferme des Tilleuls", contact_email="bonjour@tilleuls.fr")
@@ -323,7 +298,7 @@ def _setup_flow(page, live_server, texts: Texts) -> None:
     page.fill("#id_variants-0-on_hand", "20")
     _submit(page, texts.save_product)
     _assert_message(page, texts.product_added)
-    assert texts.price_shown in _text(page.locator("main table"))
+    assert texts.price_shown in text_of(page.locator("main table"))
 
     # 6. An order cycle from tomorrow to a week from now, the variant found through the
     # picker's search and ticked, and a fee.
@@ -353,7 +328,7 @@ def _setup_flow(page, live_server, texts: Texts) -> None:
     _assert_message(page, texts.order_cycle_created)
     row = page.locator("main table tbody tr", has_text="Week 1")
     expect(row).to_have_count(1)
-    assert _written_date(opens, texts.language) in _text(row)
+    assert _written_date(opens, texts.language) in text_of(row)
 
     # 7. A schedule with that cycle, ticked in the two-list picker.
     _home_step(page, texts, done=6, step=7)
@@ -522,7 +497,7 @@ def test_no_page_of_the_setup_scrolls_sideways_on_a_phone(phone_page, live_serve
         "marie-christine.delaunay@tilleuls.fr",
         button=ENGLISH.sign_in if language == "en" else FRENCH.sign_in,
     )
-    _expect()(page.locator("html")).to_have_attribute("lang", language)
+    playwright_expect()(page.locator("html")).to_have_attribute("lang", language)
     paths = [
         "",
         "settings/",
@@ -551,7 +526,7 @@ def test_no_page_of_the_setup_scrolls_sideways_on_a_phone(phone_page, live_serve
         if path == "order-cycles/new/":
             # The picker's search results too (long product labels).
             page.locator("#variant-picker input[type=search]").press_sequentially("pommes")
-            _expect()(page.locator("#variant-results-list li")).to_have_count(1)
+            playwright_expect()(page.locator("#variant-results-list li")).to_have_count(1)
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE_WIDTH:
             too_wide[path or "home"] = (width, page.evaluate(_OVERFLOWING, PHONE_WIDTH))
@@ -570,7 +545,7 @@ def test_bad_input_in_each_form_is_shown_next_to_its_field_and_writes_nothing(
     method, an invalid email for a customer, a negative price for a product, a close before
     the opening for an order cycle, and a blank name for a schedule."""
     page = browser_page
-    expect = _expect()
+    expect = playwright_expect()
 
     def world():
         manager = factories.user("paul@tilleuls.fr", password=PASSWORD)
@@ -600,7 +575,7 @@ def test_bad_input_in_each_form_is_shown_next_to_its_field_and_writes_nothing(
         _submit(page, button)
         block = page.locator(f"#{error_id}")
         expect(block).to_be_visible()
-        assert message in _text(block)
+        assert message in text_of(block)
         expect(page.locator(beside).locator(f"#{error_id}")).to_have_count(1)
         assert in_db(counts) == before
 

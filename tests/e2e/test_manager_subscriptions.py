@@ -27,38 +27,20 @@ from cadence.orders.models import Order, OrderState
 from cadence.subscriptions.models import ProxyOrderState, Subscription, SubscriptionEvent
 from cadence.subscriptions.services import lifecycle
 from tests import factories
-from tests.browser import chromium_page, in_db, violations, watch_csp
+from tests.browser import (
+    PHONE_WIDTH,
+    in_db,
+    playwright_expect,
+    text_of,
+    violations,
+    watch_csp,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PARIS = ZoneInfo("Europe/Paris")
 PASSWORD = "secret-pw-42"
-PHONE_WIDTH = 390
 MANAGER = "claire@tilleuls.fr"
-
-
-@pytest.fixture
-def phone_page(monkeypatch, live_server, request):
-    # (Depending on live_server makes the browser close first, ending its connections.)
-    yield from chromium_page(monkeypatch, request, viewport={"width": PHONE_WIDTH, "height": 844})
-
-
-def _expect():
-    """Playwright's auto-waiting `expect`, imported when used: without Playwright the tests
-    are skipped by the page fixtures rather than broken at import."""
-    from playwright.sync_api import expect
-
-    return expect
-
-
-def _squash(text: str) -> str:
-    """Text as compared here: runs of whitespace (French writes no-break spaces before `€`
-    and inside « ») read as one space."""
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _text(locator) -> str:
-    return _squash(locator.inner_text())
 
 
 # --- What a manager reads and clicks, per language ---------------------------------------------
@@ -219,26 +201,26 @@ def _sign_in(page, live_server, texts: Texts) -> None:
     page.fill("#id_password", PASSWORD)
     with page.expect_navigation():
         page.locator("main").get_by_role("button", name=texts.sign_in, exact=True).click()
-    _expect()(page.locator("html")).to_have_attribute("lang", texts.language)
+    playwright_expect()(page.locator("html")).to_have_attribute("lang", texts.language)
 
 
 def _message(page) -> str:
     messages = page.locator("ul.messages")
-    _expect()(messages).to_be_visible()
-    return _text(messages)
+    playwright_expect()(messages).to_be_visible()
+    return text_of(messages)
 
 
 def _create_through_the_form(tour: Tour, ids: dict, texts: Texts) -> int:
     """From the subscriptions list, a subscription for Ann on "Weekly": Ann found by the
     customer search, carrots found by their SKU and added, 2 kg a week; returns its id once
     the browser is on its page."""
-    page, expect = tour.page, _expect()
+    page, expect = tour.page, playwright_expect()
     tour.tab(texts.subscriptions)
     tour.main_link(texts.new_subscription)
     expect(page.locator("main h1")).to_have_text(texts.new_subscription)
     expect(page.locator("#details-title")).to_have_text(texts.details)
     expect(page.locator("#products-title")).to_have_text(texts.products)
-    assert texts.begins_on in _text(page.locator("label[for=id_begins_at]"))
+    assert texts.begins_on in text_of(page.locator("label[for=id_begins_at]"))
     expect(page.locator("button[name=save]")).to_have_text(texts.create)
 
     page.fill("#id_customer_q", "martin")
@@ -299,7 +281,7 @@ def test_a_managers_week_with_subscriptions_on_a_phone(phone_page, live_server, 
     them" cancels that order, puts the carrots back in stock and shows in the history; the
     next cycle's forecast shows the carrots short of what Bob asks. No page scrolls sideways
     or breaks the Content-Security-Policy."""
-    page, expect = phone_page, _expect()
+    page, expect = phone_page, playwright_expect()
     ids = in_db(_world)
     tour = Tour(page, live_server, ids["shop"])
     _sign_in(page, live_server, ENGLISH)
@@ -308,9 +290,9 @@ def test_a_managers_week_with_subscriptions_on_a_phone(phone_page, live_server, 
     subscription_id = _create_through_the_form(tour, ids, ENGLISH)
     subscription_url = page.url
     expect(page.locator("table.subscription-lines tbody tr")).to_have_count(1)
-    assert "Carrots" in _text(page.locator("table.subscription-lines"))
+    assert "Carrots" in text_of(page.locator("table.subscription-lines"))
     expect(page.locator("table.deliveries tbody tr[data-state=pending]")).to_have_count(2)
-    assert "Created the subscription." in _text(page.locator("ol.history"))
+    assert "Created the subscription." in text_of(page.locator("ol.history"))
 
     def created():
         sub = Subscription.objects.get(pk=subscription_id)
@@ -361,10 +343,10 @@ def test_a_managers_week_with_subscriptions_on_a_phone(phone_page, live_server, 
     table = page.locator("main table")
     expect(table.locator("tbody tr")).to_have_count(2)
     ann_row = table.locator("tbody tr", has_text="ann.martin@example.org")
-    assert "2 items" in _text(ann_row) and "Carrots" in _text(ann_row)
+    assert "2 items" in text_of(ann_row) and "Carrots" in text_of(ann_row)
     tour.main_link("Results")
     expect(page.locator("#placement")).to_contain_text("2 orders placed.")
-    assert "Ann Martin" in _text(page.locator("#placement"))
+    assert "Ann Martin" in text_of(page.locator("#placement"))
 
     # 4. Ann's quantity goes up to 3; her placed order follows.
     tour.tab("Subscriptions")
@@ -381,7 +363,7 @@ def test_a_managers_week_with_subscriptions_on_a_phone(phone_page, live_server, 
     tour.follow(page.locator("button[name=save]"))
     assert "The subscription of Ann Martin is saved." in _message(page)
     assert page.url == subscription_url
-    history = _text(page.locator("ol.history"))
+    history = text_of(page.locator("ol.history"))
     assert "Changed the subscription." in history
     tour.follow(placed_row.locator("a"))
     assert page.url.endswith(f"/orders/{ann_order}/")
@@ -398,7 +380,7 @@ def test_a_managers_week_with_subscriptions_on_a_phone(phone_page, live_server, 
     tour.main_link("Pause")
     expect(page.locator("main h1")).to_have_text("Pause the subscription")
     expect(page.locator("ul.placed-orders li")).to_have_count(1)
-    assert "Week 1" in _text(page.locator("ul.placed-orders"))
+    assert "Week 1" in text_of(page.locator("ul.placed-orders"))
     page.get_by_label("Cancel them: their products go back in stock.").check()
     tour.follow(page.locator("main").get_by_role("button", name="Pause the subscription"))
     assert "The subscription of Ann Martin is paused." in _message(page)
@@ -406,8 +388,8 @@ def test_a_managers_week_with_subscriptions_on_a_phone(phone_page, live_server, 
     expect(page.locator(".subscription-status .status")).to_have_text("Paused")
     expect(placed_row).to_have_attribute("data-state", ProxyOrderState.CANCELED)
     latest = page.locator("ol.history > li").first
-    assert "Paused the subscription." in _text(latest)
-    assert "Orders canceled:" in _text(latest)
+    assert "Paused the subscription." in text_of(latest)
+    assert "Orders canceled:" in text_of(latest)
     tour.follow(placed_row.locator("a"))
     expect(page.locator("main dl.meta .status").first).to_have_text("Canceled")
 
@@ -437,10 +419,10 @@ def test_a_managers_week_with_subscriptions_on_a_phone(phone_page, live_server, 
     tour.main_link("Forecast")
     expect(page.locator("#short-count")).to_have_text("1")
     expect(page.locator("#units-missing")).to_have_text("10")
-    assert "One product has less stock than subscriptions ask for" in _text(page.locator("main"))
+    assert "One product has less stock than subscriptions ask for" in text_of(page.locator("main"))
     short_row = page.locator("main table tbody tr[data-short=true]")
     expect(short_row).to_have_count(1)
-    assert "Carrots" in _text(short_row)
+    assert "Carrots" in text_of(short_row)
 
     tour.assert_clean()
 
@@ -452,14 +434,14 @@ def test_the_subscription_is_created_in_french_on_a_phone(phone_page, live_serve
     """In French, the same creation reads in French (the list's link, the form's title and
     button, the amounts, the message on the subscription's page) and saves the same rows; no
     page scrolls sideways or breaks the Content-Security-Policy."""
-    page, expect = phone_page, _expect()
+    page, expect = phone_page, playwright_expect()
     ids = in_db(_world)
     tour = Tour(page, live_server, ids["shop"])
     _sign_in(page, live_server, FRENCH)
 
     subscription_id = _create_through_the_form(tour, ids, FRENCH)
     expect(page.locator("#history-title")).to_have_text("Historique")
-    assert "A créé l’abonnement." in _text(page.locator("ol.history"))
+    assert "A créé l’abonnement." in text_of(page.locator("ol.history"))
     lines = in_db(
         lambda: list(
             Subscription.objects.get(pk=subscription_id).line_items.values_list(
