@@ -180,9 +180,12 @@ def cycle_results(*, order_cycle: OrderCycle, limit: int) -> dict:
     # emails module reads these selectors).
     from django.db.models import Count
 
-    from cadence.orders.models import OrderState, PaymentState
-    from cadence.payments.models import PaymentMethodKind
-    from cadence.subscriptions.services.emails import SummaryLists, summary_orders
+    from cadence.orders.models import OrderState
+    from cadence.subscriptions.services.emails import (
+        SummaryLists,
+        confirmation_outcome,
+        summary_orders,
+    )
 
     class _Lists(SummaryLists):
         def add(self, name: str, order, *, reason: str = "") -> None:
@@ -218,23 +221,14 @@ def cycle_results(*, order_cycle: OrderCycle, limit: int) -> dict:
         # Confirmation: the confirmed and failed ones.
         if row.state not in (ProxyOrderState.CONFIRMED, ProxyOrderState.FAILED):
             continue
-        if row.order_state != OrderState.CONFIRMED:
-            if row.state == ProxyOrderState.FAILED and row.order_id is None:
-                confirmation.add("not_placed", row, reason=row.reason)
+        outcome = confirmation_outcome(row)
+        if outcome is None:
             continue
-        confirmed += 1
-        if row.payment_state == PaymentState.PAID:
-            confirmation.add("paid_orders", row)
-        elif row.payment_state == PaymentState.PENDING:
-            by_card = row.method_kind == PaymentMethodKind.STRIPE
-            confirmation.add("to_charge" if by_card else "to_collect", row)
-        elif row.payment_state == PaymentState.FAILED:
-            reason = row.reason or _("No reason given by the payment provider.")
-            confirmation.add("failed_payment", row, reason=reason)
-        elif row.payment_state == PaymentState.REQUIRES_AUTHORIZATION:
-            confirmation.add("awaiting_authentication", row)
-        elif row.payment_state == PaymentState.VOID:
-            confirmation.add("voided", row)
+        name, reason = outcome
+        if name != "not_placed":
+            confirmed += 1
+        if name:
+            confirmation.add(name, row, reason=reason)
     counts = dict(
         ProxyOrder.objects.filter(
             order_cycle=order_cycle,

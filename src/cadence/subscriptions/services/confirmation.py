@@ -65,7 +65,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Model, OuterRef, QuerySet, Subquery
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from cadence.bulk import insert_rows
 from cadence.customers.models import Customer
@@ -799,7 +798,11 @@ def confirmation_summary_queue_if_done(*, order_cycle: OrderCycle, now: datetime
     # The summary helpers shared with the placement summary.
     from django.utils import translation
 
-    from cadence.subscriptions.services.emails import SummaryLists, summary_orders
+    from cadence.subscriptions.services.emails import (
+        SummaryLists,
+        confirmation_outcome,
+        summary_orders,
+    )
 
     shop = order_cycle.shop
     if not shop.contact_email or not order_cycle_is_closed(order_cycle, now=now):
@@ -826,24 +829,15 @@ def confirmation_summary_queue_if_done(*, order_cycle: OrderCycle, now: datetime
             state__in=[ProxyOrderState.CONFIRMED, ProxyOrderState.FAILED],
         )
     ):
-        if row.order_state != OrderState.CONFIRMED:
-            if row.state == ProxyOrderState.FAILED and row.order_id is None:
-                lists.add("not_placed", row, reason=row.reason)
+        with translation.override(shop.language):  # the summary's language, not ours
+            outcome = confirmation_outcome(row)
+        if outcome is None:
             continue
-        confirmed += 1
-        if row.payment_state == PaymentState.PAID:
-            lists.add("paid_orders", row)
-        elif row.payment_state == PaymentState.PENDING:
-            by_card = row.method_kind == PaymentMethodKind.STRIPE
-            lists.add("to_charge" if by_card else "to_collect", row)
-        elif row.payment_state == PaymentState.FAILED:
-            with translation.override(shop.language):  # the summary's language, not ours
-                reason = row.reason or _("No reason given by the payment provider.")
-            lists.add("failed_payment", row, reason=reason)
-        elif row.payment_state == PaymentState.REQUIRES_AUTHORIZATION:
-            lists.add("awaiting_authentication", row)
-        elif row.payment_state == PaymentState.VOID:
-            lists.add("voided", row)
+        name, reason = outcome
+        if name != "not_placed":
+            confirmed += 1
+        if name:
+            lists.add(name, row, reason=reason)
     if not confirmed:
         return None
     context = {

@@ -263,6 +263,34 @@ def summary_orders(proxy_orders: QuerySet[ProxyOrder]) -> Iterator[SummaryOrder]
         )
 
 
+def confirmation_outcome(order: SummaryOrder) -> tuple[str, str] | None:
+    """The confirmation summary's list for this row and the reason it shows: a confirmed
+    order by its payment ("" when its payment state has no list), or a subscription that
+    failed without an order; None for any other row. Text is in the active language."""
+    # Imported here: these models' apps are read only by the summaries.
+    from django.utils.translation import gettext as _
+
+    from cadence.orders.models import OrderState, PaymentState
+    from cadence.payments.models import PaymentMethodKind
+    from cadence.subscriptions.models import ProxyOrderState
+
+    if order.order_state != OrderState.CONFIRMED:
+        if order.state == ProxyOrderState.FAILED and order.order_id is None:
+            return "not_placed", order.reason
+        return None
+    if order.payment_state == PaymentState.PENDING:
+        by_card = order.method_kind == PaymentMethodKind.STRIPE
+        return ("to_charge" if by_card else "to_collect"), ""
+    if order.payment_state == PaymentState.FAILED:
+        return "failed_payment", order.reason or _("No reason given by the payment provider.")
+    by_payment: dict[str, str] = {
+        PaymentState.PAID: "paid_orders",
+        PaymentState.REQUIRES_AUTHORIZATION: "awaiting_authentication",
+        PaymentState.VOID: "voided",
+    }
+    return by_payment.get(order.payment_state or "", ""), ""
+
+
 class SummaryLists:
     """Orders of a summary sorted into named lists of JSON rows `{number, customer, reason}`,
     each kept to SUMMARY_LIST_LIMIT rows while counting them all."""
