@@ -1,18 +1,19 @@
-"""Set-based INSERTs: many rows of one table in one statement, their new ids returned.
+"""Set-based work: many rows of one table in one INSERT, and ids read a chunk at a time.
 
 The apps that own placement's tables (orders, payments, notifications) write a chunk's
 rows through `insert_rows`, so every bulk write shares one way to do it and no module
-builds INSERT text of its own.
+builds INSERT text of its own. Placement and confirmation walk a cycle's proxy orders with
+`id_chunks`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 
 # Parameters per INSERT statement: under SQLite's limit (32766), and a statement of this
 # size is parsed and planned by PostgreSQL in well under a millisecond.
@@ -161,3 +162,15 @@ def _insert_values(
             )
             ids.extend(r[0] for r in cursor.fetchall())
     return ids
+
+
+def id_chunks(qs: QuerySet[Any], size: int) -> Iterator[list[int]]:
+    """The queryset's ids in chunks, read one chunk at a time (keyset pagination on the
+    primary key), so a cycle of any size never has all its ids in memory."""
+    last = 0
+    while True:
+        chunk = list(qs.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size])
+        if not chunk:
+            return
+        yield chunk
+        last = chunk[-1]

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cadence.subscriptions.allocation import FAIR_SHARE, FIRST_COME, Claim, Share, allocate
-from cadence.subscriptions.services.placement import shares_from_json, shares_to_json
+from cadence.subscriptions.services.cycle_allocation import shares_from_json, shares_to_json
 
 
 def _claims(*quantities):

@@ -16,7 +16,8 @@ from cadence.payments.models import Payment
 from cadence.subscriptions.models import ProxyOrderState
 from cadence.subscriptions.services import confirmation
 from cadence.subscriptions.services.confirmation import confirm_cycle
-from cadence.subscriptions.services.placement import order_email_context_from_db, place_cycle
+from cadence.subscriptions.services.emails import order_email_context_from_db
+from cadence.subscriptions.services.placement import place_cycle
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -193,14 +194,18 @@ def test_an_order_canceled_after_the_chunk_was_read_leaves_its_proxy_order_place
     assert not Email.objects.filter(kind="confirmation").exists()
 
 
-def test_the_confirmation_email_row_is_a_queued_outbox_row_to_the_buyer(world):
+def test_the_confirmation_email_row_is_a_queued_outbox_row_to_the_buyer(
+    world, django_capture_on_commit_callbacks
+):
     """The confirmation email row carries the buyer's address and language, the shop as
     sender and reply-to, a reference to the order and no dedup key, and the outbox sends it
-    once (tasks run at once in tests)."""
+    once its chunk commits (tasks run at once in tests)."""
     customer = factories.customer(world.shop, language="fr")
     (proxy,) = _placed(world, customer=customer)
 
-    confirm_cycle(order_cycle=world.cycle, now=world.cycle.closes_at + timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        confirm_cycle(order_cycle=world.cycle, now=world.cycle.closes_at + timedelta(minutes=1))
+        assert Email.objects.get(kind="confirmation").status == "queued"  # not before commit
 
     email = Email.objects.get(kind="confirmation")
     assert (email.to, email.language, email.from_name, email.reply_to) == (

@@ -21,8 +21,9 @@ from cadence.payments.models import Payment
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState
 from cadence.subscriptions.services import confirmation
 from cadence.subscriptions.services.confirmation import GIVE_UP_CHARGING_AFTER, confirm_cycle
+from cadence.subscriptions.services.emails import order_email_context_from_db
 from cadence.subscriptions.services.lifecycle import subscription_create
-from cadence.subscriptions.services.placement import order_email_context_from_db, place_cycle
+from cadence.subscriptions.services.placement import place_cycle
 from tests import factories
 from tests.engine.conftest import make_world
 from tests.payments import conftest as payments_conftest

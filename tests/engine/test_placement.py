@@ -23,11 +23,9 @@ from cadence.subscriptions.models import (
     Subscription,
 )
 from cadence.subscriptions.services import placement
-from cadence.subscriptions.services.placement import (
-    order_email_context_from_db,
-    place_cycle,
-    place_proxy_orders,
-)
+from cadence.subscriptions.services.cycle_allocation import cycle_allocation
+from cadence.subscriptions.services.emails import order_email_context_from_db
+from cadence.subscriptions.services.placement import place_cycle, place_proxy_orders
 from tests import factories
 from tests.engine.conftest import make_world
 
@@ -464,7 +462,7 @@ def test_a_cycle_with_nothing_eligible_stores_no_allocation(world):
     proxy = world.subscribe()
 
     place_cycle(order_cycle=world.cycle)
-    assert placement.cycle_allocation(order_cycle=world.cycle, now=timezone.now()) is None
+    assert cycle_allocation(order_cycle=world.cycle, now=timezone.now()) is None
     assert place_proxy_orders(proxy_order_ids=[proxy.pk]).skipped == 1
 
     assert not CycleAllocation.objects.exists()
@@ -509,7 +507,7 @@ def test_a_late_comer_left_pending_is_served_by_the_next_run_after_the_allocated
     late = world.subscribe([(world.variants[0], 3)], paused_at=timezone.now())
     first = world.subscribe([(world.variants[0], 4)])
     second = world.subscribe([(world.variants[0], 2)])
-    placement.cycle_allocation(order_cycle=world.cycle, now=timezone.now())
+    cycle_allocation(order_cycle=world.cycle, now=timezone.now())
     Subscription.objects.filter(pk=late.subscription_id).update(paused_at=None)
 
     place_cycle(order_cycle=world.cycle)

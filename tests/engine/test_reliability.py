@@ -27,6 +27,7 @@ from cadence.orders.models import LineItem, Order, OrderState
 from cadence.subscriptions.models import CycleAllocation, ProxyOrder, ProxyOrderState
 from cadence.subscriptions.services import placement
 from cadence.subscriptions.services.confirmation import confirm_cycle
+from cadence.subscriptions.services.cycle_allocation import cycle_allocation
 from cadence.subscriptions.services.placement import place_cycle
 from cadence.subscriptions.services.processing import run_tick
 from tests.engine.conftest import make_world
@@ -122,7 +123,7 @@ def test_two_workers_starting_a_cycle_at_once_store_one_allocation_and_read_it_b
         try:
             with connection.execute_wrapper(linger_after_insert):
                 start.wait()
-                got.append(placement.cycle_allocation(order_cycle=world.cycle, now=timezone.now()))
+                got.append(cycle_allocation(order_cycle=world.cycle, now=timezone.now()))
         except Exception as exc:  # surfaced below
             errors.append(exc)
         finally:

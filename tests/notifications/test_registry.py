@@ -13,11 +13,8 @@ from django.core.exceptions import ImproperlyConfigured
 from cadence.notifications import registry
 from cadence.notifications.models import Email
 from cadence.notifications.rendering import render_email
-from cadence.subscriptions.services.placement import (
-    ORDER_EMAIL_KINDS,
-    order_email_context_from_db,
-    place_cycle,
-)
+from cadence.subscriptions.services.emails import ORDER_EMAIL_KINDS, order_email_context_from_db
+from cadence.subscriptions.services.placement import place_cycle
 from tests.subscriptions.builders import subscribe, world
 
 pytestmark = pytest.mark.django_db

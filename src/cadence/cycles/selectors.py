@@ -289,3 +289,12 @@ def order_cycle_ids_of_schedule(*, schedule: Schedule) -> list[int]:
 def shop_has_schedule(*, shop: Enterprise, schedule_id: int) -> bool:
     """Whether `schedule_id` is one of the shop's schedules (not deleted)."""
     return schedules_for_shop(shop=shop).filter(pk=schedule_id).exists()
+
+
+def order_cycle_offered_variant_ids(order_cycle: OrderCycle) -> set[int]:
+    """Variants the cycle sells and that are not soft-deleted (nor their product)."""
+    return set(
+        order_cycle.variants.filter(
+            deleted_at__isnull=True, product__deleted_at__isnull=True
+        ).values_list("pk", flat=True)
+    )

@@ -16,7 +16,7 @@ class SubscriptionsConfig(AppConfig):
 
         # Order emails store a reference to the order; this app expands it when they are sent.
         from cadence.notifications.registry import register_context_builder
-        from cadence.subscriptions.services.placement import (
+        from cadence.subscriptions.services.emails import (
             ORDER_EMAIL_KINDS,
             order_email_context_from_db,
         )

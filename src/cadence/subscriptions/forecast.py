@@ -1,7 +1,7 @@
 """The forecast of an order cycle: what its subscriptions will ask for, against stock.
 
 A read for the API and the back office. Which subscriptions count is placement's own rule
-(`placement.eligible_proxy_orders`): a proxy order of the cycle still pending and not
+(`selectors.eligible_proxy_orders`): a proxy order of the cycle still pending and not
 skipped, whose subscription is not canceled, not paused, in range of the cycle (`begins_at
 <= closes_at`, and `closes_at <= ends_at` when it ends), in a shop with subscriptions turned
 on. So the forecast asks for what placement would place if it ran now.
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from cadence.cycles.models import OrderCycle
 from cadence.subscriptions.models import SubscriptionLineItem
-from cadence.subscriptions.services.placement import eligible_proxy_orders
+from cadence.subscriptions.selectors import eligible_proxy_orders
 
 
 class ForecastRow(NamedTuple):

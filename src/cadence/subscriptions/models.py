@@ -121,7 +121,7 @@ class CycleAllocation(models.Model):
     Computed from the full stock over every proxy order eligible then (those get
     `allocated`), stored before the first chunk, and read by every chunk, re-run and
     worker, so a crash or a catch-up never changes who gets what. `shares` is the per-variant
-    division in the form of `placement.shares_to_json`; variants with enough stock are not
+    division in the form of `cycle_allocation.shares_to_json`; variants with enough stock are not
     in it. One per cycle: the one-to-one key makes two workers store one and read the same.
     """
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -595,4 +595,33 @@ def proxy_order_of_subscription(
         ProxyOrder.objects.filter(pk=proxy_order_id, subscription=subscription)
         .select_related("order_cycle")
         .first()
+    )
+
+
+# Proxy orders a cycle's placement places (an explicit request, unpause, resume or retry,
+# may also re-place an empty or failed one: placement's EXPLICIT_STATES).
+CYCLE_STATES = (ProxyOrderState.PENDING,)
+
+
+def eligible_proxy_orders(
+    *, order_cycle: OrderCycle, now: datetime, states: Sequence[str] = CYCLE_STATES
+) -> QuerySet[ProxyOrder]:
+    """Proxy orders of the cycle that placement would place now.
+
+    The subscription must be active for this cycle: not canceled, not paused, in range
+    (`begins_at <= closes_at`, and `closes_at <= ends_at` when it ends), and its shop must
+    have subscriptions enabled.
+    """
+    closes_at = order_cycle.closes_at
+    return ProxyOrder.objects.filter(
+        order_cycle=order_cycle,
+        state__in=list(states),
+        order__isnull=True,
+        canceled_at__isnull=True,
+        subscription__shop__enable_subscriptions=True,
+        subscription__begins_at__lte=closes_at,
+    ).filter(
+        Q(subscription__ends_at__isnull=True) | Q(subscription__ends_at__gte=closes_at),
+        Q(subscription__canceled_at__isnull=True) | Q(subscription__canceled_at__gt=now),
+        Q(subscription__paused_at__isnull=True) | Q(subscription__paused_at__gt=now),
     )

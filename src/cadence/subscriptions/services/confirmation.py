@@ -66,13 +66,13 @@ from django.db import connection, transaction
 from django.db.models import Model, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from cadence.bulk import insert_rows
+from cadence.bulk import id_chunks
 from cadence.customers.models import Customer
 from cadence.cycles.domain import order_cycle_is_closed
 from cadence.cycles.models import OrderCycle
 from cadence.enterprises.models import Enterprise
 from cadence.notifications.models import Email
-from cadence.notifications.services import EMAIL_COLUMNS, email_queue
+from cadence.notifications.services import email_queue, emails_queue_rows
 from cadence.orders.models import Order, OrderState, PaymentState
 from cadence.payments.gateways import (
     ChargeRequest,
@@ -84,7 +84,7 @@ from cadence.payments.gateways import (
 )
 from cadence.payments.models import Payment, PaymentMethod, PaymentMethodKind
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState
-from cadence.subscriptions.services.placement import id_chunks, order_email_reference
+from cadence.subscriptions.services.emails import buyer_email_row, order_email_reference
 
 logger = logging.getLogger("cadence.confirmation")
 
@@ -588,42 +588,26 @@ def _confirm_manual_chunk(
                 amount=Subquery(Order.objects.filter(pk=OuterRef("order_id")).values("total")[:1]),
                 updated_at=now,
             )
-            # The rows `email_build` would make (see `_queue_buyer_email`), in one INSERT.
-            email_ids = insert_rows(
-                Email,
-                EMAIL_COLUMNS,
-                [
-                    (
-                        r.email,
-                        "confirmation",
-                        order_email_reference(order_id=r.order_id, timezone_name=shop.timezone),
-                        r.language or "en",
-                        shop.name[:200],
-                        shop.contact_email,
+            # The emails `_queue_buyer_email` would queue, in one INSERT, sent once the
+            # chunk commits.
+            email_ids = emails_queue_rows(
+                rows=[
+                    buyer_email_row(
+                        kind="confirmation",
+                        to=r.email,
+                        language=r.language,
+                        shop=shop,
+                        context=order_email_reference(
+                            order_id=r.order_id, timezone_name=shop.timezone
+                        ),
                     )
                     for r in rows
                 ],
-                now,
+                now=now,
             )
     except _Changed:
         return {}
-    _send_soon(email_ids)
     return {r.proxy_id: email_id for r, email_id in zip(rows, email_ids, strict=True)}
-
-
-def _send_soon(email_ids: list[int]) -> None:
-    """Hand the chunk's outbox rows to the sender once its transaction is over (if this
-    fails, the catch-up sends them). Not `emails_send_after_commit`: confirmation runs
-    outside any transaction (the worker, a tick), where the two do the same, but inside a
-    caller's transaction (a test's) that one waits for a commit that never comes."""
-    if not email_ids:
-        return
-    from cadence.notifications.tasks import emails_send_task
-
-    try:
-        emails_send_task.enqueue(email_ids=email_ids)
-    except Exception:
-        logger.exception("could not enqueue sending of emails %s", email_ids[:5])
 
 
 def _confirm_manual(*, row: _ManualOrder, shop: Enterprise, now: datetime) -> int | None:

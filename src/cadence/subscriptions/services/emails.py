@@ -10,6 +10,11 @@ context is a snapshot taken with the event (a handful of lines, unlike placement
 rows): the buyer reads the subscription as it was when it changed, even if it changes again
 before the email goes out. A shop can turn them off (`Enterprise.send_subscription_emails`).
 
+The order emails (placed, confirmed, payment failed, authentication needed) are written in
+bulk by placement and confirmation: their outbox row stores only a reference to the order
+(`order_email_reference`), expanded when the email is sent (`order_email_context_from_db`,
+registered for those kinds with the notifications registry).
+
 The shop's summaries (placement, confirmation) share how they read a cycle's proxy orders
 and list them by outcome: `summary_orders` and `SummaryLists`, rendered by the templates'
 `_summary_list` partial.
@@ -18,14 +23,16 @@ and list them by outcome: `summary_orders` and `SummaryLists`, rendered by the t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from cadence.customers.models import Customer
 from cadence.cycles.models import OrderCycle
@@ -33,7 +40,9 @@ from cadence.cycles.selectors import current_q
 from cadence.enterprises.models import Enterprise
 from cadence.notifications.models import Email
 from cadence.notifications.services import email_build, email_queue
-from cadence.subscriptions.models import ProxyOrder, Subscription
+from cadence.orders.models import Order, OrderState, PaymentState, ShippingMethod
+from cadence.payments.models import Payment, PaymentMethod, PaymentMethodKind
+from cadence.subscriptions.models import ProxyOrder, ProxyOrderState, Subscription
 from cadence.subscriptions.selectors import line_item_available, subscription_estimates
 
 # Lifecycle event -> email kind (templates notifications/<kind>{_subject.txt,.txt,.html}).
@@ -267,13 +276,6 @@ def confirmation_outcome(order: SummaryOrder) -> tuple[str, str] | None:
     """The confirmation summary's list for this row and the reason it shows: a confirmed
     order by its payment ("" when its payment state has no list), or a subscription that
     failed without an order; None for any other row. Text is in the active language."""
-    # Imported here: these models' apps are read only by the summaries.
-    from django.utils.translation import gettext as _
-
-    from cadence.orders.models import OrderState, PaymentState
-    from cadence.payments.models import PaymentMethodKind
-    from cadence.subscriptions.models import ProxyOrderState
-
     if order.order_state != OrderState.CONFIRMED:
         if order.state == ProxyOrderState.FAILED and order.order_id is None:
             return "not_placed", order.reason
@@ -313,3 +315,119 @@ class SummaryLists:
             "counts": {name: self.counts[name] for name in self.rows},
             "more": {name: self.counts[name] - len(rows) for name, rows in self.rows.items()},
         }
+
+
+def account_url() -> str:
+    return f"{settings.BASE_URL}/account/"
+
+
+def order_email_context(
+    *,
+    order: Order,
+    lines: Iterable[tuple[str, int, int, Decimal]],
+    adjustments: Iterable[tuple[str, Decimal]],
+    shop: Enterprise,
+    order_cycle: OrderCycle,
+    customer_name: str,
+    has_account: bool,
+    shipping: ShippingMethod | None = None,
+    payment_method: PaymentMethod | None = None,
+) -> dict[str, Any]:
+    """The JSON data the order emails are rendered from (lines: name, quantity, requested,
+    unit price). Amounts are strings, dates ISO strings in UTC."""
+    rows = [
+        {
+            "name": name,
+            "quantity": quantity,
+            "requested": requested,
+            "reduced": quantity < requested,
+            "price": str(price),
+            "amount": str(price * quantity),
+        }
+        for name, quantity, requested, price in lines
+    ]
+    return {
+        "timezone": shop.timezone,
+        "shop": {"name": shop.name, "contact_email": shop.contact_email},
+        "cycle": {"name": order_cycle.name},
+        "customer_name": customer_name,
+        "has_account": has_account,
+        "account_url": account_url(),
+        "allow_changes": shop.allow_order_changes,
+        "changes_until": order_cycle.closes_at.isoformat(),
+        "order": {
+            "number": order.number,
+            "currency": order.currency,
+            "item_total": str(order.item_total),
+            "fee_total": str(order.fee_total),
+            "total": str(order.total),
+            "payment_state": order.payment_state,
+        },
+        "lines": rows,
+        "reduced": any(r["reduced"] for r in rows),
+        "adjustments": [{"label": label, "amount": str(amount)} for label, amount in adjustments],
+        "shipping": {"name": shipping.name, "description": shipping.description}
+        if shipping
+        else None,
+        "payment_method": {"name": payment_method.name, "description": payment_method.description}
+        if payment_method
+        else None,
+    }
+
+
+# The emails whose outbox row stores `order_email_reference`: each is rendered through
+# `order_email_context_from_db`, registered for these kinds in `SubscriptionsConfig.ready()`.
+ORDER_EMAIL_KINDS = ("placement", "confirmation", "failed_payment", "authentication")
+
+
+def order_email_reference(*, order_id: int, timezone_name: str, **extra: Any) -> dict[str, Any]:
+    """What an order email's outbox row stores (for a kind of `ORDER_EMAIL_KINDS`): a
+    reference to the order, expanded by `order_email_context_from_db` when the email is
+    rendered for sending. Writing the
+    reference instead of the whole order keeps placement's bulk INSERT small; the email
+    shows the order as it is when sent (seconds later), which is what the buyer can see."""
+    return {
+        "order_id": order_id,
+        "timezone": timezone_name,
+        **extra,
+    }
+
+
+def order_email_context_from_db(reference: dict[str, Any]) -> dict[str, Any]:
+    """The full context of an order email from its outbox reference (called at send time).
+    Rows queued before the email registry also carry a `builder` path, left out here."""
+    order = Order.objects.select_related("shop", "order_cycle", "customer", "shipping_method").get(
+        pk=reference["order_id"]
+    )
+    payment = Payment.objects.select_related("method").filter(order=order).order_by("-pk").first()
+    lines = order.line_items.select_related("variant__product").order_by("pk")
+    context = order_email_context(
+        order=order,
+        lines=[
+            (li.variant.full_name, li.quantity, li.requested_quantity, li.price) for li in lines
+        ],
+        adjustments=list(order.adjustments.order_by("pk").values_list("label", "amount")),
+        shop=order.shop,
+        order_cycle=order.order_cycle,
+        customer_name=buyer_name(order.customer, order.bill_address),
+        has_account=order.customer.user_id is not None,
+        shipping=order.shipping_method,
+        payment_method=payment.method if payment else None,
+    )
+    context.update({k: v for k, v in reference.items() if k not in ("builder", "order_id")})
+    return context
+
+
+def buyer_email_row(
+    *, kind: str, to: str, language: str, shop: Enterprise, context: dict[str, Any]
+) -> tuple[Any, ...]:
+    """An outbox row to the buyer (values for `EMAIL_COLUMNS`), as `buyer_email_build` makes
+    it, for the bulk writer `emails_queue_rows`."""
+    return (
+        to,
+        kind,
+        context,
+        language or "en",
+        shop.name[:200],
+        shop.contact_email,
+    )

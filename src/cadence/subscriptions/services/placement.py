@@ -10,7 +10,7 @@ crash its proxy orders are still pending and the next run (a task retry or the w
 catch-up) places them.
 
 Who gets scarce stock is decided once for the whole cycle, *before* the first chunk: the
-cycle's allocation (`cycle_allocation`) divides the full stock over every proxy order
+cycle's allocation (`services.cycle_allocation`) divides the full stock over every proxy order
 eligible then, following the shop's allocation policy, and is stored (`CycleAllocation`,
 one per cycle; the proxy orders it counts are marked `allocated`). Every chunk, re-run
 (task retry, `cadence tick`, the worker's catch-up) and worker reads the stored allocation,
@@ -49,35 +49,31 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
-from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Model, Q, QuerySet, Sum
+from django.db import connection, transaction
+from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cadence.bulk import id_chunks
 from cadence.catalog.models import Variant
 from cadence.catalog.services import stock_reserve_bulk
-from cadence.customers.models import Customer
 from cadence.cycles.domain import order_cycle_is_open
 from cadence.cycles.models import OrderCycle
-from cadence.enterprises.models import Enterprise
+from cadence.cycles.selectors import order_cycle_offered_variant_ids
 from cadence.notifications.models import Email
 from cadence.notifications.services import email_queue, emails_queue_rows
 from cadence.orders.domain import Fee, fees_for
-from cadence.orders.models import LineItem, Order, ShippingMethod
+from cadence.orders.models import LineItem
 from cadence.orders.services import NewOrder, orders_create_bulk
-from cadence.payments.models import Payment, PaymentMethod, PaymentMethodKind
+from cadence.payments.models import PaymentMethodKind
 from cadence.payments.services import payments_create_pending
-from cadence.subscriptions.allocation import Share
 from cadence.subscriptions.models import (
-    CycleAllocation,
     ProxyOrder,
     ProxyOrderState,
     Subscription,
@@ -90,7 +86,9 @@ from cadence.subscriptions.planning import (
     first_come_variants,
     plan,
 )
-from cadence.subscriptions.services.emails import buyer_name
+from cadence.subscriptions.selectors import CYCLE_STATES, eligible_proxy_orders
+from cadence.subscriptions.services.cycle_allocation import Shares, held_elsewhere, stored_shares
+from cadence.subscriptions.services.emails import buyer_email_row, buyer_name, order_email_reference
 
 logger = logging.getLogger("cadence.placement")
 
@@ -101,12 +99,8 @@ _M = TypeVar("_M", bound=Model)
 # several workers can share a big cycle.
 CHUNK_SIZE = 500
 
-# Proxy orders a cycle run places; an explicit request (unpause, resume, retry) may also
-# re-place an empty or failed one.
-CYCLE_STATES = (ProxyOrderState.PENDING,)
+# What an explicit request (unpause, resume, retry) may place: also an empty or failed one.
 EXPLICIT_STATES = (ProxyOrderState.PENDING, ProxyOrderState.EMPTY, ProxyOrderState.FAILED)
-
-Shares = dict[int, Share]  # variant id -> how its scarce stock is divided over the cycle
 
 
 @dataclass
@@ -153,309 +147,7 @@ def _locking(qs: QuerySet[_M]) -> QuerySet[_M]:
     return qs
 
 
-def eligible_proxy_orders(
-    *, order_cycle: OrderCycle, now: datetime, states: Sequence[str] = CYCLE_STATES
-) -> QuerySet[ProxyOrder]:
-    """Proxy orders of the cycle that placement would place now.
-
-    The subscription must be active for this cycle: not canceled, not paused, in range
-    (`begins_at <= closes_at`, and `closes_at <= ends_at` when it ends), and its shop must
-    have subscriptions enabled.
-    """
-    closes_at = order_cycle.closes_at
-    return ProxyOrder.objects.filter(
-        order_cycle=order_cycle,
-        state__in=list(states),
-        order__isnull=True,
-        canceled_at__isnull=True,
-        subscription__shop__enable_subscriptions=True,
-        subscription__begins_at__lte=closes_at,
-    ).filter(
-        Q(subscription__ends_at__isnull=True) | Q(subscription__ends_at__gte=closes_at),
-        Q(subscription__canceled_at__isnull=True) | Q(subscription__canceled_at__gt=now),
-        Q(subscription__paused_at__isnull=True) | Q(subscription__paused_at__gt=now),
-    )
-
-
-def _offered_variant_ids(order_cycle: OrderCycle) -> set[int]:
-    """Variants the cycle sells and that are not soft-deleted (nor their product)."""
-    return set(
-        order_cycle.variants.filter(
-            deleted_at__isnull=True, product__deleted_at__isnull=True
-        ).values_list("pk", flat=True)
-    )
-
-
-def cycle_shares(*, order_cycle: OrderCycle, proxies: QuerySet[ProxyOrder], policy: str) -> Shares:
-    """For variants whose demand (over `proxies`) exceeds their stock, how the stock is
-    divided; variants with enough stock, or on demand, are left out (everyone gets what they
-    ask for).
-
-    Demand is summed per variant in one GROUP BY; only for variants in shortage are the
-    claims read, streamed oldest subscription first, so memory stays the same however many
-    subscriptions the cycle has. The oldest subscription is served first (first_come) or
-    gets the rounding remainder (fair_share).
-    """
-    offered = _offered_variant_ids(order_cycle)
-    if not offered:
-        return {}
-    lines = SubscriptionLineItem.objects.filter(
-        subscription_id__in=proxies.order_by().values("subscription_id"),
-        variant_id__in=offered,
-        quantity__gt=0,
-    )
-    demand = dict(
-        lines.order_by()
-        .values("variant_id")
-        .annotate(total=Sum("quantity"))
-        .values_list("variant_id", "total")
-    )
-    shares: Shares = {}
-    for variant_id, on_hand in (
-        Variant.objects.filter(pk__in=list(demand), on_demand=False)
-        .order_by("pk")
-        .values_list("pk", "on_hand")
-    ):
-        if demand[variant_id] <= on_hand:
-            continue
-        ranked = (
-            lines.filter(variant_id=variant_id)
-            .order_by("subscription__created_at", "subscription_id")
-            .values_list("subscription__created_at", "subscription_id", "quantity")
-        )
-
-        def claims(ranked: Any = ranked) -> Iterator[tuple[tuple[datetime, int], int]]:
-            return (((created, sub), q) for created, sub, q in ranked.iterator(chunk_size=2000))
-
-        share = Share.build(claims=claims, stock=on_hand, policy=policy, demand=demand[variant_id])
-        if share is not None:
-            shares[variant_id] = share
-    return shares
-
-
-def shares_to_json(shares: Shares) -> dict[str, Any]:
-    """Shares as stored in `CycleAllocation.shares` (JSON): ranks are (created_at,
-    subscription id)."""
-    return {
-        str(variant_id): [
-            share.policy,
-            share.stock,
-            share.demand,
-            [share.cutoff[0].isoformat(), share.cutoff[1]] if share.cutoff else None,
-            share.partial,
-        ]
-        for variant_id, share in shares.items()
-    }
-
-
-def shares_from_json(data: dict[str, Any] | None) -> Shares:
-    shares: Shares = {}
-    for variant_id, (policy, stock, demand, cutoff, partial) in (data or {}).items():
-        rank = (datetime.fromisoformat(cutoff[0]), int(cutoff[1])) if cutoff else None
-        shares[int(variant_id)] = Share(
-            policy=policy, stock=int(stock), demand=int(demand), cutoff=rank, partial=int(partial)
-        )
-    return shares
-
-
-def held_proxy_orders(order_cycle: OrderCycle) -> QuerySet[ProxyOrder]:
-    """Proxy orders counted in the cycle's allocation and not placed yet: their shares are
-    held for them (also while their subscription is paused) until they are placed, skipped,
-    or found empty or failed."""
-    return ProxyOrder.objects.filter(
-        order_cycle=order_cycle,
-        allocated=True,
-        state=ProxyOrderState.PENDING,
-        order__isnull=True,
-        canceled_at__isnull=True,
-    )
-
-
-class _NothingToAllocate(Exception):
-    """Nothing is eligible: no allocation is stored (it would count no one)."""
-
-
-def cycle_allocation(*, order_cycle: OrderCycle, now: datetime) -> CycleAllocation | None:
-    """The cycle's stored allocation; stored now when there is none yet (from the full stock
-    over every proxy order eligible now). None when there is none and nothing is eligible.
-
-    Create-once: the row is inserted first, so a second worker's insert waits for this
-    transaction and then fails on the one-to-one key, and that worker reads the row stored
-    here. The eligible proxy orders are marked in the same transaction, then the shares are
-    computed over exactly the marked ones, so who is counted and what they share agree."""
-    stored = CycleAllocation.objects.filter(order_cycle=order_cycle).first()
-    if stored is not None:
-        return stored
-    policy = order_cycle.shop.allocation_policy
-    try:
-        with transaction.atomic():
-            allocation = CycleAllocation.objects.create(
-                order_cycle=order_cycle, policy=policy, shares={}, computed_at=timezone.now()
-            )
-            if not eligible_proxy_orders(order_cycle=order_cycle, now=now).update(allocated=True):
-                raise _NothingToAllocate
-            shares = cycle_shares(
-                order_cycle=order_cycle, proxies=held_proxy_orders(order_cycle), policy=policy
-            )
-            if shares:  # stored as {} above: no variant in shortage is the usual case
-                allocation.shares = shares_to_json(shares)
-                allocation.save(update_fields=["shares"])
-    except _NothingToAllocate:
-        return None
-    except IntegrityError:
-        stored = CycleAllocation.objects.filter(order_cycle=order_cycle).first()
-        if stored is None:
-            raise
-        return stored
-    logger.info(
-        "allocation of cycle %s stored: %s variant(s) in shortage", order_cycle.pk, len(shares)
-    )
-    return allocation
-
-
-def stored_shares(*, order_cycle: OrderCycle, now: datetime) -> Shares:
-    """The shares of the cycle's stored allocation (stored now if needed; see above)."""
-    allocation = cycle_allocation(order_cycle=order_cycle, now=now)
-    return shares_from_json(allocation.shares) if allocation is not None else {}
-
-
-def held_elsewhere(
-    *, order_cycle: OrderCycle, variant_ids: Iterable[int], shares: Shares, exclude: Iterable[int]
-) -> dict[int, int]:
-    """Per variant, the units held for the allocated proxy orders still pending (other than
-    `exclude`): their share of a variant in shortage, what they ask of the others. Streamed,
-    so memory does not grow with the cycle; only late-comers need it."""
-    held: dict[int, int] = defaultdict(int)
-    pending = held_proxy_orders(order_cycle).exclude(pk__in=list(exclude))
-    rows = SubscriptionLineItem.objects.filter(
-        subscription_id__in=pending.order_by().values("subscription_id"),
-        variant_id__in=list(variant_ids),
-    ).values_list("variant_id", "quantity", "subscription__created_at", "subscription_id")
-    for variant_id, quantity, created_at, subscription_id in rows.iterator(chunk_size=2000):
-        share = shares.get(variant_id)
-        if share is None:
-            held[variant_id] += quantity
-        else:
-            held[variant_id] += share.given(quantity=quantity, rank=(created_at, subscription_id))
-    return held
-
-
 # --- emails -------------------------------------------------------------------------------
-
-
-def account_url() -> str:
-    return f"{settings.BASE_URL}/account/"
-
-
-def order_email_context(
-    *,
-    order: Order,
-    lines: Iterable[tuple[str, int, int, Decimal]],
-    adjustments: Iterable[tuple[str, Decimal]],
-    shop: Enterprise,
-    order_cycle: OrderCycle,
-    customer_name: str,
-    has_account: bool,
-    shipping: ShippingMethod | None = None,
-    payment_method: PaymentMethod | None = None,
-) -> dict[str, Any]:
-    """The JSON data the order emails are rendered from (lines: name, quantity, requested,
-    unit price). Amounts are strings, dates ISO strings in UTC."""
-    rows = [
-        {
-            "name": name,
-            "quantity": quantity,
-            "requested": requested,
-            "reduced": quantity < requested,
-            "price": str(price),
-            "amount": str(price * quantity),
-        }
-        for name, quantity, requested, price in lines
-    ]
-    return {
-        "timezone": shop.timezone,
-        "shop": {"name": shop.name, "contact_email": shop.contact_email},
-        "cycle": {"name": order_cycle.name},
-        "customer_name": customer_name,
-        "has_account": has_account,
-        "account_url": account_url(),
-        "allow_changes": shop.allow_order_changes,
-        "changes_until": order_cycle.closes_at.isoformat(),
-        "order": {
-            "number": order.number,
-            "currency": order.currency,
-            "item_total": str(order.item_total),
-            "fee_total": str(order.fee_total),
-            "total": str(order.total),
-            "payment_state": order.payment_state,
-        },
-        "lines": rows,
-        "reduced": any(r["reduced"] for r in rows),
-        "adjustments": [{"label": label, "amount": str(amount)} for label, amount in adjustments],
-        "shipping": {"name": shipping.name, "description": shipping.description}
-        if shipping
-        else None,
-        "payment_method": {"name": payment_method.name, "description": payment_method.description}
-        if payment_method
-        else None,
-    }
-
-
-# The emails whose outbox row stores `order_email_reference`: each is rendered through
-# `order_email_context_from_db`, registered for these kinds in `SubscriptionsConfig.ready()`.
-ORDER_EMAIL_KINDS = ("placement", "confirmation", "failed_payment", "authentication")
-
-
-def order_email_reference(*, order_id: int, timezone_name: str, **extra: Any) -> dict[str, Any]:
-    """What an order email's outbox row stores (for a kind of `ORDER_EMAIL_KINDS`): a
-    reference to the order, expanded by `order_email_context_from_db` when the email is
-    rendered for sending. Writing the
-    reference instead of the whole order keeps placement's bulk INSERT small; the email
-    shows the order as it is when sent (seconds later), which is what the buyer can see."""
-    return {
-        "order_id": order_id,
-        "timezone": timezone_name,
-        **extra,
-    }
-
-
-def order_email_context_from_db(reference: dict[str, Any]) -> dict[str, Any]:
-    """The full context of an order email from its outbox reference (called at send time).
-    Rows queued before the email registry also carry a `builder` path, left out here."""
-    order = Order.objects.select_related("shop", "order_cycle", "customer", "shipping_method").get(
-        pk=reference["order_id"]
-    )
-    payment = Payment.objects.select_related("method").filter(order=order).order_by("-pk").first()
-    lines = order.line_items.select_related("variant__product").order_by("pk")
-    context = order_email_context(
-        order=order,
-        lines=[
-            (li.variant.full_name, li.quantity, li.requested_quantity, li.price) for li in lines
-        ],
-        adjustments=list(order.adjustments.order_by("pk").values_list("label", "amount")),
-        shop=order.shop,
-        order_cycle=order.order_cycle,
-        customer_name=buyer_name(order.customer, order.bill_address),
-        has_account=order.customer.user_id is not None,
-        shipping=order.shipping_method,
-        payment_method=payment.method if payment else None,
-    )
-    context.update({k: v for k, v in reference.items() if k not in ("builder", "order_id")})
-    return context
-
-
-def _buyer_email(
-    *, kind: str, customer: Customer, shop: Enterprise, context: dict[str, Any]
-) -> tuple[Any, ...]:
-    """An outbox row to the buyer (values for `EMAIL_COLUMNS`), as `email_build` makes it."""
-    return (
-        customer.email,
-        kind,
-        context,
-        customer.language or "en",
-        shop.name[:200],
-        shop.contact_email,
-    )
 
 
 # --- the chunk ----------------------------------------------------------------------------
@@ -596,7 +288,7 @@ def _load_requests(
     """The proxy orders' lines and fees, and their variants locked (in primary-key order, so
     chunks running at once queue up instead of deadlocking) with their price and stock.
     With `first_come`, every proxy order is served first come (none takes a stored share)."""
-    offered = _offered_variant_ids(order_cycle)
+    offered = order_cycle_offered_variant_ids(order_cycle)
     cycle_fees = list(order_cycle.fees.values_list("name", "kind", "amount"))
     sub_lines: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for sub_id, variant_id, quantity in (
@@ -780,18 +472,20 @@ def _buyer_emails(
     """The outbox rows: a placement email per order, an empty-order email per empty one."""
     shop = order_cycle.shop
     emails = [
-        _buyer_email(
+        buyer_email_row(
             kind="placement",
-            customer=proxy.subscription.customer,
+            to=proxy.subscription.customer.email,
+            language=proxy.subscription.customer.language,
             shop=shop,
             context=order_email_reference(order_id=order_id, timezone_name=shop.timezone),
         )
         for order_id, (proxy, _p) in zip(order_ids, placed, strict=True)
     ]
     emails += [
-        _buyer_email(
+        buyer_email_row(
             kind="empty",
-            customer=proxy.subscription.customer,
+            to=proxy.subscription.customer.email,
+            language=proxy.subscription.customer.language,
             shop=shop,
             context=_empty_email_context(
                 proxy=proxy, planned=planned, variants=variants, order_cycle=order_cycle
@@ -956,18 +650,6 @@ def _place_chunk_isolated(
 def _chunks(ids: Sequence[int], size: int) -> Iterable[list[int]]:
     for start in range(0, len(ids), size):
         yield list(ids[start : start + size])
-
-
-def id_chunks(qs: QuerySet[Any], size: int) -> Iterator[list[int]]:
-    """The queryset's ids in chunks, read one chunk at a time (keyset pagination on the
-    primary key), so a cycle of any size never has all its ids in memory."""
-    last = 0
-    while True:
-        chunk = list(qs.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size])
-        if not chunk:
-            return
-        yield chunk
-        last = chunk[-1]
 
 
 def place_chunk(

@@ -1,0 +1,191 @@
+"""A cycle's allocation: how its scarce stock is divided, decided once before placement.
+
+When a cycle opens, its full stock is divided over every proxy order eligible then,
+following the shop's allocation policy, and stored (`CycleAllocation`, one per cycle; the
+proxy orders it counts are marked `allocated`). Placement's chunks, re-runs and workers
+read the stored shares, never recompute them, so who gets scarce stock depends neither on
+how the cycle was cut into chunks nor on a crash between them. Only variants in shortage
+get a `Share` (a cut-off rank), streamed so memory does not grow with the cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
+
+from cadence.catalog.models import Variant
+from cadence.cycles.models import OrderCycle
+from cadence.cycles.selectors import order_cycle_offered_variant_ids
+from cadence.subscriptions.allocation import Share
+from cadence.subscriptions.models import (
+    CycleAllocation,
+    ProxyOrder,
+    ProxyOrderState,
+    SubscriptionLineItem,
+)
+from cadence.subscriptions.selectors import eligible_proxy_orders
+
+logger = logging.getLogger("cadence.placement")
+
+Shares = dict[int, Share]  # variant id -> how its scarce stock is divided over the cycle
+
+
+def cycle_shares(*, order_cycle: OrderCycle, proxies: QuerySet[ProxyOrder], policy: str) -> Shares:
+    """For variants whose demand (over `proxies`) exceeds their stock, how the stock is
+    divided; variants with enough stock, or on demand, are left out (everyone gets what they
+    ask for).
+
+    Demand is summed per variant in one GROUP BY; only for variants in shortage are the
+    claims read, streamed oldest subscription first, so memory stays the same however many
+    subscriptions the cycle has. The oldest subscription is served first (first_come) or
+    gets the rounding remainder (fair_share).
+    """
+    offered = order_cycle_offered_variant_ids(order_cycle)
+    if not offered:
+        return {}
+    lines = SubscriptionLineItem.objects.filter(
+        subscription_id__in=proxies.order_by().values("subscription_id"),
+        variant_id__in=offered,
+        quantity__gt=0,
+    )
+    demand = dict(
+        lines.order_by()
+        .values("variant_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("variant_id", "total")
+    )
+    shares: Shares = {}
+    for variant_id, on_hand in (
+        Variant.objects.filter(pk__in=list(demand), on_demand=False)
+        .order_by("pk")
+        .values_list("pk", "on_hand")
+    ):
+        if demand[variant_id] <= on_hand:
+            continue
+        ranked = (
+            lines.filter(variant_id=variant_id)
+            .order_by("subscription__created_at", "subscription_id")
+            .values_list("subscription__created_at", "subscription_id", "quantity")
+        )
+
+        def claims(ranked: Any = ranked) -> Iterator[tuple[tuple[datetime, int], int]]:
+            return (((created, sub), q) for created, sub, q in ranked.iterator(chunk_size=2000))
+
+        share = Share.build(claims=claims, stock=on_hand, policy=policy, demand=demand[variant_id])
+        if share is not None:
+            shares[variant_id] = share
+    return shares
+
+
+def shares_to_json(shares: Shares) -> dict[str, Any]:
+    """Shares as stored in `CycleAllocation.shares` (JSON): ranks are (created_at,
+    subscription id)."""
+    return {
+        str(variant_id): [
+            share.policy,
+            share.stock,
+            share.demand,
+            [share.cutoff[0].isoformat(), share.cutoff[1]] if share.cutoff else None,
+            share.partial,
+        ]
+        for variant_id, share in shares.items()
+    }
+
+
+def shares_from_json(data: dict[str, Any] | None) -> Shares:
+    shares: Shares = {}
+    for variant_id, (policy, stock, demand, cutoff, partial) in (data or {}).items():
+        rank = (datetime.fromisoformat(cutoff[0]), int(cutoff[1])) if cutoff else None
+        shares[int(variant_id)] = Share(
+            policy=policy, stock=int(stock), demand=int(demand), cutoff=rank, partial=int(partial)
+        )
+    return shares
+
+
+def held_proxy_orders(order_cycle: OrderCycle) -> QuerySet[ProxyOrder]:
+    """Proxy orders counted in the cycle's allocation and not placed yet: their shares are
+    held for them (also while their subscription is paused) until they are placed, skipped,
+    or found empty or failed."""
+    return ProxyOrder.objects.filter(
+        order_cycle=order_cycle,
+        allocated=True,
+        state=ProxyOrderState.PENDING,
+        order__isnull=True,
+        canceled_at__isnull=True,
+    )
+
+
+class _NothingToAllocate(Exception):
+    """Nothing is eligible: no allocation is stored (it would count no one)."""
+
+
+def cycle_allocation(*, order_cycle: OrderCycle, now: datetime) -> CycleAllocation | None:
+    """The cycle's stored allocation; stored now when there is none yet (from the full stock
+    over every proxy order eligible now). None when there is none and nothing is eligible.
+
+    Create-once: the row is inserted first, so a second worker's insert waits for this
+    transaction and then fails on the one-to-one key, and that worker reads the row stored
+    here. The eligible proxy orders are marked in the same transaction, then the shares are
+    computed over exactly the marked ones, so who is counted and what they share agree."""
+    stored = CycleAllocation.objects.filter(order_cycle=order_cycle).first()
+    if stored is not None:
+        return stored
+    policy = order_cycle.shop.allocation_policy
+    try:
+        with transaction.atomic():
+            allocation = CycleAllocation.objects.create(
+                order_cycle=order_cycle, policy=policy, shares={}, computed_at=timezone.now()
+            )
+            if not eligible_proxy_orders(order_cycle=order_cycle, now=now).update(allocated=True):
+                raise _NothingToAllocate
+            shares = cycle_shares(
+                order_cycle=order_cycle, proxies=held_proxy_orders(order_cycle), policy=policy
+            )
+            if shares:  # stored as {} above: no variant in shortage is the usual case
+                allocation.shares = shares_to_json(shares)
+                allocation.save(update_fields=["shares"])
+    except _NothingToAllocate:
+        return None
+    except IntegrityError:
+        stored = CycleAllocation.objects.filter(order_cycle=order_cycle).first()
+        if stored is None:
+            raise
+        return stored
+    logger.info(
+        "allocation of cycle %s stored: %s variant(s) in shortage", order_cycle.pk, len(shares)
+    )
+    return allocation
+
+
+def stored_shares(*, order_cycle: OrderCycle, now: datetime) -> Shares:
+    """The shares of the cycle's stored allocation (stored now if needed; see above)."""
+    allocation = cycle_allocation(order_cycle=order_cycle, now=now)
+    return shares_from_json(allocation.shares) if allocation is not None else {}
+
+
+def held_elsewhere(
+    *, order_cycle: OrderCycle, variant_ids: Iterable[int], shares: Shares, exclude: Iterable[int]
+) -> dict[int, int]:
+    """Per variant, the units held for the allocated proxy orders still pending (other than
+    `exclude`): their share of a variant in shortage, what they ask of the others. Streamed,
+    so memory does not grow with the cycle; only late-comers need it."""
+    held: dict[int, int] = defaultdict(int)
+    pending = held_proxy_orders(order_cycle).exclude(pk__in=list(exclude))
+    rows = SubscriptionLineItem.objects.filter(
+        subscription_id__in=pending.order_by().values("subscription_id"),
+        variant_id__in=list(variant_ids),
+    ).values_list("variant_id", "quantity", "subscription__created_at", "subscription_id")
+    for variant_id, quantity, created_at, subscription_id in rows.iterator(chunk_size=2000):
+        share = shares.get(variant_id)
+        if share is None:
+            held[variant_id] += quantity
+        else:
+            held[variant_id] += share.given(quantity=quantity, rank=(created_at, subscription_id))
+    return held
