@@ -1,5 +1,5 @@
-"""Interfaces stay thin: the API's handlers, the pages and the Stripe webhook call services and
-selectors; they never query the database themselves.
+"""Interfaces stay thin: the API's handlers, the pages, the Stripe webhook and the background
+tasks call services and selectors; they never query the database themselves.
 
 Each module is parsed (not imported) and every reference to a model manager (`.objects`), a
 queryset method, an ORM expression (`Q`, `F`, `Prefetch`…) or a shortcut that queries
@@ -26,6 +26,8 @@ INTERFACES = sorted(
     + [SRC / "web" / "views.py", SRC / "web" / "buyer_views.py"]
     + [p for p in (SRC / "web" / "manage").glob("*.py") if p.name != "__init__.py"]
     + [SRC / "payments" / "views.py", SRC / "payments" / "webhooks.py"]
+    # Background tasks load by id and call one service.
+    + [SRC / "subscriptions" / "tasks.py", SRC / "notifications" / "tasks.py"]
 )
 
 # Methods only a queryset (or a model manager) has; `values`, `get`, `count`, `update` are

@@ -4,6 +4,9 @@ line `cadence: error: ...` on stderr, exit 1 and leave nothing behind."""
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import os
 import re
 import socket
@@ -15,8 +18,10 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
+from cadence import cli
 from cadence.api.models import ApiToken, hash_token
 from cadence.cli import main
+from cadence.observability.logs import json_formatter
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -311,6 +316,69 @@ def test_tick_verbose_lists_each_email_sent(capsys, due_work):
     for recipient in recipients:
         assert any(line.startswith(f"email to {recipient}: ") for line in email_lines), out
     assert "Subject:" not in out and "Content-Type" not in out
+
+
+def test_tick_with_json_logs_logs_each_line_with_its_facts(capsys, caplog, settings, due_work):
+    """With `LOG_FORMAT=json` each line is a log record whose fields say what happened (event,
+    shop, cycle, counts, seconds), for an operator to ship; nothing is printed as text."""
+    open_world, old, _recipients = due_work
+    settings.LOG_FORMAT = "json"
+    settings.LOGGING_CONFIG = None  # the command's set-up would replace pytest's handler
+
+    with caplog.at_level(logging.INFO, logger="cadence.worker"):
+        assert main(["tick"]) == 0
+
+    assert "placed " not in capsys.readouterr().out
+    by_event = {r.event: r for r in caplog.records if hasattr(r, "event")}
+    placed, confirmed = by_event["placed"], by_event["confirmed"]
+    assert (placed.shop, placed.order_cycle_id, placed.placed, placed.failed) == (
+        "Open Shop",
+        open_world.cycle.pk,
+        2,
+        0,
+    )
+    assert (confirmed.shop, confirmed.order_cycle_id, confirmed.confirmed) == (
+        "Old Shop",
+        old.cycle.pk,
+        1,
+    )
+    assert isinstance(placed.duration_s, float) and placed.getMessage().startswith("placed ")
+    formatted = json.loads(json_formatter().format(placed))
+    assert formatted["event"] == "placed" and formatted["placed"] == 2
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_tick_on_a_terminal_shows_each_cycle_s_progress(monkeypatch, capsys, due_work):
+    """On a terminal, `tick` draws a progress bar on stderr while it places or confirms a
+    cycle (counted in orders), and still prints its lines on stdout."""
+    open_world, old, _recipients = due_work
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0)
+
+    assert main(["tick"]) == 0
+
+    drawn = terminal.getvalue()
+    assert f"placing Open Shop / {open_world.cycle.name}" in drawn and "/2 " in drawn
+    assert f"confirming Old Shop / {old.cycle.name}" in drawn and "/1 " in drawn
+    assert "orders/s" in drawn
+    assert "placed Open Shop" in capsys.readouterr().out
+
+
+def test_tick_off_a_terminal_draws_no_progress(monkeypatch, capsys, due_work):
+    """In a log file (stderr not a terminal) there is no progress bar, only the lines."""
+    captured = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", captured)
+    monkeypatch.setattr(cli, "PROGRESS_DELAY", 0)
+
+    assert main(["tick"]) == 0
+
+    assert "placing" not in captured.getvalue() and "orders/s" not in captured.getvalue()
+    assert "placed Open Shop" in capsys.readouterr().out
 
 
 # --- operator errors, from a real process -------------------------------------------------

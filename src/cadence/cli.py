@@ -12,7 +12,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -381,6 +382,53 @@ def _print_line(prefix: str = "") -> Callable[[str], None]:
     return emit
 
 
+def _json_logs() -> bool:
+    from django.conf import settings
+
+    return settings.LOG_FORMAT == "json"
+
+
+def _line_output(processing: ModuleType) -> Callable[[str], object]:
+    """Where the tick's and the worker's lines go: printed as text, or with
+    `LOG_FORMAT=json` logged as one JSON object each (with their facts as fields) on the
+    logs' stream, for an operator to ship."""
+    return processing.log_line if _json_logs() else _print_line()
+
+
+# A cycle done sooner than this shows no bar (a tick on a quiet day prints only its lines).
+PROGRESS_DELAY = 1.0  # seconds
+
+
+def _terminal_progress() -> Callable[[str, int], AbstractContextManager[Callable[[int], object]]]:
+    """A progress bar per cycle being placed or confirmed, on stderr, when stderr is a
+    terminal (never in a log file, nor with JSON logs); shown only for a cycle that takes
+    more than a second, and erased when it is done (its line stays)."""
+
+    @contextmanager
+    def bar(label: str, total: int) -> Iterator[Callable[[int], object]]:
+        if not total or _json_logs() or not sys.stderr.isatty():
+            yield lambda done: None
+            return
+        from tqdm import tqdm
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        # Log lines written while the bar is drawn go above it instead of through it.
+        with (
+            logging_redirect_tqdm(),
+            tqdm(
+                total=total,
+                desc=label,
+                unit=" orders",
+                file=sys.stderr,
+                leave=False,
+                delay=PROGRESS_DELAY,
+            ) as progress,
+        ):
+            yield progress.update
+
+    return bar
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     processing = _processing()
     stop = threading.Event()
@@ -394,20 +442,27 @@ def cmd_worker(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, request_stop)
     print(f"Cadence worker started (database {_database_label()})", flush=True)
     with _reporting_emails(verbose=args.verbose):
-        processing.run_worker(interval=args.interval, stop=stop, log=_print_line())
+        processing.run_worker(
+            interval=args.interval,
+            stop=stop,
+            log=_line_output(processing),
+            progress=_terminal_progress(),
+        )
     return 0
 
 
 def cmd_tick(args: argparse.Namespace) -> int:
     """One line per cycle placed or confirmed (shop, cycle, counts, time taken) and one for
-    the emails sent; with -v, one more per email (recipient, subject)."""
+    the emails sent; with -v, one more per email (recipient, subject). On a terminal, a
+    progress bar while a big cycle is placed or confirmed."""
     processing = _processing()
+    output = _line_output(processing)
     with _reporting_emails(verbose=args.verbose):
-        lines = processing.run_tick()
+        lines = processing.run_tick(progress=_terminal_progress())
     for line in lines:
-        print(line)
+        output(line)
     if not lines:
-        print("nothing due")
+        output(processing.TickLine("nothing due", event="nothing_due"))
     return 0
 
 

@@ -10,6 +10,7 @@ one finish it.
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import subprocess
 import sys
@@ -92,14 +93,23 @@ def test_a_task_running_longer_than_the_lease_is_queued_again_and_run(queued, ca
     world, proxies, row = queued
     _left_running(row, seconds_ago=601)
 
+    lines = []
     with caplog.at_level(logging.WARNING, logger="cadence.worker"):
-        _run_queued_tasks("live-worker")
+        _run_queued_tasks("live-worker", emit=lines.append)
 
     row.refresh_from_db()
     assert row.status == "SUCCESSFUL"
     assert row.worker_ids == ["dead-worker", "live-worker"]
     assert row.args_kwargs["kwargs"]["proxy_order_ids"] == [p.pk for p in proxies]
     _placed_once(world, proxies)
+    # The worker prints one line per task it ran (the chunk, then the emails it queued):
+    # task, cycle, counts, time taken.
+    (line,) = [line for line in lines if line.fields["task"] == "place_chunk_task"]
+    assert {line.fields["task"] for line in lines} == {"place_chunk_task", "emails_send_task"}
+    assert line.startswith(f"place_chunk_task cycle #{world.cycle.pk}: placed 3 ")
+    assert re.search(r" in \d+\.\ds$", line)
+    assert line.fields["task"] == "place_chunk_task"
+    assert line.fields["order_cycle_id"] == world.cycle.pk
     (record,) = [r for r in caplog.records if r.name == "cadence.worker"]
     message = record.getMessage()
     assert str(row.pk) in message and "place_chunk_task" in message
@@ -218,7 +228,7 @@ def test_run_worker_looks_once_per_pace_not_every_batch(settings, monkeypatch):
     calls: list[bool] = []
     stop = threading.Event()
 
-    def batch(worker_id, *, requeue_abandoned=True):
+    def batch(worker_id, *, requeue_abandoned=True, emit=None):
         calls.append(requeue_abandoned)
         if len(calls) == 3:
             stop.set()

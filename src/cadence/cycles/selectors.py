@@ -271,6 +271,12 @@ def schedules_with_cycles_for_shop(*, shop: Enterprise) -> QuerySet[Schedule]:
     return schedules_for_shop(shop=shop).prefetch_related("order_cycles")
 
 
+def order_cycle_get(*, order_cycle_id: int) -> OrderCycle | None:
+    """The cycle with its shop; None when it no longer exists (a task's cycle deleted
+    since the task was queued)."""
+    return OrderCycle.objects.select_related("shop").filter(pk=order_cycle_id).first()
+
+
 def order_cycle_of_shop(*, shop: Enterprise, order_cycle_id: int) -> OrderCycle | None:
     """The shop's cycle; None for another shop's or a missing one."""
     return OrderCycle.objects.filter(pk=order_cycle_id, shop=shop).first()

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_tasks import task, task_backends
 
 from cadence.cycles.domain import is_current
-from cadence.cycles.models import OrderCycle
+from cadence.cycles.selectors import order_cycle_get
 from cadence.subscriptions.services import confirmation, placement
 
 logger = logging.getLogger("cadence.tasks")
@@ -29,7 +29,7 @@ def _same_moment(stored, iso: str) -> bool:
 @task()
 def place_cycle_task(*, order_cycle_id: int, opens_at: str) -> str:
     """Placement of a cycle at its opening: fans out into chunk tasks."""
-    order_cycle = OrderCycle.objects.filter(pk=order_cycle_id).first()
+    order_cycle = order_cycle_get(order_cycle_id=order_cycle_id)
     if order_cycle is None or not _same_moment(order_cycle.opens_at, opens_at):
         return "stale"
     summary = placement.place_cycle(order_cycle=order_cycle, fan_out=True)
@@ -44,7 +44,7 @@ def place_chunk_task(
     stored allocation. `shares` is ignored: chunks queued before the allocation was stored
     in the database carried it; the stored one is what every chunk and retry uses."""
     del shares
-    if not OrderCycle.objects.filter(pk=order_cycle_id).exists():
+    if order_cycle_get(order_cycle_id=order_cycle_id) is None:
         return "stale"
     summary = placement.place_chunk(order_cycle_id=order_cycle_id, proxy_order_ids=proxy_order_ids)
     return summary.describe()
@@ -53,7 +53,7 @@ def place_chunk_task(
 @task()
 def confirm_cycle_task(*, order_cycle_id: int, closes_at: str) -> str:
     """Confirmation of a cycle at its close."""
-    order_cycle = OrderCycle.objects.filter(pk=order_cycle_id).first()
+    order_cycle = order_cycle_get(order_cycle_id=order_cycle_id)
     if order_cycle is None or not _same_moment(order_cycle.closes_at, closes_at):
         return "stale"
     return confirmation.confirm_cycle(order_cycle=order_cycle).describe()
@@ -70,11 +70,11 @@ def enqueue_cycle_processing(order_cycle_id: int) -> None:
     backend = task_backends["default"]
     if not backend.supports_defer:
         return
-    cycle = OrderCycle.objects.filter(pk=order_cycle_id).values("opens_at", "closes_at").first()
+    cycle = order_cycle_get(order_cycle_id=order_cycle_id)
     if cycle is None:
         return
     now = timezone.now()
-    opens_at, closes_at = cycle["opens_at"], cycle["closes_at"]
+    opens_at, closes_at = cycle.opens_at, cycle.closes_at
     if is_current(closes_at=closes_at, now=now):
         place_cycle_task.using(run_after=max(opens_at, now)).enqueue(
             order_cycle_id=order_cycle_id, opens_at=opens_at.isoformat()

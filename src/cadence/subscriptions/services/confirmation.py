@@ -137,6 +137,17 @@ class ConfirmationSummary:
     def did_something(self) -> bool:
         return bool(self.confirmed or self.retry or self.errors)
 
+    def counts(self) -> dict[str, int]:
+        """The run's figures, for structured logs."""
+        return {
+            "confirmed": len(self.confirmed),
+            "paid": len(self.paid),
+            "payment_failed": len(self.payment_failed),
+            "requires_action": len(self.requires_action),
+            "retry": len(self.retry),
+            "errors": len(self.errors),
+        }
+
     def describe(self) -> str:
         return (
             f"confirmed {len(self.confirmed)} (paid {len(self.paid)}, payment failed "
@@ -725,9 +736,15 @@ def _confirm_chunk(
     return summary
 
 
-def confirm_cycle(*, order_cycle: OrderCycle, now: datetime | None = None) -> ConfirmationSummary:
+def confirm_cycle(
+    *,
+    order_cycle: OrderCycle,
+    now: datetime | None = None,
+    on_chunk: Callable[[int], object] | None = None,
+) -> ConfirmationSummary:
     """Confirm every placed order of a closed cycle, chunk by chunk, then queue the shop's
-    summary once nothing is left. Idempotent: safe to run again at any time."""
+    summary once nothing is left. Idempotent: safe to run again at any time. `on_chunk` is
+    told how many proxy orders each chunk handled (a terminal's progress bar)."""
     now = now or timezone.now()
     order_cycle = OrderCycle.objects.select_related("shop").get(pk=order_cycle.pk)
     summary = ConfirmationSummary()
@@ -738,6 +755,8 @@ def confirm_cycle(*, order_cycle: OrderCycle, now: datetime | None = None) -> Co
         summary.merge(
             _confirm_chunk(order_cycle=order_cycle, proxy_order_ids=chunk, now=now, breaker=breaker)
         )
+        if on_chunk is not None:
+            on_chunk(len(chunk))
     confirmation_summary_queue_if_done(order_cycle=order_cycle, now=now)
     return summary
 

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
@@ -129,6 +129,17 @@ class PlacementSummary:
     @property
     def did_something(self) -> bool:
         return bool(self.placed or self.empty or self.failed or self.queued_chunks)
+
+    def counts(self) -> dict[str, int]:
+        """The run's figures, for structured logs."""
+        return {
+            "placed": len(self.placed),
+            "shortages": len(self.shortages),
+            "empty": len(self.empty),
+            "already_placed": len(self.already_placed),
+            "failed": len(self.failed),
+            "queued_chunks": self.queued_chunks,
+        }
 
     def describe(self) -> str:
         if self.queued_chunks:
@@ -680,7 +691,11 @@ def place_chunk(
 
 
 def place_cycle(
-    *, order_cycle: OrderCycle, now: datetime | None = None, fan_out: bool = False
+    *,
+    order_cycle: OrderCycle,
+    now: datetime | None = None,
+    fan_out: bool = False,
+    on_chunk: Callable[[int], object] | None = None,
 ) -> PlacementSummary:
     """Place every eligible pending proxy order of an open cycle (idempotent: safe to run
     again at any time; what is placed stays placed and is not placed twice).
@@ -688,7 +703,8 @@ def place_cycle(
     The cycle's allocation is stored before the first chunk (or read, when an earlier run
     stored it). With `fan_out`, each chunk is enqueued as a task (workers share the cycle)
     instead of being placed here. Does nothing for a cycle that is not open or whose shop
-    has subscriptions disabled.
+    has subscriptions disabled. `on_chunk` is told how many proxy orders each chunk handled
+    (a terminal's progress bar).
     """
     now = now or timezone.now()
     order_cycle = OrderCycle.objects.select_related("shop").get(pk=order_cycle.pk)
@@ -717,6 +733,8 @@ def place_cycle(
                 states=CYCLE_STATES,
             )
         )
+        if on_chunk is not None:
+            on_chunk(len(chunk))
     placement_summary_queue_if_done(
         order_cycle=order_cycle, now=now, already_placed=len(summary.already_placed)
     )

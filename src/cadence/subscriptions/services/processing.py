@@ -25,7 +25,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -42,6 +43,7 @@ from cadence.notifications.models import Email
 from cadence.notifications.services import emails_send_due
 from cadence.orders.models import OrderState
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState
+from cadence.subscriptions.selectors import eligible_proxy_orders
 from cadence.subscriptions.services import confirmation, placement
 
 logger = logging.getLogger("cadence.worker")
@@ -55,26 +57,76 @@ SUMMARY_LOOKBACK = timedelta(days=7)
 MAX_TASK_RUNS = 3
 
 
-def _unpause_due(now: datetime) -> list[str]:
+def _unpause_due(now: datetime) -> list[TickLine]:
     try:
         from cadence.subscriptions.services.lifecycle import subscriptions_unpause_due
     except ImportError:  # pragma: no cover - the lifecycle services are part of the product
         return []
     failures = subscriptions_unpause_due(now=now)
-    return [f"subscription {pk}: could not unpause: {errors}" for pk, errors in failures.items()]
+    return [
+        TickLine(
+            f"subscription {pk}: could not unpause: {errors}",
+            event="unpause_failed",
+            subscription_id=pk,
+            errors=str(errors),
+        )
+        for pk, errors in failures.items()
+    ]
+
+
+class TickLine(str):
+    """One line of what a tick did, as printed (`placed Shop / Week 12 (#7): placed 40 …
+    in 1.2s`), carrying the same facts as `fields` (event, shop, cycle, counts, seconds)
+    for a structured log (`LOG_FORMAT=json`)."""
+
+    fields: dict[str, Any]
+
+    def __new__(cls, text: str, **fields: Any) -> TickLine:
+        line = super().__new__(cls, text)
+        line.fields = fields
+        return line
+
+
+def log_line(line: TickLine) -> None:
+    """Log a tick's or task's line with its facts as fields (one JSON object per line with
+    `LOG_FORMAT=json`)."""
+    logger.info("%s", line, extra=getattr(line, "fields", {}))
+
+
+# How a caller shows progress: `progress(label, total)` is a context manager giving a
+# function told how many more items are done (see `cadence.cli`: a bar on a terminal).
+Progress = Callable[[str, int], AbstractContextManager[Callable[[int], object]]]
 
 
 def _cycle_label(cycle: OrderCycle) -> str:
     return f"{cycle.shop.name} / {cycle.name} (#{cycle.pk})"
 
 
-def _took(started: float) -> str:
-    return f"in {time.monotonic() - started:.1f}s"
+def _cycle_line(
+    event: str, cycle: OrderCycle, described: str, counts: dict[str, int], started: float
+) -> TickLine:
+    seconds = round(time.monotonic() - started, 3)
+    return TickLine(
+        f"{event} {_cycle_label(cycle)}: {described} in {seconds:.1f}s",
+        event=event,
+        shop_id=cycle.shop_id,
+        shop=cycle.shop.name,
+        order_cycle_id=cycle.pk,
+        order_cycle=cycle.name,
+        duration_s=seconds,
+        **counts,
+    )
 
 
-def run_tick(*, now: datetime | None = None) -> list[str]:
+@contextmanager
+def _no_progress(label: str, total: int) -> Iterator[Callable[[int], object]]:
+    yield lambda done: None
+
+
+def run_tick(*, now: datetime | None = None, progress: Progress | None = None) -> list[TickLine]:
     """Do everything due now; one line per cycle that was placed or confirmed (and one per
-    other thing done). Returns [] when there was nothing to do."""
+    other thing done). Returns [] when there was nothing to do. With `progress`, each
+    cycle's placement and confirmation report their chunks as they go."""
     now = now or timezone.now()
     lines = _unpause_due(now)
 
@@ -89,9 +141,15 @@ def run_tick(*, now: datetime | None = None) -> list[str]:
     )
     for cycle in to_place:
         started = time.monotonic()
-        summary = placement.place_cycle(order_cycle=cycle, now=now)
+        total = (
+            eligible_proxy_orders(order_cycle=cycle, now=now).count() if progress is not None else 0
+        )
+        with (progress or _no_progress)(f"placing {_cycle_label(cycle)}", total) as advance:
+            summary = placement.place_cycle(order_cycle=cycle, now=now, on_chunk=advance)
         if summary.did_something:
-            lines.append(f"placed {_cycle_label(cycle)}: {summary.describe()} {_took(started)}")
+            lines.append(
+                _cycle_line("placed", cycle, summary.describe(), summary.counts(), started)
+            )
 
     unconfirmed = ProxyOrder.objects.filter(
         order_cycle=OuterRef("pk"), state=ProxyOrderState.PLACED, order__state=OrderState.COMPLETE
@@ -104,23 +162,29 @@ def run_tick(*, now: datetime | None = None) -> list[str]:
     )
     for cycle in to_confirm:
         started = time.monotonic()
-        confirmed = confirmation.confirm_cycle(order_cycle=cycle, now=now)
+        total = (
+            confirmation.proxy_orders_to_confirm(order_cycle=cycle).count()
+            if progress is not None
+            else 0
+        )
+        with (progress or _no_progress)(f"confirming {_cycle_label(cycle)}", total) as advance:
+            confirmed = confirmation.confirm_cycle(order_cycle=cycle, now=now, on_chunk=advance)
         if confirmed.did_something:
             lines.append(
-                f"confirmed {_cycle_label(cycle)}: {confirmed.describe()} {_took(started)}"
+                _cycle_line("confirmed", cycle, confirmed.describe(), confirmed.counts(), started)
             )
 
     lines += _requeue_lost_summaries(now)
     sent = emails_send_due(now=now)
     if sent:
-        lines.append(f"sent {sent} email(s)")
+        lines.append(TickLine(f"sent {sent} email(s)", event="emails_sent", emails=sent))
     return lines
 
 
-def _requeue_lost_summaries(now: datetime) -> list[str]:
+def _requeue_lost_summaries(now: datetime) -> list[TickLine]:
     """Summaries whose cycle is done but whose email row is missing (a crash between the
     last chunk's commit and the summary's)."""
-    lines = []
+    lines: list[TickLine] = []
     worked = ProxyOrder.objects.filter(order_cycle=OuterRef("pk")).exclude(
         state__in=[ProxyOrderState.PENDING, ProxyOrderState.CANCELED]
     )
@@ -136,13 +200,24 @@ def _requeue_lost_summaries(now: datetime) -> list[str]:
     for cycle in open_cycles:
         if placement.placement_summary_key(cycle.pk) not in placed_keys:
             if placement.placement_summary_queue_if_done(order_cycle=cycle, now=now):
-                lines.append(f"placement summary queued for {_cycle_label(cycle)}")
+                lines.append(_summary_line("placement", cycle))
         if order_cycle_is_closed(cycle, now=now) and (
             confirmation.confirmation_summary_key(cycle.pk) not in placed_keys
         ):
             if confirmation.confirmation_summary_queue_if_done(order_cycle=cycle, now=now):
-                lines.append(f"confirmation summary queued for {_cycle_label(cycle)}")
+                lines.append(_summary_line("confirmation", cycle))
     return lines
+
+
+def _summary_line(kind: str, cycle: OrderCycle) -> TickLine:
+    return TickLine(
+        f"{kind} summary queued for {_cycle_label(cycle)}",
+        event=f"{kind}_summary_queued",
+        shop_id=cycle.shop_id,
+        shop=cycle.shop.name,
+        order_cycle_id=cycle.pk,
+        order_cycle=cycle.name,
+    )
 
 
 class WorkerLost(Exception):
@@ -264,13 +339,41 @@ def _renew_lease(task_id: str, stop: threading.Event, every: float) -> None:
 
 
 @cache
-def _leased_worker_class() -> type:
-    """django-tasks-db's worker, renewing each task's lease while it runs the task."""
+def _task_line(db_task_result: Any, started: float) -> TickLine | None:
+    """The line of a task that ran to the end: its name, its cycle and what it returned
+    (the engine's tasks return their summary), or None for a failed one (logged apart)."""
+    if str(db_task_result.status) != "SUCCESSFUL":
+        return None
+    seconds = round(time.monotonic() - started, 3)
+    cycle_id = (db_task_result.args_kwargs.get("kwargs") or {}).get("order_cycle_id")
+    name = db_task_result.task_name
+    where = f" cycle #{cycle_id}" if cycle_id is not None else ""
+    return TickLine(
+        f"{name}{where}: {db_task_result.return_value} in {seconds:.1f}s",
+        event="task",
+        task=name,
+        task_id=str(db_task_result.pk),
+        order_cycle_id=cycle_id,
+        result=str(db_task_result.return_value),
+        duration_s=seconds,
+    )
+
+
+def _leased_worker_class(emit: Callable[[TickLine], object] | None = None) -> type:
+    """django-tasks-db's worker, renewing each task's lease while it runs the task and
+    handing `emit` one line per task that ran."""
     from django_tasks_db.management.commands.db_worker import Worker
     from django_tasks_db.models import DBTaskResult
 
     class LeasedWorker(Worker):
         def run_task(self, db_task_result: DBTaskResult[Any, Any]) -> None:
+            started = time.monotonic()
+            self._run_leased(db_task_result)
+            line = _task_line(db_task_result, started) if emit is not None else None
+            if line is not None and emit is not None:
+                emit(line)
+
+        def _run_leased(self, db_task_result: DBTaskResult[Any, Any]) -> None:
             lease = task_lease()
             if lease is None:
                 super().run_task(db_task_result)
@@ -301,16 +404,22 @@ def _lease_check_every(catch_up_every: float) -> float:
     return min(catch_up_every, max(1.0, lease.total_seconds() / 4))
 
 
-def _run_queued_tasks(worker_id: str, *, requeue_abandoned: bool = True) -> None:
+def _run_queued_tasks(
+    worker_id: str,
+    *,
+    requeue_abandoned: bool = True,
+    emit: Callable[[TickLine], object] | None = None,
+) -> None:
     """Run every task that is ready in the database queue, then return; first, unless told
-    not to, queue again the tasks whose worker died (`requeue_abandoned_tasks`)."""
+    not to, queue again the tasks whose worker died (`requeue_abandoned_tasks`). `emit` is
+    handed one line per task that ran."""
     backend_path = str(settings.TASKS.get("default", {}).get("BACKEND", ""))
     if not backend_path.startswith("django_tasks_db"):
         return  # tasks run where they are enqueued (immediate backend): nothing queued
     if requeue_abandoned:
         requeue_abandoned_tasks(backend_name="default")
 
-    _leased_worker_class()(
+    _leased_worker_class(emit)(
         queue_names=["*"],
         interval=0,
         batch=True,
@@ -327,25 +436,27 @@ def run_worker(
     interval: float = 1.0,
     catch_up_every: float = CATCH_UP_EVERY,
     stop: threading.Event | None = None,
-    log: Callable[[str], None] | None = None,
+    log: Callable[[TickLine], object] | None = None,
     worker_id: str | None = None,
+    progress: Progress | None = None,
 ) -> None:
     """Run tasks and the catch-up tick until `stop` is set (or forever).
 
     Safe to run in a thread (it installs no signal handlers: the caller owns them) and in
-    any number of processes at once. `log` receives the tick's lines (default: logging).
+    any number of processes at once. `log` receives the tick's lines and one per task run
+    (default: logging); `progress` shows the catch-up's long cycles as they go.
     Tasks left running by a dead worker are queued again once their lease has run out
     (looked for at most every minute, or every quarter of a shorter lease).
     """
     stop = stop or threading.Event()
-    emit = log or logger.info
+    emit = log or log_line
     worker_id = worker_id or f"cadence-{threading.get_ident()}-{int(time.time())}"
     next_tick = next_lease_check = 0.0
     while not stop.is_set():
         close_old_connections()
         if time.monotonic() >= next_tick:
             try:
-                for line in run_tick():
+                for line in run_tick(progress=progress):
                     emit(line)
             except Exception:  # the next minute tries again; the worker keeps running
                 logger.exception("catch-up tick failed")
@@ -354,7 +465,7 @@ def run_worker(
         if requeue_abandoned:
             next_lease_check = time.monotonic() + _lease_check_every(catch_up_every)
         try:
-            _run_queued_tasks(worker_id, requeue_abandoned=requeue_abandoned)
+            _run_queued_tasks(worker_id, requeue_abandoned=requeue_abandoned, emit=emit)
         except Exception:
             logger.exception("running queued tasks failed")
         close_old_connections()
