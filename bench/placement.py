@@ -7,8 +7,9 @@ Builds a fresh database (PostgreSQL: the database named by BENCH_DATABASE_URL, d
 postgres://postgres@127.0.0.1:5432/cadence_bench, dropped and re-created; SQLite: a
 temporary file), with one open order cycle per shop and the subscriptions spread over the
 shops. Then it times one placement round of every cycle and the confirmation of every
-cycle (manual payments), and a raw bulk insert of the same rows (orders, lines, payments)
-for comparison. Prints orders/s, queries per 100 orders, the ratio to the raw insert and
+cycle (manual payments), and, for comparison, PostgreSQL's COPY of the very rows placement
+wrote (orders, lines, payments) and a raw bulk insert of as many rows through the ORM.
+Prints orders/s, queries per 100 orders, the ratios to COPY and to the raw insert, and
 memory.
 
 Memory is measured apart from the data building: placement and confirmation run in a fresh
@@ -206,6 +207,68 @@ def raw_insert(*, orders: int, lines: int, chunk: int) -> float:
     return elapsed
 
 
+def copy_same_rows() -> float | None:
+    """Seconds for PostgreSQL's `COPY … FROM STDIN` to write the very rows placement wrote
+    (orders, their lines and payments), into the same tables with their indexes, constraints
+    and foreign keys, in one transaction rolled back afterwards: the floor for writing them.
+    The rows are read out first (not timed); ids and order numbers are shifted so they do
+    not collide with placement's. None on SQLite, which has no COPY."""
+    from django.db import connection, transaction
+
+    from cadence.orders.models import LineItem, Order
+    from cadence.payments.models import Payment
+
+    if connection.vendor != "postgresql":
+        return None
+
+    def select_list(model, offsets: dict) -> str:
+        columns = []
+        for f in model._meta.concrete_fields:
+            column = connection.ops.quote_name(f.column)
+            if f.primary_key:
+                columns.append(f"{column} + {offsets[model]}")
+            elif f.is_relation and f.related_model is Order:
+                columns.append(f"{column} + {offsets[Order]}")
+            elif f.name == "number":
+                columns.append(f"'C' || {column}")
+            else:
+                columns.append(column)
+        return ", ".join(columns)
+
+    with connection.cursor() as cursor:
+        offsets = {}
+        for model in (Order, LineItem, Payment):
+            cursor.execute(f"SELECT coalesce(max(id), 0) FROM {model._meta.db_table}")
+            offsets[model] = cursor.fetchone()[0]
+        exported = []
+        for model in (Order, LineItem, Payment):
+            names = ", ".join(
+                connection.ops.quote_name(f.column) for f in model._meta.concrete_fields
+            )
+            query = (
+                f"COPY (SELECT {select_list(model, offsets)} FROM {model._meta.db_table} "
+                f"ORDER BY id) TO STDOUT"
+            )
+            with cursor.cursor.copy(query) as copy:
+                data = b"".join(bytes(block) for block in copy)
+            exported.append((f"COPY {model._meta.db_table} ({names}) FROM STDIN", data))
+
+    class Rollback(Exception):
+        pass
+
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            started = time.perf_counter()
+            for statement, data in exported:
+                with cursor.cursor.copy(statement) as copy:
+                    copy.write(data)
+            elapsed = time.perf_counter() - started
+            raise Rollback
+    except Rollback:
+        pass
+    return elapsed
+
+
 def _setup(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cadence.settings")
@@ -323,6 +386,13 @@ def main() -> None:
         f"{100 * r['confirm_queries'] / max(confirmed, 1):.1f} queries per 100 orders"
     )
     orders = Order.objects.count()
+    copy_seconds = copy_same_rows()
+    if copy_seconds is not None:
+        print(
+            f"PostgreSQL COPY of the same rows (orders, lines, payments): {copy_seconds:.2f}s = "
+            f"{orders / copy_seconds:,.0f} orders/s; "
+            f"placement / COPY = {r['place_seconds'] / copy_seconds:.1f}x"
+        )
     raw_seconds = raw_insert(orders=orders, lines=args.lines, chunk=CHUNK_SIZE)
     print(
         f"raw bulk insert of the same rows (orders, lines, payments): {raw_seconds:.2f}s = "
