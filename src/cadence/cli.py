@@ -399,14 +399,16 @@ def _line_output(processing: ModuleType) -> Callable[[str], object]:
 PROGRESS_DELAY = 1.0  # seconds
 
 
-def _terminal_progress() -> Callable[[str, int], AbstractContextManager[Callable[[int], object]]]:
-    """A progress bar per cycle being placed or confirmed, on stderr, when stderr is a
-    terminal (never in a log file, nor with JSON logs); shown only for a cycle that takes
-    more than a second, and erased when it is done (its line stays)."""
+def _terminal_progress() -> Callable[
+    [str, int | None], AbstractContextManager[Callable[[int], object]]
+]:
+    """A progress bar per cycle being placed or confirmed (and for the emails sent), on
+    stderr, when stderr is a terminal (never in a log file, nor with JSON logs); shown only
+    for work that takes more than a second, and erased when it is done (its line stays)."""
 
     @contextmanager
-    def bar(label: str, total: int) -> Iterator[Callable[[int], object]]:
-        if not total or _json_logs() or not sys.stderr.isatty():
+    def bar(label: str, total: int | None) -> Iterator[Callable[[int], object]]:
+        if total == 0 or _json_logs() or not sys.stderr.isatty():
             yield lambda done: None
             return
         from tqdm import tqdm
@@ -418,7 +420,7 @@ def _terminal_progress() -> Callable[[str, int], AbstractContextManager[Callable
             tqdm(
                 total=total,
                 desc=label,
-                unit=" orders",
+                unit=" orders" if total is not None else " emails",
                 file=sys.stderr,
                 leave=False,
                 delay=PROGRESS_DELAY,

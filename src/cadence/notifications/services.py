@@ -23,7 +23,7 @@ An operator requeues failed rows (`emails_requeue`, the staff outbox page).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
 from typing import Any
@@ -312,9 +312,15 @@ def emails_send(*, email_ids: Iterable[int], now: datetime | None = None) -> int
     return sent
 
 
-def emails_send_due(*, now: datetime | None = None, limit: int = 2000) -> int:
+def emails_send_due(
+    *,
+    now: datetime | None = None,
+    limit: int = 2000,
+    on_batch: Callable[[int], object] | None = None,
+) -> int:
     """Send every email that is due, including those whose sender died while sending (its
     lease expired); returns how many were sent. The worker's catch-up and `cadence tick`.
+    `on_batch` is told how many each batch sent (a terminal's progress bar).
 
     A row abandoned in `sending` with no attempt left is marked `failed` (see `_claim`).
     """
@@ -337,6 +343,8 @@ def emails_send_due(*, now: datetime | None = None, limit: int = 2000) -> int:
             return total
         sent = emails_send(email_ids=ids, now=now)
         total += sent
+        if on_batch is not None:
+            on_batch(sent)
         if sent == 0 or total >= limit:
             return total
 

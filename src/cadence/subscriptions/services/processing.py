@@ -94,8 +94,9 @@ def log_line(line: TickLine) -> None:
 
 
 # How a caller shows progress: `progress(label, total)` is a context manager giving a
-# function told how many more items are done (see `cadence.cli`: a bar on a terminal).
-Progress = Callable[[str, int], AbstractContextManager[Callable[[int], object]]]
+# function told how many more items are done (see `cadence.cli`: a bar on a terminal);
+# `total` is None when not known beforehand (the emails due).
+Progress = Callable[[str, int | None], AbstractContextManager[Callable[[int], object]]]
 
 
 def _cycle_label(cycle: OrderCycle) -> str:
@@ -119,7 +120,7 @@ def _cycle_line(
 
 
 @contextmanager
-def _no_progress(label: str, total: int) -> Iterator[Callable[[int], object]]:
+def _no_progress(label: str, total: int | None) -> Iterator[Callable[[int], object]]:
     yield lambda done: None
 
 
@@ -175,7 +176,8 @@ def run_tick(*, now: datetime | None = None, progress: Progress | None = None) -
             )
 
     lines += _requeue_lost_summaries(now)
-    sent = emails_send_due(now=now)
+    with (progress or _no_progress)("sending emails", None) as advance:
+        sent = emails_send_due(now=now, on_batch=advance)
     if sent:
         lines.append(TickLine(f"sent {sent} email(s)", event="emails_sent", emails=sent))
     return lines
