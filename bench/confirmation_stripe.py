@@ -1,7 +1,7 @@
 """Confirmation of card orders against a slow Stripe.
 
     python bench/confirmation_stripe.py [--orders 1000] [--latency-ms 200] [--concurrency 16]
-        [--compare-orders 50] [--database sqlite|postgres]
+        [--compare-orders 50] [--kill-halfway 1000] [--database sqlite|postgres]
 
 Starts localstripe (the fake Stripe server of the test suite) and, in front of it, a small
 threaded HTTP proxy that adds `--latency-ms` to every call, as the real Stripe takes
@@ -12,6 +12,11 @@ against localstripe), and `--orders` card orders placed in open cycles. Then it 
 them through the slow proxy with `STRIPE_CONCURRENCY=--concurrency` and prints charges/s and
 how many PaymentIntents each order got (asked of localstripe through the SDK); then the same
 for `--compare-orders` more orders with `STRIPE_CONCURRENCY=1` (0 to leave it out).
+
+With `--kill-halfway N`, N more card orders are confirmed by a separate process that is
+killed with SIGKILL once about half of them are paid, then confirmed again to the end by a
+new run; it prints how many were paid when the process died and the PaymentIntents per
+order after the re-run (exactly one each, or an order was charged twice).
 """
 
 from __future__ import annotations
@@ -252,6 +257,68 @@ def intents_per_order(cycles: list) -> Counter:
     return Counter(payments.values())
 
 
+def paid_count(cycle_ids: list[int]) -> int:
+    from cadence.orders.models import PaymentState
+    from cadence.payments.models import Payment
+
+    return Payment.objects.filter(
+        order__order_cycle_id__in=cycle_ids, state=PaymentState.PAID
+    ).count()
+
+
+def kill_halfway(cycles: list, *, url: str, base: str, slow_base: str, concurrency: int) -> None:
+    """Confirm `cycles` in a child process (this script with `--confirm-only`), SIGKILL it
+    once half of their orders are paid, confirm them again here to the end, and print the
+    PaymentIntents per order."""
+    import signal
+
+    from django.conf import settings
+    from django.db import connection
+
+    ids = [c.pk for c in cycles]
+    total = sum(c.proxy_orders.count() for c in cycles)
+    connection.close()
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--confirm-only", ",".join(map(str, ids))]
+        + ["--database-url", url, "--stripe-base", slow_base, "--concurrency", str(concurrency)],
+    )
+    paid = 0
+    while child.poll() is None and paid < total // 2:
+        time.sleep(0.05)
+        paid = paid_count(ids)
+    if child.poll() is None:
+        child.send_signal(signal.SIGKILL)
+    child.wait()
+    at_kill = paid_count(ids)
+    settings.STRIPE_API_BASE = slow_base
+    again_paid, confirmed, seconds = confirm(cycles, concurrency)
+    settings.STRIPE_API_BASE = base
+    counts = intents_per_order_of(ids)
+    per_order = ", ".join(f"{n} intent(s): {orders}" for n, orders in sorted(counts.items()))
+    print(
+        f"SIGKILL halfway: the confirming process was killed (exit {child.returncode}) with "
+        f"{at_kill} of {total} orders paid; the re-run confirmed {confirmed} more "
+        f"({again_paid} paid) in {seconds:.1f}s; now {paid_count(ids)} paid. "
+        f"PaymentIntents per order: {per_order}",
+        flush=True,
+    )
+
+
+def intents_per_order_of(cycle_ids: list[int]) -> Counter:
+    from cadence.cycles.models import OrderCycle
+
+    return intents_per_order(list(OrderCycle.objects.filter(pk__in=cycle_ids)))
+
+
+def confirm_only(cycle_ids: str, url: str, stripe_base: str, concurrency: int) -> None:
+    """The child of `--kill-halfway`: confirm these cycles through the slow proxy."""
+    setup_django(url, stripe_base)
+    from cadence.cycles.models import OrderCycle
+
+    ids = [int(i) for i in cycle_ids.split(",")]
+    confirm(list(OrderCycle.objects.filter(pk__in=ids).order_by("pk")), concurrency)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1000)
@@ -260,7 +327,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--compare-orders", type=int, default=50)
     parser.add_argument("--database", choices=["postgres", "sqlite"], default="sqlite")
+    parser.add_argument("--kill-halfway", type=int, default=0, metavar="ORDERS")
+    parser.add_argument("--confirm-only", help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    parser.add_argument("--stripe-base", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.confirm_only:
+        confirm_only(args.confirm_only, args.database_url, args.stripe_base, args.concurrency)
+        return
 
     localstripe, base = start_localstripe()
     try:
@@ -276,11 +350,18 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
         users = buyers(
-            max(min(args.per_shop, args.orders), min(args.per_shop, args.compare_orders))
+            max(
+                min(args.per_shop, args.orders),
+                min(args.per_shop, args.compare_orders),
+                min(args.per_shop, args.kill_halfway),
+            )
         )
         pooled = build(orders=args.orders, per_shop=args.per_shop, first_shop=0, users=users)
         compared = build(
             orders=args.compare_orders, per_shop=args.per_shop, first_shop=1000, users=users
+        )
+        killed = build(
+            orders=args.kill_halfway, per_shop=args.per_shop, first_shop=2000, users=users
         )
         print(
             f"database: {connection.vendor}; {len(users)} buyers with a saved card, "
@@ -306,6 +387,10 @@ def main() -> None:
                 f"in {seconds:.1f}s = {paid / seconds:.1f} charges/s; "
                 f"PaymentIntents per order: {per_order}",
                 flush=True,
+            )
+        if killed:
+            kill_halfway(
+                killed, url=url, base=base, slow_base=slow_base, concurrency=args.concurrency
             )
         proxy.terminate()
     finally:
