@@ -45,6 +45,7 @@ from cadence.orders.models import OrderState
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState
 from cadence.subscriptions.selectors import eligible_proxy_orders
 from cadence.subscriptions.services import confirmation, placement
+from cadence.subscriptions.services.lifecycle import subscriptions_unpause_due
 
 logger = logging.getLogger("cadence.worker")
 
@@ -55,23 +56,6 @@ SUMMARY_LOOKBACK = timedelta(days=7)
 # the row's `worker_ids`); then it is marked failed, so that a task that kills its worker
 # every time (memory, a crash in a library) does not take a worker down every lease.
 MAX_TASK_RUNS = 3
-
-
-def _unpause_due(now: datetime) -> list[TickLine]:
-    try:
-        from cadence.subscriptions.services.lifecycle import subscriptions_unpause_due
-    except ImportError:  # pragma: no cover - the lifecycle services are part of the product
-        return []
-    failures = subscriptions_unpause_due(now=now)
-    return [
-        TickLine(
-            f"subscription {pk}: could not unpause: {errors}",
-            event="unpause_failed",
-            subscription_id=pk,
-            errors=str(errors),
-        )
-        for pk, errors in failures.items()
-    ]
 
 
 class TickLine(str):
@@ -97,6 +81,19 @@ def log_line(line: TickLine) -> None:
 # function told how many more items are done (see `cadence.cli`: a bar on a terminal);
 # `total` is None when not known beforehand (the emails due).
 Progress = Callable[[str, int | None], AbstractContextManager[Callable[[int], object]]]
+
+
+def _unpause_due(now: datetime) -> list[TickLine]:
+    failures = subscriptions_unpause_due(now=now)
+    return [
+        TickLine(
+            f"subscription {pk}: could not unpause: {errors}",
+            event="unpause_failed",
+            subscription_id=pk,
+            errors=str(errors),
+        )
+        for pk, errors in failures.items()
+    ]
 
 
 def _cycle_label(cycle: OrderCycle) -> str:
