@@ -10,6 +10,14 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+# Fixtures shared by several directories, registered once for the whole suite. The builders
+# and helpers of tests live in tests/support; test modules import only from there.
+pytest_plugins = [
+    "tests.support.smtp",
+    "tests.support.stripe",
+    "tests.support.worlds",
+]
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgres: needs PostgreSQL (row locks, concurrency)")

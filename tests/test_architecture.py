@@ -182,3 +182,148 @@ def test_apps_do_not_reach_back_into_subscriptions(app):
         if name == forbidden or name.startswith(forbidden + ".")
     ]
     assert offenders == []
+
+
+# --- the test suite's own layout ------------------------------------------------------------
+# Tests mirror the source tree: the tests of src/cadence/<app>/<module>.py are in
+# tests/<app>/test_<module>.py (or tests/<app>/test_<module>_<aspect>.py when a module has
+# several), and the builders, fixtures and worker processes they share live in tests/support,
+# the only part of the suite a test module (or a conftest) imports from.
+
+TESTS = Path(__file__).resolve().parent
+
+# Suites that test a package or the whole product rather than one module, with why.
+CROSS_CUTTING: dict[str, str] = {
+    "tests/test_architecture.py": "the layering of src/cadence and of this suite",
+    "tests/api/test_authorization_matrix.py": "who may call every API route",
+    "tests/api/test_conventions.py": "conventions every API route follows",
+    "tests/api/test_edges.py": "the API's answers at the edges of every route",
+    "tests/api/test_input_strictness.py": "every API route's refusal of unknown input",
+    "tests/api/test_schemathesis.py": "the API against its OpenAPI schema",
+    "tests/api/test_tenant_names.py": "every API route's tenant isolation",
+    "tests/e2e/": "browser and contract scenarios across the apps",
+    "tests/web/test_admin.py": "the admin pages of every app",
+    "tests/web/test_browser.py": "the account page in a real browser",
+    "tests/web/test_security.py": "throttling, request ids and CSP across the site",
+}
+
+
+def _module_of(path: Path, root: Path) -> str:
+    parts = path.relative_to(root.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_modules(path: Path, root: Path) -> set[str]:
+    """Every module `path` imports (`from a import b` counts `a` and `a.b`), relative imports
+    resolved against `path`'s package under `root`."""
+    package = _module_of(path, root).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package[: len(package) - (node.level - 1)]
+                base = ".".join([*up, base] if base else up)
+            names.add(base)
+            names.update(f"{base}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+    return names
+
+
+def imports_outside_support(root: Path) -> list[str]:
+    """`file imports module` for every import of `tests.<x>` other than tests.support."""
+    top, support = root.name, f"{root.name}.support"
+    return [
+        f"{path.relative_to(root.parent).as_posix()} imports {name}"
+        for path in sorted(root.rglob("*.py"))
+        for name in sorted(_imported_modules(path, root))
+        if name.startswith(f"{top}.") and not (name == support or name.startswith(f"{support}."))
+    ]
+
+
+def unmirrored_tests(root: Path, src: Path, cross_cutting) -> list[str]:
+    """The test modules under `root` whose name matches no source module: test_<name>.py in
+    tests/<dirs> needs src/cadence/<dirs>/<name>.py, or <name> = <module>_<aspect>."""
+    missing = []
+    for path in sorted(root.rglob("test_*.py")):
+        rel = path.relative_to(root.parent).as_posix()
+        if any(rel == allowed or rel.startswith(allowed) for allowed in cross_cutting):
+            continue
+        if path.relative_to(root).parts[0] == "support":
+            continue
+        where = src.joinpath(*path.relative_to(root).parts[:-1])
+        words = path.stem.removeprefix("test_").split("_")
+        if not any(
+            (where / ("_".join(words[:n]) + ".py")).is_file() for n in range(1, 1 + len(words))
+        ):
+            missing.append(f"{rel}: no {where.relative_to(src.parent).as_posix()}/<module>.py")
+    return missing
+
+
+def test_test_modules_import_only_from_tests_support():
+    """A builder or fixture two test modules need lives in tests/support, never in a test
+    module or a conftest that another one imports."""
+    assert imports_outside_support(TESTS) == [], "move the shared helper to tests/support"
+
+
+def test_every_test_module_mirrors_a_source_module():
+    """A newcomer finds the tests of src/cadence/X/Y.py at tests/X/test_Y.py."""
+    assert unmirrored_tests(TESTS, SRC, CROSS_CUTTING) == [], (
+        "name the test module after the source module it tests (test_<module>.py or "
+        "test_<module>_<aspect>.py, in the mirrored directory), or list a cross-cutting suite "
+        "in CROSS_CUTTING with why"
+    )
+
+
+def test_every_cross_cutting_suite_still_exists():
+    for allowed in CROSS_CUTTING:
+        assert (TESTS.parent / allowed).exists(), allowed
+
+
+def test_every_test_directory_is_a_package():
+    """The suite imports by package (`tests.support…`, `python -m tests.support.workers…`)."""
+    assert [
+        d.relative_to(TESTS.parent).as_posix()
+        for d in sorted({p.parent for p in TESTS.rglob("*.py")})
+        if not (d / "__init__.py").is_file()
+    ] == []
+
+
+def test_the_layout_checks_see_what_they_look_for(tmp_path):
+    root, src = tmp_path / "tests", tmp_path / "cadence"
+    for name in [
+        "shop/services.py",
+        "shop/gateways/card.py",
+    ]:
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_text("")
+    files = {
+        "support/builders.py": "from tests.support import factories\nfrom . import other\n",
+        "support/other.py": "",
+        "shop/test_services.py": "from tests.support.builders import shop\n",
+        "shop/test_services_refunds.py": "from tests.shop.test_services import helper\n",
+        "shop/conftest.py": "from tests import factories\n",
+        "shop/gateways/test_card.py": "from ..test_services import helper\n",
+        "shop/test_service.py": "import tests.other.conftest\n",
+        "shop/test_views.py": "",
+        "whole/test_anything.py": "",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+    assert imports_outside_support(root) == [
+        "tests/shop/conftest.py imports tests.factories",
+        "tests/shop/gateways/test_card.py imports tests.shop.test_services",
+        "tests/shop/gateways/test_card.py imports tests.shop.test_services.helper",
+        "tests/shop/test_service.py imports tests.other.conftest",
+        "tests/shop/test_services_refunds.py imports tests.shop.test_services",
+        "tests/shop/test_services_refunds.py imports tests.shop.test_services.helper",
+    ]
+    assert unmirrored_tests(root, src, {"tests/whole/": "why"}) == [
+        "tests/shop/test_service.py: no cadence/shop/<module>.py",
+        "tests/shop/test_views.py: no cadence/shop/<module>.py",
+    ]

@@ -22,7 +22,7 @@ from cadence import cli
 from cadence.api.models import ApiToken, hash_token
 from cadence.cli import main
 from cadence.observability.logs import json_formatter
-from tests import factories
+from tests.support import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -270,7 +270,7 @@ def due_work(settings):
     from django.utils import timezone
 
     from cadence.subscriptions.services.placement import place_cycle
-    from tests.engine.conftest import make_world
+    from tests.support.worlds import make_world
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
     open_world = make_world(name="Open Shop")

@@ -24,7 +24,7 @@ from cadence.subscriptions.models import (
     Subscription,
     SubscriptionLineItem,
 )
-from tests import factories as f
+from tests.support import factories as f
 
 ROLES = ("staff", "manager", "other_manager", "buyer", "anonymous")
 

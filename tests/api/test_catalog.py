@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from cadence.catalog.models import Product, Variant
-from tests import factories as f
+from tests.support import factories as f
 
 
 def _product_body(**overrides):

@@ -6,7 +6,7 @@ from django.test import Client
 
 from cadence.api.errors import field_names
 from cadence.customers.models import Customer
-from tests import factories as f
+from tests.support import factories as f
 
 
 def test_missing_or_bad_token_is_401(as_user):

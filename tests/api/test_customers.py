@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from cadence.customers.models import Customer
 from cadence.subscriptions.models import Subscription
-from tests import factories as f
-from tests.api.test_orders import make_order
+from tests.support import factories as f
+from tests.support.api import make_order
 
 
 def test_create_customer(as_user):

@@ -12,7 +12,7 @@ from cadence.subscriptions.models import (
     ProxyOrderState,
     SubscriptionLineItem,
 )
-from tests import factories as f
+from tests.support import factories as f
 
 
 def test_create_cycle_reads_naive_datetimes_in_shop_zone(as_user):

@@ -14,8 +14,8 @@ from cadence.catalog.models import Variant
 from cadence.customers.models import Customer
 from cadence.cycles.models import OrderCycle
 from cadence.subscriptions.models import Subscription
-from tests import factories as f
-from tests.api.builders import subscription_body, subscription_shop
+from tests.support import factories as f
+from tests.support.api import subscription_body, subscription_shop
 
 
 @pytest.fixture

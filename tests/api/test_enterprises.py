@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 
 from cadence.enterprises.models import Enterprise, SupplierPermission
-from tests import factories as f
+from tests.support import factories as f
 
 
 def test_staff_creates_an_enterprise(as_user):

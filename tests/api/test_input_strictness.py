@@ -11,8 +11,8 @@ from cadence.cycles.models import OrderCycle
 from cadence.enterprises.models import Enterprise
 from cadence.payments.models import PaymentMethod
 from cadence.subscriptions.models import Subscription
-from tests import factories as f
-from tests.api.builders import subscription_body, subscription_shop
+from tests.support import factories as f
+from tests.support.api import subscription_body, subscription_shop
 
 BIG_ID = 2**63  # one more than the largest 64-bit id
 BIG_COUNT = 2**31  # one more than the largest 32-bit count

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from cadence.orders.models import ShippingMethod
 from cadence.payments.models import PaymentMethod
-from tests import factories as f
+from tests.support import factories as f
 
 
 def test_create_and_list_shipping_methods(as_user):

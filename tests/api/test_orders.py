@@ -6,29 +6,10 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from cadence.orders.models import LineItem, Order
 from cadence.payments.models import Payment
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState
-from tests import factories as f
-
-
-def make_order(shop, cycle, customer, variant, *, number, state="complete", quantity=2):
-    order = Order.objects.create(
-        number=number,
-        shop=shop,
-        order_cycle=cycle,
-        customer=customer,
-        email=customer.email,
-        state=state,
-        item_total=Decimal("4.00"),
-        fee_total=Decimal("0.5"),
-        total=Decimal("4.50"),
-        placed_at=timezone.now(),
-    )
-    LineItem.objects.create(
-        order=order, variant=variant, quantity=quantity, requested_quantity=3, price=Decimal("2")
-    )
-    return order
+from tests.support import factories as f
+from tests.support.api import make_order
 
 
 def test_order_detail(as_user):

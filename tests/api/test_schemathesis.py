@@ -27,7 +27,7 @@ from cadence.api.models import ApiToken
 from cadence.api.router import api
 from cadence.subscriptions.services import lifecycle
 from cadence.subscriptions.services.placement import place_cycle
-from tests import factories as f
+from tests.support import factories as f
 
 MAX_EXAMPLES = 5
 

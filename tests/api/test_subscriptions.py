@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState, Subscription
-from tests import factories as f
-from tests.api.builders import subscription_body, subscription_shop
-from tests.contract import SUBSCRIPTION_FIELDS
+from tests.support import factories as f
+from tests.support.api import subscription_body, subscription_shop
+from tests.support.contract import SUBSCRIPTION_FIELDS
 
 
 @pytest.fixture

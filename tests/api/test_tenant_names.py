@@ -36,7 +36,7 @@ from cadence.subscriptions.models import (
     Subscription,
     SubscriptionLineItem,
 )
-from tests import factories as f
+from tests.support import factories as f
 
 # The other tenant: everything a refusal could be tempted to name.
 THEIRS = {

@@ -20,7 +20,7 @@ from cadence.errors import Conflict, NotFound, ValidationFailed
 from cadence.orders.models import Order
 from cadence.subscriptions.models import Subscription
 from cadence.subscriptions.services.lifecycle import subscription_create
-from tests import factories as f
+from tests.support import factories as f
 
 
 def test_create_links_account_and_cleans_addresses(db):

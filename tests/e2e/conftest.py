@@ -1,15 +1,14 @@
 """Browser tests: Playwright driving Debian's Chromium against pytest-django's live server.
 
 They are marked `browser` and skipped, with the reason printed, when Chromium or Playwright is
-missing. The payment fixtures (localstripe) are shared with tests/payments.
+missing. The payment fixtures (localstripe) come from tests/support/stripe.py.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.browser import PHONE_WIDTH, chromium_page
-from tests.payments.conftest import localstripe, localstripe_server  # noqa: F401
+from tests.support.browser import PHONE_WIDTH, chromium_page
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import pytest
 
 from cadence.orders.models import PaymentState
 from cadence.payments.models import ChargeConsent, Payment, SavedCard
-from tests import factories
-from tests.browser import in_db, violations, watch_csp
-from tests.payments.test_confirmation import confirm, stripe_world
+from tests.support import factories
+from tests.support.browser import in_db, violations, watch_csp
+from tests.support.stripe import confirm, stripe_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -25,7 +25,7 @@ from django.test import Client
 from django.utils import timezone
 
 from cadence.cli import main as cadence_main
-from tests.contract import SUBSCRIPTION_FIELDS
+from tests.support.contract import SUBSCRIPTION_FIELDS
 
 pytestmark = pytest.mark.django_db
 

@@ -22,8 +22,8 @@ from cadence.enterprises.models import Enterprise
 from cadence.enterprises.services import enterprise_create
 from cadence.orders.models import ShippingMethod
 from cadence.payments.models import PaymentMethod
-from tests import factories
-from tests.browser import PHONE_WIDTH, in_db, playwright_expect, text_of
+from tests.support import factories
+from tests.support.browser import PHONE_WIDTH, in_db, playwright_expect, text_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -26,8 +26,8 @@ from cadence.cycles.models import OrderCycle
 from cadence.orders.models import Order, OrderState
 from cadence.subscriptions.models import ProxyOrderState, Subscription, SubscriptionEvent
 from cadence.subscriptions.services import lifecycle
-from tests import factories
-from tests.browser import (
+from tests.support import factories
+from tests.support.browser import (
     PHONE_WIDTH,
     in_db,
     playwright_expect,

@@ -14,7 +14,7 @@ from cadence.enterprises.selectors import (
     user_manages,
 )
 from cadence.errors import NotFound
-from tests import factories as f
+from tests.support import factories as f
 
 
 @pytest.fixture

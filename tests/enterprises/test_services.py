@@ -12,7 +12,7 @@ from cadence.enterprises.services import (
     enterprise_update,
 )
 from cadence.errors import PermissionDenied, ValidationFailed
-from tests import factories as f
+from tests.support import factories as f
 
 
 def test_create_normalises_and_validates(db):

@@ -15,7 +15,7 @@ from cadence.notifications.models import Email
 from cadence.notifications.rendering import render_email
 from cadence.subscriptions.services.emails import ORDER_EMAIL_KINDS, order_email_context_from_db
 from cadence.subscriptions.services.placement import place_cycle
-from tests.subscriptions.builders import subscribe, world
+from tests.support.subscriptions import subscribe, world
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import pytest
 from cadence.errors import ValidationFailed
 from cadence.payments import cards
 from cadence.payments.models import ChargeConsent, SavedCard, StripeCustomer
-from tests import factories
-from tests.payments.conftest import card_payment_method, card_set_up_in_browser
+from tests.support import factories
+from tests.support.stripe import card_payment_method, card_set_up_in_browser
 
 pytestmark = pytest.mark.django_db
 

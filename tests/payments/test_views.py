@@ -6,8 +6,8 @@ import pytest
 
 from cadence.payments import cards
 from cadence.payments.models import ChargeConsent, SavedCard
-from tests import factories
-from tests.payments.conftest import card_payment_method
+from tests.support import factories
+from tests.support.stripe import card_payment_method
 
 pytestmark = pytest.mark.django_db
 

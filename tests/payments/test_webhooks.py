@@ -9,43 +9,18 @@ import pytest
 from cadence.orders.models import PaymentState
 from cadence.payments import cards
 from cadence.payments.models import Payment, SavedCard, StripeEvent
-from tests import factories
-from tests.payments.conftest import WEBHOOK_SECRET, card_payment_method, signed
-from tests.payments.test_confirmation import confirm, stripe_world
+from tests.support import factories
+from tests.support.stripe import (
+    WEBHOOK_SECRET,
+    authenticated_event,
+    card_payment_method,
+    confirm,
+    post,
+    signed,
+    stripe_world,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def post(client, body: bytes, signature: str | None):
-    headers = {"HTTP_STRIPE_SIGNATURE": signature} if signature is not None else {}
-    return client.post("/stripe/webhook", data=body, content_type="application/json", **headers)
-
-
-def authenticated_event(localstripe, w, *, success: bool) -> dict:
-    """Authenticate the waiting PaymentIntent in localstripe as Stripe.js would, and return
-    the event localstripe recorded for its outcome."""
-    [intent] = localstripe.payment_intents(payment=w.payment)
-    outcome = "true" if success else "false"
-    localstripe.request(
-        "POST",
-        f"/v1/payment_intents/{intent['id']}/_authenticate?success={outcome}",
-        {"key": "pk_test_cadence", "client_secret": intent["client_secret"]},
-        key="",
-    )
-    if not success:
-        # localstripe sends no event for a failed authentication; Stripe sends this one.
-        intent = localstripe.request("GET", f"/v1/payment_intents/{intent['id']}")
-        return {
-            "id": "evt_auth_failed_1",
-            "type": "payment_intent.payment_failed",
-            "data": {"object": intent},
-        }
-    [event] = [
-        e
-        for e in localstripe.events("payment_intent.succeeded")
-        if e["data"]["object"]["id"] == intent["id"]
-    ]
-    return event
 
 
 def test_bad_signature_is_refused_and_nothing_written(localstripe, client):

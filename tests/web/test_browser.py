@@ -9,8 +9,8 @@ import pytest
 from django.db import connections
 
 from cadence.api.models import ApiToken, hash_token
-from tests import factories
-from tests.browser import chromium_page, in_db
+from tests.support import factories
+from tests.support.browser import chromium_page, in_db
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -17,8 +17,8 @@ from cadence.api.auth import BearerToken
 from cadence.api.models import ApiToken
 from cadence.payments.models import StripeEvent
 from cadence.security.backends import client_ip
-from tests import factories
-from tests.payments.conftest import WEBHOOK_SECRET, signed
+from tests.support import factories
+from tests.support.stripe import WEBHOOK_SECRET, signed
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from cadence.catalog.services import (
     variant_create,
 )
 from cadence.errors import ValidationFailed
-from tests import factories
+from tests.support import factories
 
 pytestmark = pytest.mark.django_db
 

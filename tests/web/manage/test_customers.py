@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from cadence.customers.models import Customer
-from tests import factories
+from tests.support import factories
 
 pytestmark = pytest.mark.django_db
 

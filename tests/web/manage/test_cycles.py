@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from cadence.cycles.models import OrderCycle, Schedule
-from tests import factories
+from tests.support import factories
 
 pytestmark = pytest.mark.django_db
 

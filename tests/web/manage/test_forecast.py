@@ -18,7 +18,7 @@ from cadence.subscriptions.models import (
     Subscription,
     SubscriptionLineItem,
 )
-from tests import factories
+from tests.support import factories
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from tests import factories
+from tests.support import factories
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from cadence.subscriptions.models import (
 from cadence.subscriptions.services import confirmation
 from cadence.subscriptions.services.confirmation import confirm_cycle
 from cadence.subscriptions.services.placement import place_cycle
-from tests import factories
+from tests.support import factories
 
 pytestmark = pytest.mark.django_db
 

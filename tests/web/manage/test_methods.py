@@ -9,7 +9,7 @@ import pytest
 
 from cadence.orders.models import ShippingMethod
 from cadence.payments.models import PaymentMethod
-from tests import factories
+from tests.support import factories
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cadence.cycles.models import OrderCycle, Schedule
 from cadence.subscriptions.models import Subscription
-from tests import factories
+from tests.support import factories
 
 pytestmark = pytest.mark.django_db
 

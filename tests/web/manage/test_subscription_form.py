@@ -19,7 +19,7 @@ from cadence.orders.models import LineItem
 from cadence.subscriptions.models import ProxyOrderState, Subscription, SubscriptionEvent
 from cadence.subscriptions.services import lifecycle
 from cadence.subscriptions.services.placement import place_cycle
-from tests import factories
+from tests.support import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -613,7 +613,7 @@ def test_the_searches_run_as_many_queries_for_500_rows_as_for_10(
 
 @pytest.fixture
 def phone_page(monkeypatch, live_server, request):
-    from tests.browser import chromium_page
+    from tests.support.browser import chromium_page
 
     # (Depending on live_server makes the browser close first, ending its connections.)
     yield from chromium_page(monkeypatch, request, viewport={"width": 390, "height": 844})
@@ -647,7 +647,7 @@ def test_the_form_in_a_phones_browser(phone_page, live_server, language):
     Content-Security-Policy refuses nothing."""
     from playwright.sync_api import expect
 
-    from tests.browser import in_db
+    from tests.support.browser import in_db
 
     page = phone_page
     problems: list[str] = []

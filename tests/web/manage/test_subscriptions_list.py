@@ -8,7 +8,6 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from django.utils import timezone
 
 from cadence.subscriptions.models import (
     ProxyOrder,
@@ -16,77 +15,11 @@ from cadence.subscriptions.models import (
     Subscription,
     SubscriptionLineItem,
 )
-from cadence.subscriptions.services.lifecycle import subscription_create
 from cadence.web.models import TableColumns
-from tests import factories
+from tests.support import factories
+from tests.support.manage import detail_url, list_url, setup_shop, subscribe
 
 pytestmark = pytest.mark.django_db
-
-
-def list_url(shop) -> str:
-    return f"/manage/{shop.pk}/subscriptions/"
-
-
-def detail_url(subscription) -> str:
-    return f"/manage/{subscription.shop_id}/subscriptions/{subscription.pk}/"
-
-
-def setup_shop(shop) -> SimpleNamespace:
-    """What a subscription needs in `shop`: two products, a closed, an open and an upcoming
-    weekly cycle in a schedule, a delivery and a cash method. Times are around now."""
-    now = timezone.now()
-    apples = factories.variant(shop, price="4.00", on_hand=50, product_name="Apples")
-    pears = factories.variant(shop, price="6.00", on_hand=50, product_name="Pears")
-    closed = factories.order_cycle(
-        shop,
-        opens_at=now - timedelta(days=10),
-        closes_at=now - timedelta(days=3),
-        variants=[apples, pears],
-        name="Week 1",
-    )
-    open_ = factories.order_cycle(
-        shop,
-        opens_at=now - timedelta(days=2),
-        closes_at=now + timedelta(days=4),
-        variants=[apples, pears],
-        name="Week 2",
-    )
-    upcoming = factories.order_cycle(
-        shop,
-        opens_at=now + timedelta(days=5),
-        closes_at=now + timedelta(days=11),
-        variants=[apples, pears],
-        name="Week 3",
-    )
-    return SimpleNamespace(
-        shop=shop,
-        now=now,
-        apples=apples,
-        pears=pears,
-        closed=closed,
-        open=open_,
-        upcoming=upcoming,
-        schedule=factories.schedule(shop, [closed, open_, upcoming], name="Weekly"),
-        shipping=factories.shipping_method(shop, fee="2.00", name="Home delivery"),
-        cash=factories.payment_method(shop, kind="manual", fee="0.50", name="Cash"),
-    )
-
-
-def subscribe(w: SimpleNamespace, customer=None, *, actor=None, **overrides) -> Subscription:
-    """A subscription made by the service the pages and the API use."""
-    customer = customer or factories.customer(w.shop)
-    args = dict(
-        shop=w.shop,
-        customer_id=customer.pk,
-        schedule_id=w.schedule.pk,
-        payment_method_id=w.cash.pk,
-        shipping_method_id=w.shipping.pk,
-        begins_at=w.now - timedelta(days=30),
-        line_items=[{"variant_id": w.apples.pk, "quantity": 2}],
-        actor=actor,
-    )
-    args.update(overrides)
-    return subscription_create(**args)
 
 
 def bulk_subscriptions(w: SimpleNamespace, count: int, *, prefix: str = "bulk") -> None:

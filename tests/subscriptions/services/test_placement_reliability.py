@@ -1,0 +1,342 @@
+"""Reliability on PostgreSQL: concurrent workers, workers killed mid-way, time zones.
+
+These tests commit for real (other connections and processes must see the rows), so they
+use `transactional_db`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import zoneinfo
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+from django.db import connection, connections
+from django.db.models import Sum
+from django.utils import timezone
+
+from cadence.catalog.models import Variant
+from cadence.notifications.models import Email
+from cadence.orders.models import LineItem, Order, OrderState
+from cadence.subscriptions.models import CycleAllocation, ProxyOrder, ProxyOrderState
+from cadence.subscriptions.services import placement
+from cadence.subscriptions.services.confirmation import confirm_cycle
+from cadence.subscriptions.services.cycle_allocation import cycle_allocation
+from cadence.subscriptions.services.placement import place_cycle
+from cadence.subscriptions.services.processing import run_tick
+from tests.support.workers import ROOT
+from tests.support.worlds import make_world
+
+
+def _world_with_subscriptions(n: int, stock: int):
+    world = make_world(on_hand=(stock, 10_000, 10_000))
+    proxies = [
+        world.subscribe([(world.variants[0], 1 + i % 3), (world.variants[1], 1)]) for i in range(n)
+    ]
+    return world, proxies
+
+
+def _assert_placed_once_and_stock_conserved(world, proxies, initial: dict[int, int]):
+    states = Counter(
+        ProxyOrder.objects.filter(pk__in=[p.pk for p in proxies]).values_list("state", flat=True)
+    )
+    assert states[ProxyOrderState.PENDING] == 0, states
+    orders = Order.objects.filter(order_cycle=world.cycle)
+    placed = ProxyOrder.objects.filter(pk__in=[p.pk for p in proxies], order__isnull=False)
+    assert orders.count() == placed.count()  # one order per proxy order (and no orphan)
+    for variant_id, before in initial.items():
+        taken = (
+            LineItem.objects.filter(order__in=orders, variant_id=variant_id)
+            .exclude(order__state=OrderState.CANCELED)
+            .aggregate(n=Sum("quantity"))["n"]
+            or 0
+        )
+        assert Variant.objects.get(pk=variant_id).on_hand + taken == before
+    return placed
+
+
+def _no_email_twice():
+    per_recipient = Counter(Email.objects.values_list("kind", "to"))
+    assert all(n == 1 for n in per_recipient.values()), per_recipient.most_common(3)
+
+
+@pytest.mark.postgres
+def test_two_workers_placing_the_same_cycle_place_each_proxy_order_once(
+    transactional_db, monkeypatch
+):
+    """Two workers run the same cycle's placement at the same moment (small chunks, so they
+    interleave): every proxy order gets exactly one order, stock is conserved and scarce
+    stock is never oversold."""
+    monkeypatch.setattr(placement, "CHUNK_SIZE", 7)
+    world, proxies = _world_with_subscriptions(120, stock=150)
+    initial = {v.pk: v.on_hand for v in world.variants}
+    start = threading.Barrier(2)
+    errors = []
+
+    def worker():
+        try:
+            start.wait()
+            place_cycle(order_cycle=world.cycle)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    _assert_placed_once_and_stock_conserved(world, proxies, initial)
+    assert Variant.objects.get(pk=world.variants[0].pk).on_hand >= 0
+    assert CycleAllocation.objects.filter(order_cycle=world.cycle).count() == 1
+    _no_email_twice()
+
+
+@pytest.mark.postgres
+def test_two_workers_starting_a_cycle_at_once_store_one_allocation_and_read_it_both(
+    transactional_db,
+):
+    """Two workers reach a fair-share cycle's first placement together; each lingers after
+    inserting the allocation, so the second insert meets the first one's open transaction:
+    one row is stored, both get that row, and the marked proxy orders are those it counts."""
+    world, proxies = _fair_share_world(n=30)
+    start = threading.Barrier(2)
+    got, errors = [], []
+
+    def linger_after_insert(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.startswith('INSERT INTO "subscriptions_cycleallocation"'):
+            time.sleep(0.2)
+        return result
+
+    def worker():
+        try:
+            with connection.execute_wrapper(linger_after_insert):
+                start.wait()
+                got.append(cycle_allocation(order_cycle=world.cycle, now=timezone.now()))
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    stored = CycleAllocation.objects.get()
+    assert [(a.pk, a.shares) for a in got] == [(stored.pk, stored.shares)] * 2
+    assert stored.shares[str(world.variants[0].pk)][1:3] == [47, 60]  # full stock, all asked
+    assert set(ProxyOrder.objects.filter(allocated=True).values_list("pk", flat=True)) == {
+        p.pk for p in proxies
+    }
+
+
+def _crash(mode: str, cycle_id: int, fragment: str, nth: int, when: str) -> int:
+    env = dict(os.environ)
+    settings = connection.settings_dict
+    env["DATABASE_URL"] = (
+        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
+        f"{settings['PORT'] or 5432}/{settings['NAME']}"
+    )
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "src")])
+    env["LOG_LEVEL"] = "CRITICAL"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.support.workers.crash_worker",
+            mode,
+            str(cycle_id),
+            fragment,
+            str(nth),
+            when,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    return proc.returncode
+
+
+PLACEMENT_KILL_POINTS = [
+    ('INSERT INTO "orders_order"', 1, "before"),  # first chunk, mid-transaction
+    ('UPDATE "subscriptions_proxyorder"', 1, "after"),  # first chunk, just before commit
+    ('INSERT INTO "notifications_email"', 3, "after"),  # third chunk, before commit
+    ("FOR UPDATE", 3, "before"),  # after two chunks committed
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("fragment", "nth", "when"), PLACEMENT_KILL_POINTS)
+def test_a_worker_killed_during_placement_loses_nothing_and_duplicates_nothing(
+    transactional_db, smtp_server, fragment, nth, when
+):
+    """A worker SIGKILLed at any point of placement; then a tick: every eligible proxy order
+    has exactly one order, stock is conserved, each email exists and is sent once."""
+    world, proxies = _world_with_subscriptions(35, stock=40)
+    initial = {v.pk: v.on_hand for v in world.variants}
+
+    assert _crash("place", world.cycle.pk, fragment, nth, when) == -9
+
+    run_tick()
+    placed = _assert_placed_once_and_stock_conserved(world, proxies, initial)
+    assert placed.count() + ProxyOrder.objects.filter(state=ProxyOrderState.EMPTY).count() == 35
+    _no_email_twice()
+    sent = Counter(m["To"] for m in smtp_server.messages)
+    assert all(n == 1 for n in sent.values())
+    assert run_tick() == []  # and a second tick has nothing left to do
+
+
+def _fair_share_world(n: int = 45):
+    """n subscriptions, oldest first, asking 1, 2, 3, 1, … of a variant with just over half
+    the units asked (47 for 90), and 1 each of one with 30 units for 45."""
+    world = make_world(on_hand=(47, 30, 10_000), allocation_policy="fair_share")
+    proxies = [
+        world.subscribe([(world.variants[0], 1 + i % 3), (world.variants[1], 1)]) for i in range(n)
+    ]
+    return world, proxies
+
+
+def _given(world, proxies) -> list[tuple[int, int]]:
+    """Per subscription (oldest first), what its order got of the two scarce variants."""
+    got = []
+    for proxy in proxies:
+        proxy.refresh_from_db()
+        lines = (
+            dict(proxy.order.line_items.values_list("variant_id", "quantity"))
+            if proxy.order_id
+            else {}
+        )
+        got.append(tuple(lines.get(v.pk, 0) for v in world.variants[:2]))
+    return got
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("fragment", "nth", "when"),
+    [
+        ("FOR UPDATE", 5, "before"),  # two chunks of 10 committed, the third not begun
+        ('INSERT INTO "orders_order"', 3, "after"),  # the third chunk mid-transaction
+    ],
+)
+def test_a_worker_killed_between_fair_share_chunks_changes_nobody_s_share(
+    transactional_db, monkeypatch, fragment, nth, when
+):
+    """A real worker process placing a fair-share cycle is SIGKILLed between chunks; the
+    catch-up finishes the cycle with the allocation the worker stored before its first
+    chunk: every line has the quantity of an uninterrupted run of an identical cycle, and
+    buyers asking 2 or 3 get at least 1."""
+    monkeypatch.setattr(placement, "CHUNK_SIZE", 10)  # as the crash worker
+    calm, calm_proxies = _fair_share_world()
+    place_cycle(order_cycle=calm.cycle)
+    crashed, crashed_proxies = _fair_share_world()
+    initial = {v.pk: v.on_hand for v in crashed.variants}
+
+    assert _crash("place", crashed.cycle.pk, fragment, nth, when) == -9
+
+    stored = CycleAllocation.objects.get(order_cycle=crashed.cycle)
+    placed = Order.objects.filter(order_cycle=crashed.cycle).count()
+    assert 0 < placed < len(crashed_proxies)
+    run_tick()
+
+    expected = _given(calm, calm_proxies)
+    assert _given(crashed, crashed_proxies) == expected
+    assert min(got for i, (got, _b) in enumerate(expected) if i % 3) >= 1  # asked 2 or 3
+    after = CycleAllocation.objects.get(order_cycle=crashed.cycle)
+    assert (after.pk, after.computed_at, after.shares) == (
+        stored.pk,
+        stored.computed_at,
+        stored.shares,
+    )
+    calm_shares = CycleAllocation.objects.get(order_cycle=calm.cycle).shares
+    assert [after.shares[str(v.pk)][:3] for v in crashed.variants[:2]] == [
+        calm_shares[str(v.pk)][:3] for v in calm.variants[:2]
+    ]  # the full stock over the full demand, as in the uninterrupted run
+    _assert_placed_once_and_stock_conserved(crashed, crashed_proxies, initial)
+
+
+# Orders paid by hand are confirmed a chunk (10 in the crash worker) per transaction: proxy
+# orders, orders, payments, email rows.
+CONFIRMATION_KILL_POINTS = [
+    ('UPDATE "orders_order"', 1, "after"),  # first chunk, mid-transaction
+    ('INSERT INTO "notifications_email"', 2, "after"),  # second chunk, just before commit
+    ('UPDATE "subscriptions_proxyorder"', 2, "before"),  # after one chunk committed
+    ('UPDATE "subscriptions_proxyorder"', 3, "after"),  # third chunk, mid-transaction
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("fragment", "nth", "when"), CONFIRMATION_KILL_POINTS)
+def test_a_worker_killed_during_confirmation_confirms_everything_once(
+    transactional_db, fragment, nth, when
+):
+    """A worker SIGKILLed during confirmation; then a tick after the close: every order is
+    confirmed, none twice, each confirmation email exists once."""
+    world, proxies = _world_with_subscriptions(25, stock=10_000)
+    place_cycle(order_cycle=world.cycle)
+
+    assert _crash("confirm", world.cycle.pk, fragment, nth, when) == -9
+
+    # What the crash left: each order confirmed with its email queued, or still to do.
+    emailed = {e.context["order_id"] for e in Email.objects.filter(kind="confirmation")}
+    for state, order_state, order_id in ProxyOrder.objects.values_list(
+        "state", "order__state", "order_id"
+    ):
+        if state == ProxyOrderState.CONFIRMED:
+            assert order_state == OrderState.CONFIRMED and order_id in emailed
+        else:
+            assert (state, order_state) == (ProxyOrderState.PLACED, OrderState.COMPLETE)
+            assert order_id not in emailed
+
+    after_close = world.cycle.closes_at + timedelta(minutes=2)
+    run_tick(now=after_close)
+    assert set(ProxyOrder.objects.values_list("state", flat=True)) == {ProxyOrderState.CONFIRMED}
+    assert Order.objects.filter(state=OrderState.CONFIRMED).count() == 25
+    assert Email.objects.filter(kind="confirmation").count() == 25
+    _no_email_twice()
+    assert run_tick(now=after_close + timedelta(minutes=1)) == []
+
+
+def test_cycle_boundaries_follow_the_shop_time_zone_across_a_dst_change(db):
+    """A Paris cycle opening Saturday 28 March 2026 at 10:00 (UTC+1) and closing Sunday 29
+    March at 10:00 (UTC+2, after the clocks went forward): placed from 09:00 UTC, not a
+    second before; confirmed from 08:00 UTC on Sunday, not a second before; the email shows
+    the closing time in Paris time."""
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
+    opens = datetime(2026, 3, 28, 10, 0, tzinfo=paris)
+    closes = datetime(2026, 3, 29, 10, 0, tzinfo=paris)
+    world = make_world(timezone="Europe/Paris", allow_order_changes=True)
+    world.cycle.opens_at, world.cycle.closes_at = opens, closes
+    world.cycle.save()
+    proxy = world.subscribe(begins_at=opens - timedelta(days=7))
+    utc = zoneinfo.ZoneInfo("UTC")
+
+    assert run_tick(now=datetime(2026, 3, 28, 8, 59, 59, tzinfo=utc)) == []
+    run_tick(now=datetime(2026, 3, 28, 9, 0, tzinfo=utc))
+    proxy.refresh_from_db()
+    assert proxy.state == ProxyOrderState.PLACED
+
+    assert not confirm_cycle(
+        order_cycle=world.cycle, now=datetime(2026, 3, 29, 7, 59, 59, tzinfo=utc)
+    ).confirmed
+    run_tick(now=datetime(2026, 3, 29, 8, 0, tzinfo=utc))
+    proxy.refresh_from_db()
+    assert proxy.state == ProxyOrderState.CONFIRMED
+
+    from cadence.notifications.rendering import render_email
+
+    _subject, text, _html = render_email(Email.objects.get(kind="placement"))
+    assert "10:00" in text or "10 a.m." in text
+    assert closes.astimezone(utc).hour == 8  # 10:00 Paris is 08:00 UTC after the change
