@@ -6,9 +6,6 @@ use `transactional_db`.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 import zoneinfo
@@ -29,7 +26,7 @@ from cadence.subscriptions.services.confirmation import confirm_cycle
 from cadence.subscriptions.services.cycle_allocation import cycle_allocation
 from cadence.subscriptions.services.placement import place_cycle
 from cadence.subscriptions.services.processing import run_tick
-from tests.support.workers import ROOT
+from tests.support.workers import crash_worker_run
 from tests.support.worlds import make_world
 
 
@@ -142,34 +139,6 @@ def test_two_workers_starting_a_cycle_at_once_store_one_allocation_and_read_it_b
     }
 
 
-def _crash(mode: str, cycle_id: int, fragment: str, nth: int, when: str) -> int:
-    env = dict(os.environ)
-    settings = connection.settings_dict
-    env["DATABASE_URL"] = (
-        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
-        f"{settings['PORT'] or 5432}/{settings['NAME']}"
-    )
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "src")])
-    env["LOG_LEVEL"] = "CRITICAL"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.support.workers.crash_worker",
-            mode,
-            str(cycle_id),
-            fragment,
-            str(nth),
-            when,
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        timeout=120,
-    )
-    return proc.returncode
-
-
 PLACEMENT_KILL_POINTS = [
     ('INSERT INTO "orders_order"', 1, "before"),  # first chunk, mid-transaction
     ('UPDATE "subscriptions_proxyorder"', 1, "after"),  # first chunk, just before commit
@@ -188,7 +157,7 @@ def test_a_worker_killed_during_placement_loses_nothing_and_duplicates_nothing(
     world, proxies = _world_with_subscriptions(35, stock=40)
     initial = {v.pk: v.on_hand for v in world.variants}
 
-    assert _crash("place", world.cycle.pk, fragment, nth, when) == -9
+    assert crash_worker_run("place", world.cycle.pk, fragment, nth, when) == -9
 
     run_tick()
     placed = _assert_placed_once_and_stock_conserved(world, proxies, initial)
@@ -244,7 +213,7 @@ def test_a_worker_killed_between_fair_share_chunks_changes_nobody_s_share(
     crashed, crashed_proxies = _fair_share_world()
     initial = {v.pk: v.on_hand for v in crashed.variants}
 
-    assert _crash("place", crashed.cycle.pk, fragment, nth, when) == -9
+    assert crash_worker_run("place", crashed.cycle.pk, fragment, nth, when) == -9
 
     stored = CycleAllocation.objects.get(order_cycle=crashed.cycle)
     placed = Order.objects.filter(order_cycle=crashed.cycle).count()
@@ -287,7 +256,7 @@ def test_a_worker_killed_during_confirmation_confirms_everything_once(
     world, proxies = _world_with_subscriptions(25, stock=10_000)
     place_cycle(order_cycle=world.cycle)
 
-    assert _crash("confirm", world.cycle.pk, fragment, nth, when) == -9
+    assert crash_worker_run("confirm", world.cycle.pk, fragment, nth, when) == -9
 
     # What the crash left: each order confirmed with its email queued, or still to do.
     emailed = {e.context["order_id"] for e in Email.objects.filter(kind="confirmation")}
