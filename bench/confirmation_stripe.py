@@ -53,7 +53,7 @@ def free_port() -> int:
 
 def start_localstripe() -> tuple[subprocess.Popen, str]:
     port = free_port()
-    script = ROOT / "tests" / "payments" / "localstripe_server.py"
+    script = ROOT / "tests" / "support" / "localstripe_server.py"
     proc = subprocess.Popen(
         [sys.executable, str(script), "--port", str(port)],
         stdout=subprocess.DEVNULL,

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
-
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cadence.subscriptions.allocation import FAIR_SHARE, FIRST_COME, Claim, Share, allocate
-from cadence.subscriptions.services.cycle_allocation import shares_from_json, shares_to_json
 
 
 def _claims(*quantities):
@@ -89,24 +85,3 @@ def test_the_streamed_share_gives_each_claim_what_allocate_gives(
         assert expected == {c.key: c.quantity for c in claims}
     else:
         assert {c.key: share.given(quantity=c.quantity, rank=c.rank) for c in claims} == expected
-
-
-@given(
-    quantities=st.lists(st.integers(min_value=1, max_value=9), min_size=2, max_size=30),
-    stock=st.integers(min_value=0, max_value=60),
-    policy=st.sampled_from([FIRST_COME, FAIR_SHARE]),
-)
-def test_a_stored_allocation_reads_back_as_the_one_computed(quantities, stock, policy):
-    """The cycle's allocation goes through JSON into the database and back (ranks are
-    subscription creation times in UTC, to the microsecond, and ids): every claim gets
-    from the stored share exactly what the computed one gives."""
-    start = datetime(2026, 3, 29, 0, 59, 59, 999_999, tzinfo=UTC)
-    ranked = [((start + timedelta(microseconds=i), 100 + i), q) for i, q in enumerate(quantities)]
-    share = Share.build(claims=lambda: iter(ranked), stock=stock, policy=policy)
-    if share is None:
-        return
-    stored = shares_from_json(json.loads(json.dumps(shares_to_json({7: share}))))
-    assert stored == {7: share}
-    assert [stored[7].given(quantity=q, rank=r) for r, q in ranked] == [
-        share.given(quantity=q, rank=r) for r, q in ranked
-    ]

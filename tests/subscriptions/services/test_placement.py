@@ -454,20 +454,6 @@ def test_the_allocation_is_stored_once_before_the_first_chunk_and_read_by_every_
     assert Variant.objects.get(pk=world.variants[0].pk).on_hand == 10
 
 
-def test_a_cycle_with_nothing_eligible_stores_no_allocation(world):
-    """Nothing to divide, nothing stored: the allocation is made when there is something to
-    place, so a shop enabling subscriptions mid-cycle still gets its policy applied."""
-    world.shop.enable_subscriptions = False
-    world.shop.save()
-    proxy = world.subscribe()
-
-    place_cycle(order_cycle=world.cycle)
-    assert cycle_allocation(order_cycle=world.cycle, now=timezone.now()) is None
-    assert place_proxy_orders(proxy_order_ids=[proxy.pk]).skipped == 1
-
-    assert not CycleAllocation.objects.exists()
-
-
 def test_late_comers_are_served_first_come_from_the_stock_not_held_for_others():
     """After the allocation is stored (and some chunks placed), a subscription started
     mid-cycle and an older one unpaused are served, oldest first, only from stock nobody
