@@ -173,4 +173,6 @@ def id_chunks(qs: QuerySet[Any], size: int) -> Iterator[list[int]]:
         if not chunk:
             return
         yield chunk
+        if len(chunk) < size:
+            return  # that was the last one: no need to ask again
         last = chunk[-1]

@@ -810,30 +810,33 @@ def placement_summary_queue_if_done(
     # The summary helpers shared with the confirmation summary.
     from cadence.subscriptions.services.emails import SummaryLists, summary_orders
 
-    short_orders = set(
-        LineItem.objects.filter(
-            order__order_cycle=order_cycle,
-            order__proxy_order__isnull=False,
-            quantity__lt=F("requested_quantity"),
-        ).values_list("order_id", flat=True)
+    worked = ProxyOrder.objects.filter(
+        order_cycle=order_cycle,
+        state__in=[
+            ProxyOrderState.PLACED,
+            ProxyOrderState.CONFIRMED,
+            ProxyOrderState.EMPTY,
+            ProxyOrderState.FAILED,
+        ],
     )
-    placed = 0
+    short_lines = LineItem.objects.filter(
+        order__order_cycle=order_cycle,
+        order__proxy_order__isnull=False,
+        quantity__lt=F("requested_quantity"),
+    )
+    short_orders = set(short_lines.values_list("order_id", flat=True))
+    # Counted in the database; only the rows the lists show are read (most orders of a
+    # cycle are placed in full and are only counted).
+    placed = worked.filter(order__isnull=False).count()
     lists = SummaryLists("shortages", "empty", "failed")
     for row in summary_orders(
-        ProxyOrder.objects.filter(
-            order_cycle=order_cycle,
-            state__in=[
-                ProxyOrderState.PLACED,
-                ProxyOrderState.CONFIRMED,
-                ProxyOrderState.EMPTY,
-                ProxyOrderState.FAILED,
-            ],
+        worked.filter(
+            Q(order_id__in=short_lines.values("order_id"))
+            | Q(state__in=[ProxyOrderState.EMPTY, ProxyOrderState.FAILED])
         )
     ):
-        if row.order_id:
-            placed += 1
-            if row.order_id in short_orders:
-                lists.add("shortages", row)
+        if row.order_id in short_orders:
+            lists.add("shortages", row)
         if row.state == ProxyOrderState.EMPTY:
             lists.add("empty", row)
         if row.state == ProxyOrderState.FAILED:
