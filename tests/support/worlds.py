@@ -68,6 +68,36 @@ def make_world(*, on_hand=(100, 100, 100), prices=("10.00", "4.50", "2.00"), **s
     )
 
 
+# The stock of the two variants a scarce world's subscriptions share: 47 units for 90 asked,
+# 30 for 45.
+SCARCE = (47, 30)
+
+
+def scarce_world(policy: str, n: int = 45) -> tuple[World, list[ProxyOrder]]:
+    """n subscriptions, oldest first, asking 1, 2, 3, 1, … of a scarce variant (47 units for
+    90 asked: just over half) and 1 each of a second one (30 units for 45), under the shop's
+    allocation `policy`."""
+    world = make_world(on_hand=(*SCARCE, 100), allocation_policy=policy)
+    proxies = [
+        world.subscribe([(world.variants[0], 1 + i % 3), (world.variants[1], 1)]) for i in range(n)
+    ]
+    return world, proxies
+
+
+def given(world: World, proxies: list[ProxyOrder]) -> list[tuple[int, int]]:
+    """Per subscription (oldest first), what its order got of the two scarce variants."""
+    got = []
+    for proxy in proxies:
+        proxy.refresh_from_db()
+        lines = (
+            dict(proxy.order.line_items.values_list("variant_id", "quantity"))
+            if proxy.order_id
+            else {}
+        )
+        got.append(tuple(lines.get(v.pk, 0) for v in world.variants[:2]))
+    return got
+
+
 @pytest.fixture
 def world(db):
     return make_world()

@@ -27,7 +27,7 @@ from cadence.subscriptions.services.cycle_allocation import cycle_allocation
 from cadence.subscriptions.services.emails import order_email_context_from_db
 from cadence.subscriptions.services.placement import place_cycle, place_proxy_orders
 from tests.support import factories
-from tests.support.worlds import make_world
+from tests.support.worlds import SCARCE, given, make_world, scarce_world
 
 pytestmark = pytest.mark.django_db
 
@@ -343,33 +343,6 @@ def _place_until_killed(order_cycle, *, at: str, nth: int) -> None:
         place_cycle(order_cycle=order_cycle)
 
 
-SCARCE = (47, 30)
-
-
-def _scarce_world(policy: str, n: int = 45):
-    """n subscriptions, oldest first, asking 1, 2, 3, 1, … of a scarce variant (47 units for
-    90 asked: just over half) and 1 each of a second one (30 units for 45)."""
-    world = make_world(on_hand=(*SCARCE, 100), allocation_policy=policy)
-    proxies = [
-        world.subscribe([(world.variants[0], 1 + i % 3), (world.variants[1], 1)]) for i in range(n)
-    ]
-    return world, proxies
-
-
-def _given(world, proxies) -> list[tuple[int, int]]:
-    """Per subscription (oldest first), what it got of the two variants."""
-    got = []
-    for proxy in proxies:
-        proxy.refresh_from_db()
-        lines = (
-            dict(proxy.order.line_items.values_list("variant_id", "quantity"))
-            if proxy.order_id
-            else {}
-        )
-        got.append(tuple(lines.get(v.pk, 0) for v in world.variants[:2]))
-    return got
-
-
 def _by_the_rule(proxies, world, policy: str) -> list[tuple[int, int]]:
     """What the allocation policy gives each subscription with all of them at once."""
     asked = [dict(p.subscription.line_items.values_list("variant_id", "quantity")) for p in proxies]
@@ -396,9 +369,9 @@ def test_a_rerun_after_a_crash_gives_everyone_what_an_uninterrupted_run_gives(
     gives with every subscription counted; under fair share, buyers asking 2 or 3 get at
     least 1 (the re-run does not re-divide the leftover stock over the remaining orders)."""
     monkeypatch.setattr(placement, "CHUNK_SIZE", 7)
-    calm, calm_proxies = _scarce_world(policy)
+    calm, calm_proxies = scarce_world(policy)
     place_cycle(order_cycle=calm.cycle)
-    crashed, crashed_proxies = _scarce_world(policy)
+    crashed, crashed_proxies = scarce_world(policy)
 
     _place_until_killed(crashed.cycle, at=at, nth=nth)
     placed_before = Order.objects.filter(order_cycle=crashed.cycle).count()
@@ -406,8 +379,8 @@ def test_a_rerun_after_a_crash_gives_everyone_what_an_uninterrupted_run_gives(
     place_cycle(order_cycle=crashed.cycle)
 
     expected = _by_the_rule(calm_proxies, calm, policy)
-    assert _given(calm, calm_proxies) == expected
-    assert _given(crashed, crashed_proxies) == expected
+    assert given(calm, calm_proxies) == expected
+    assert given(crashed, crashed_proxies) == expected
     if policy == "fair_share":
         asking_2_or_3 = [got for i, (got, _b) in enumerate(expected) if 1 + i % 3 >= 2]
         assert min(asking_2_or_3) >= 1
@@ -422,7 +395,7 @@ def test_the_allocation_is_stored_once_before_the_first_chunk_and_read_by_every_
     proxy order) before it writes the first order; the chunk tasks and every later run read
     that row instead of computing it again, even after the stock moved."""
     monkeypatch.setattr(placement, "CHUNK_SIZE", 7)
-    world, proxies = _scarce_world("fair_share")
+    world, proxies = scarce_world("fair_share")
     statements = []
 
     def record(execute, sql, params, many, context):
@@ -450,7 +423,7 @@ def test_the_allocation_is_stored_once_before_the_first_chunk_and_read_by_every_
 
     assert CycleAllocation.objects.get() == allocation  # one row, the same
     assert CycleAllocation.objects.get().shares == allocation.shares
-    assert _given(world, proxies) == _by_the_rule(proxies, world, "fair_share")
+    assert given(world, proxies) == _by_the_rule(proxies, world, "fair_share")
     assert Variant.objects.get(pk=world.variants[0].pk).on_hand == 10
 
 
@@ -470,17 +443,17 @@ def test_late_comers_are_served_first_come_from_the_stock_not_held_for_others():
     newcomer = world.subscribe([(world.variants[0], 2), (world.variants[1], 1)])
     summary = place_proxy_orders(proxy_order_ids=[newcomer.pk])
     assert summary.placed == [newcomer.pk]
-    assert _given(world, [newcomer]) == [(0, 1)]
+    assert given(world, [newcomer]) == [(0, 1)]
 
     # The manager finds 2 more units; the unpaused (oldest) subscription gets them.
     Variant.objects.filter(pk=world.variants[0].pk).update(on_hand=F("on_hand") + 2)
     paused.subscription.paused_at = None
     paused.subscription.save()
     place_proxy_orders(proxy_order_ids=[paused.pk])
-    assert _given(world, [paused]) == [(2, 5)]
+    assert given(world, [paused]) == [(2, 5)]
 
     place_cycle(order_cycle=world.cycle)
-    assert [g for g, _b in _given(world, proxies)] == [3, 1, 2, 1]  # fair share of 7 for 14
+    assert [g for g, _b in given(world, proxies)] == [3, 1, 2, 1]  # fair share of 7 for 14
     assert Variant.objects.get(pk=world.variants[0].pk).on_hand == 0
 
 
@@ -498,5 +471,5 @@ def test_a_late_comer_left_pending_is_served_by_the_next_run_after_the_allocated
 
     place_cycle(order_cycle=world.cycle)
 
-    assert _given(world, [first, second, late]) == [(4, 0), (2, 0), (1, 0)]
+    assert given(world, [first, second, late]) == [(4, 0), (2, 0), (1, 0)]
     assert Variant.objects.get(pk=world.variants[0].pk).on_hand == 0

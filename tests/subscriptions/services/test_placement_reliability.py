@@ -27,7 +27,7 @@ from cadence.subscriptions.services.cycle_allocation import cycle_allocation
 from cadence.subscriptions.services.placement import place_cycle
 from cadence.subscriptions.services.processing import run_tick
 from tests.support.workers import crash_worker_run
-from tests.support.worlds import make_world
+from tests.support.worlds import given, make_world, scarce_world
 
 
 def _world_with_subscriptions(n: int, stock: int):
@@ -104,7 +104,7 @@ def test_two_workers_starting_a_cycle_at_once_store_one_allocation_and_read_it_b
     """Two workers reach a fair-share cycle's first placement together; each lingers after
     inserting the allocation, so the second insert meets the first one's open transaction:
     one row is stored, both get that row, and the marked proxy orders are those it counts."""
-    world, proxies = _fair_share_world(n=30)
+    world, proxies = scarce_world("fair_share", n=30)
     start = threading.Barrier(2)
     got, errors = [], []
 
@@ -168,30 +168,6 @@ def test_a_worker_killed_during_placement_loses_nothing_and_duplicates_nothing(
     assert run_tick() == []  # and a second tick has nothing left to do
 
 
-def _fair_share_world(n: int = 45):
-    """n subscriptions, oldest first, asking 1, 2, 3, 1, … of a variant with just over half
-    the units asked (47 for 90), and 1 each of one with 30 units for 45."""
-    world = make_world(on_hand=(47, 30, 10_000), allocation_policy="fair_share")
-    proxies = [
-        world.subscribe([(world.variants[0], 1 + i % 3), (world.variants[1], 1)]) for i in range(n)
-    ]
-    return world, proxies
-
-
-def _given(world, proxies) -> list[tuple[int, int]]:
-    """Per subscription (oldest first), what its order got of the two scarce variants."""
-    got = []
-    for proxy in proxies:
-        proxy.refresh_from_db()
-        lines = (
-            dict(proxy.order.line_items.values_list("variant_id", "quantity"))
-            if proxy.order_id
-            else {}
-        )
-        got.append(tuple(lines.get(v.pk, 0) for v in world.variants[:2]))
-    return got
-
-
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     ("fragment", "nth", "when"),
@@ -208,9 +184,9 @@ def test_a_worker_killed_between_fair_share_chunks_changes_nobody_s_share(
     chunk: every line has the quantity of an uninterrupted run of an identical cycle, and
     buyers asking 2 or 3 get at least 1."""
     monkeypatch.setattr(placement, "CHUNK_SIZE", 10)  # as the crash worker
-    calm, calm_proxies = _fair_share_world()
+    calm, calm_proxies = scarce_world("fair_share")
     place_cycle(order_cycle=calm.cycle)
-    crashed, crashed_proxies = _fair_share_world()
+    crashed, crashed_proxies = scarce_world("fair_share")
     initial = {v.pk: v.on_hand for v in crashed.variants}
 
     assert crash_worker_run("place", crashed.cycle.pk, fragment, nth, when) == -9
@@ -220,8 +196,8 @@ def test_a_worker_killed_between_fair_share_chunks_changes_nobody_s_share(
     assert 0 < placed < len(crashed_proxies)
     run_tick()
 
-    expected = _given(calm, calm_proxies)
-    assert _given(crashed, crashed_proxies) == expected
+    expected = given(calm, calm_proxies)
+    assert given(crashed, crashed_proxies) == expected
     assert min(got for i, (got, _b) in enumerate(expected) if i % 3) >= 1  # asked 2 or 3
     after = CycleAllocation.objects.get(order_cycle=crashed.cycle)
     assert (after.pk, after.computed_at, after.shares) == (
