@@ -148,6 +148,20 @@ def card_set_up_in_browser(user, number: str) -> tuple[str, str]:
     return pm_id, setup.id
 
 
+def buyer_with_card(shop, email: str, card: str, *, via_page: bool = False, **customer_fields):
+    """A customer of `shop` with a user account, the card `card` saved as default (through
+    the card page's SetupIntent when `via_page`) and charges allowed for the shop."""
+    buyer = factories.user(email)
+    customer = factories.customer(shop, email, user=buyer, **customer_fields)
+    if via_page:
+        pm_id, setup_id = card_set_up_in_browser(buyer, card)
+        cards.card_save(user=buyer, stripe_payment_method_id=pm_id, setup_intent_id=setup_id)
+    else:
+        cards.card_save(user=buyer, stripe_payment_method_id=card_payment_method(card))
+    cards.consent_set(user=buyer, shop=shop, allow=True)
+    return customer
+
+
 def stripe_world(*, card: str, via_page: bool = False) -> SimpleNamespace:
     """A shop charging by Stripe, a buyer with a saved default card (`card` number) who
     allowed charges, and a subscription placed in the open cycle."""
@@ -161,16 +175,10 @@ def stripe_world(*, card: str, via_page: bool = False) -> SimpleNamespace:
         variants=[apples],
     )
     schedule = factories.schedule(shop, [cycle], name="Weekly")
-    buyer = factories.user("ann@example.org")
-    customer = factories.customer(shop, "ann@example.org", user=buyer, first_name="Ann")
+    customer = buyer_with_card(shop, "ann@example.org", card, via_page=via_page, first_name="Ann")
+    buyer = customer.user
     stripe_method = factories.payment_method(shop, kind="stripe", fee="0.30", name="Card")
     shipping = factories.shipping_method(shop, fee="2.00")
-    if via_page:
-        pm_id, setup_id = card_set_up_in_browser(buyer, card)
-        cards.card_save(user=buyer, stripe_payment_method_id=pm_id, setup_intent_id=setup_id)
-    else:
-        cards.card_save(user=buyer, stripe_payment_method_id=card_payment_method(card))
-    cards.consent_set(user=buyer, shop=shop, allow=True)
     subscription_create(
         shop=shop,
         customer_id=customer.pk,

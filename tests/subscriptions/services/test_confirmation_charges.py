@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from cadence.notifications.models import Email
 from cadence.orders.models import Order, OrderState, PaymentState
-from cadence.payments import cards
 from cadence.payments.gateways import ChargeResult, ChargeStatus, PreparedCharge
 from cadence.payments.gateways.stripe import StripeGateway
 from cadence.payments.models import Payment
@@ -28,8 +27,7 @@ from tests.support import factories
 from tests.support import stripe as payments_stripe
 from tests.support.stripe import (
     authenticated_event,
-    card_payment_method,
-    card_set_up_in_browser,
+    buyer_with_card,
     confirm,
     post,
     signed,
@@ -236,15 +234,10 @@ def _stripe_shop(card_numbers: list[str]) -> SimpleNamespace:
     method = factories.payment_method(shop, kind="stripe", name="Card")
     shipping = factories.shipping_method(shop, fee="1.00")
     for i, number in enumerate(card_numbers):
-        email = f"buyer{i}@example.org"
-        buyer = factories.user(email)
-        customer = factories.customer(shop, email, user=buyer)
-        if number == "4000002500003155":
-            pm_id, setup_id = card_set_up_in_browser(buyer, number)
-            cards.card_save(user=buyer, stripe_payment_method_id=pm_id, setup_intent_id=setup_id)
-        else:
-            cards.card_save(user=buyer, stripe_payment_method_id=card_payment_method(number))
-        cards.consent_set(user=buyer, shop=shop, allow=True)
+        # A card asking for 3-D Secure is saved as the card page saves it.
+        customer = buyer_with_card(
+            shop, f"buyer{i}@example.org", number, via_page=number == "4000002500003155"
+        )
         subscription_create(
             shop=shop,
             customer_id=customer.pk,

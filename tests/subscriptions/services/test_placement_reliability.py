@@ -6,14 +6,13 @@ use `transactional_db`.
 
 from __future__ import annotations
 
-import threading
 import time
 import zoneinfo
 from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -26,8 +25,9 @@ from cadence.subscriptions.services.confirmation import confirm_cycle
 from cadence.subscriptions.services.cycle_allocation import cycle_allocation
 from cadence.subscriptions.services.placement import place_cycle
 from cadence.subscriptions.services.processing import run_tick
+from tests.support.concurrency import run_at_once
 from tests.support.workers import crash_worker_run
-from tests.support.worlds import given, make_world, scarce_world
+from tests.support.worlds import assert_no_email_twice, given, make_world, scarce_world
 
 
 def _world_with_subscriptions(n: int, stock: int):
@@ -57,11 +57,6 @@ def _assert_placed_once_and_stock_conserved(world, proxies, initial: dict[int, i
     return placed
 
 
-def _no_email_twice():
-    per_recipient = Counter(Email.objects.values_list("kind", "to"))
-    assert all(n == 1 for n in per_recipient.values()), per_recipient.most_common(3)
-
-
 @pytest.mark.postgres
 def test_two_workers_placing_the_same_cycle_place_each_proxy_order_once(
     transactional_db, monkeypatch
@@ -72,29 +67,12 @@ def test_two_workers_placing_the_same_cycle_place_each_proxy_order_once(
     monkeypatch.setattr(placement, "CHUNK_SIZE", 7)
     world, proxies = _world_with_subscriptions(120, stock=150)
     initial = {v.pk: v.on_hand for v in world.variants}
-    start = threading.Barrier(2)
-    errors = []
+    run_at_once(lambda: place_cycle(order_cycle=world.cycle))
 
-    def worker():
-        try:
-            start.wait()
-            place_cycle(order_cycle=world.cycle)
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert errors == []
     _assert_placed_once_and_stock_conserved(world, proxies, initial)
     assert Variant.objects.get(pk=world.variants[0].pk).on_hand >= 0
     assert CycleAllocation.objects.filter(order_cycle=world.cycle).count() == 1
-    _no_email_twice()
+    assert_no_email_twice()
 
 
 @pytest.mark.postgres
@@ -105,8 +83,6 @@ def test_two_workers_starting_a_cycle_at_once_store_one_allocation_and_read_it_b
     inserting the allocation, so the second insert meets the first one's open transaction:
     one row is stored, both get that row, and the marked proxy orders are those it counts."""
     world, proxies = scarce_world("fair_share", n=30)
-    start = threading.Barrier(2)
-    got, errors = [], []
 
     def linger_after_insert(execute, sql, params, many, context):
         result = execute(sql, params, many, context)
@@ -114,23 +90,11 @@ def test_two_workers_starting_a_cycle_at_once_store_one_allocation_and_read_it_b
             time.sleep(0.2)
         return result
 
-    def worker():
-        try:
-            with connection.execute_wrapper(linger_after_insert):
-                start.wait()
-                got.append(cycle_allocation(order_cycle=world.cycle, now=timezone.now()))
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+    def allocate():
+        with connection.execute_wrapper(linger_after_insert):
+            return cycle_allocation(order_cycle=world.cycle, now=timezone.now())
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert errors == []
+    got = run_at_once(allocate)
     stored = CycleAllocation.objects.get()
     assert [(a.pk, a.shares) for a in got] == [(stored.pk, stored.shares)] * 2
     assert stored.shares[str(world.variants[0].pk)][1:3] == [47, 60]  # full stock, all asked
@@ -162,7 +126,7 @@ def test_a_worker_killed_during_placement_loses_nothing_and_duplicates_nothing(
     run_tick()
     placed = _assert_placed_once_and_stock_conserved(world, proxies, initial)
     assert placed.count() + ProxyOrder.objects.filter(state=ProxyOrderState.EMPTY).count() == 35
-    _no_email_twice()
+    assert_no_email_twice()
     sent = Counter(m["To"] for m in smtp_server.messages)
     assert all(n == 1 for n in sent.values())
     assert run_tick() == []  # and a second tick has nothing left to do
@@ -250,7 +214,7 @@ def test_a_worker_killed_during_confirmation_confirms_everything_once(
     assert set(ProxyOrder.objects.values_list("state", flat=True)) == {ProxyOrderState.CONFIRMED}
     assert Order.objects.filter(state=OrderState.CONFIRMED).count() == 25
     assert Email.objects.filter(kind="confirmation").count() == 25
-    _no_email_twice()
+    assert_no_email_twice()
     assert run_tick(now=after_close + timedelta(minutes=1)) == []
 
 
