@@ -13,11 +13,11 @@ from django.utils import timezone
 from cadence.customers.models import Customer
 from cadence.cycles.models import OrderCycle
 from cadence.subscriptions.models import ProxyOrder, Subscription, SubscriptionLineItem
-from cadence.subscriptions.services import confirmation
 from cadence.subscriptions.services.confirmation import confirm_cycle
 from cadence.subscriptions.services.lifecycle import subscription_create
 from cadence.subscriptions.services.placement import place_cycle
 from tests.support import factories
+from tests.support.gateways import ScriptedGateway, use_gateway
 
 # --- a cycle's orders and results ------------------------------------------------------------
 
@@ -104,20 +104,10 @@ def open_cycle(shop, *, carrots_on_hand=10_000, name="Week 50", opens_in=None) -
     )
 
 
-class ScriptedGateway:
-    """Stands in for the payment provider: answers each charge with the next result."""
-
-    def __init__(self, *results):
-        self.results = list(results)
-
-    def charge(self, request):
-        return self.results.pop(0)
-
-
 def close_and_confirm(world: Cycle, monkeypatch, *results) -> None:
     """Move the cycle's close to the past and confirm it; card charges get `results`."""
     gateway = ScriptedGateway(*results)
-    monkeypatch.setattr(confirmation, "gateway_for", lambda kind: gateway)
+    use_gateway(monkeypatch, gateway)
     OrderCycle.objects.filter(pk=world.cycle.pk).update(
         closes_at=timezone.now() - timedelta(minutes=5)
     )

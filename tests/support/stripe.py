@@ -27,9 +27,10 @@ import pytest
 from django.utils import timezone
 
 from cadence.payments import cards
-from cadence.payments.gateways import ChargeRequest, gateway_for
+from cadence.payments.gateways import ChargeRequest
 from cadence.payments.gateways import stripe as gateway
 from cadence.payments.models import Payment
+from cadence.payments.services import payment_charge
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState
 from cadence.subscriptions.services.confirmation import confirm_cycle
 from cadence.subscriptions.services.lifecycle import subscription_create
@@ -216,9 +217,10 @@ def confirm(w: SimpleNamespace):
 def charge_as_confirmation_does(w: SimpleNamespace):
     """Step 2 of a confirmation (the charge), as the engine builds it, with no recording after
     it: what a process that died right after charging leaves behind."""
-    return gateway_for("stripe").charge(
+    return payment_charge(
         ChargeRequest(
             payment_id=w.payment.pk,
+            method_kind="stripe",
             amount=w.order.total,
             currency=w.order.currency,
             user_id=w.order.user_id,

@@ -151,12 +151,19 @@ def emails_queue_bulk(*, emails: Sequence[Email]) -> list[Email]:
 EMAIL_COLUMNS = ("to", "kind", "context", "language", "from_name", "reply_to")
 
 
-def emails_queue_rows(*, rows: Sequence[tuple[Any, ...]], now: datetime) -> list[int]:
+def emails_queue_rows(
+    *, rows: Sequence[tuple[Any, ...]], now: datetime, send: bool = True
+) -> list[int]:
     """Write outbox rows (values for EMAIL_COLUMNS; no dedup keys) in one INSERT and send
     them after commit: `emails_queue_bulk` without a model instance per email, for a batch
-    of thousands (placement's). Returns the new ids."""
+    of thousands (placement's). Returns the new ids.
+
+    With `send=False` the caller asks for the send itself (`emails_send_after_commit`), once
+    for the rows of many small transactions; rows it never asks for are sent by the worker's
+    catch-up, as every queued row is."""
     email_ids = insert_rows(Email, EMAIL_COLUMNS, rows, now)
-    _enqueue_send_on_commit(email_ids)
+    if send:
+        _enqueue_send_on_commit(email_ids)
     return email_ids
 
 

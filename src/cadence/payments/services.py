@@ -1,4 +1,4 @@
-"""Writes on payments."""
+"""Writes on payments, and the charges of confirmed orders around the gateways' sends."""
 
 from __future__ import annotations
 
@@ -7,14 +7,32 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from cadence.bulk import insert_rows
+from cadence.customers.models import Customer
 from cadence.enterprises.models import Enterprise
 from cadence.errors import ErrorCollector
 from cadence.orders.models import Order, PaymentState
-from cadence.payments.models import Payment, PaymentMethod, PaymentMethodKind
+from cadence.payments.gateways import (
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    PreparedCharge,
+    gateway_for,
+)
+from cadence.payments.models import (
+    ChargeConsent,
+    Payment,
+    PaymentMethod,
+    PaymentMethodKind,
+    SavedCard,
+    StripeCustomer,
+)
 from cadence.updates import apply_changes, reject_unknown_fields
 
 
@@ -43,6 +61,140 @@ def payments_void_for_order(*, order: Order) -> int:
     if voided:
         Order.objects.filter(pk=order.pk).update(payment_state=PaymentState.VOID)
     return voided
+
+
+# --- Charges ------------------------------------------------------------------------------
+
+
+_NO_AUTHORISED_CARD = gettext_noop("no authorised card")
+_NO_USABLE_CARD = gettext_noop("no usable card")
+
+
+def _refused(message: str, language: str) -> ChargeResult:
+    """A charge not sent, failed with `message` in the buyer's language."""
+    with translation.override(language):
+        return ChargeResult(ChargeStatus.FAILED, error=_(message))
+
+
+def _languages(requests: Sequence[ChargeRequest]) -> dict[tuple[int, int], str]:
+    """The buyers' languages, by (shop id, user id): their customer record's at the shop."""
+    users = {r.user_id for r in requests if r.user_id is not None}
+    return {
+        (shop_id, user_id): language
+        for shop_id, user_id, language in Customer.objects.filter(
+            shop_id__in={r.shop_id for r in requests},
+            user_id__in=users,
+            deleted_at__isnull=True,
+        ).values_list("shop_id", "user_id", "language")
+        if language
+    }
+
+
+def charges_prepare(
+    requests: Sequence[ChargeRequest],
+) -> dict[int, ChargeResult | PreparedCharge]:
+    """What each charge needs, by payment id, read for the whole batch in a few queries:
+    a PreparedCharge to hand to the gateway's `send`, or the outcome when nothing is to be
+    sent (a manual method: PENDING, collected by hand; no usable or authorised card: FAILED).
+
+    Consent and card are checked at charge time: the buyer may have withdrawn their consent
+    or removed their card since the subscription was created. A payment whose charge was
+    already made (its reference written down by `charge_remember`) is looked up, not made
+    again."""
+    languages = _languages(requests)
+    payments = {
+        pk: (created_at, reference)
+        for pk, created_at, reference in Payment.objects.filter(
+            pk__in=[r.payment_id for r in requests]
+        ).values_list("pk", "created_at", "gateway_reference")
+    }
+    users = {r.user_id for r in requests if r.user_id is not None}
+    cards = dict(
+        SavedCard.objects.filter(
+            user_id__in=users, is_default=True, usable_off_session=True
+        ).values_list("user_id", "stripe_payment_method_id")
+    )
+    customers = dict(
+        StripeCustomer.objects.filter(user_id__in=users).values_list(
+            "user_id", "stripe_customer_id"
+        )
+    )
+    consents = set(
+        ChargeConsent.objects.filter(
+            user_id__in=users,
+            shop_id__in={r.shop_id for r in requests},
+            withdrawn_at__isnull=True,
+        ).values_list("user_id", "shop_id")
+    )
+    prepared: dict[int, ChargeResult | PreparedCharge] = {}
+    for request in requests:
+        gateway = gateway_for(request.method_kind)
+        if gateway is None:
+            prepared[request.payment_id] = ChargeResult(ChargeStatus.PENDING)
+            continue
+        user_id = request.user_id
+        language = (
+            languages.get((request.shop_id, user_id), settings.LANGUAGE_CODE)
+            if user_id is not None
+            else settings.LANGUAGE_CODE
+        )
+        if gateway.needs_saved_card and user_id is None:  # no account: no saved card
+            prepared[request.payment_id] = _refused(_NO_AUTHORISED_CARD, language)
+            continue
+        if request.payment_id not in payments:
+            prepared[request.payment_id] = _refused(_NO_USABLE_CARD, language)
+            continue
+        created_at, reference = payments[request.payment_id]
+        if reference:
+            prepared[request.payment_id] = PreparedCharge(
+                request, language=language, payment_created_at=created_at, known_reference=reference
+            )
+            continue
+        if gateway.needs_saved_card and (
+            user_id not in cards
+            or user_id not in customers
+            or (user_id, request.shop_id) not in consents
+        ):
+            prepared[request.payment_id] = _refused(_NO_AUTHORISED_CARD, language)
+            continue
+        prepared[request.payment_id] = PreparedCharge(
+            request,
+            language=language,
+            payment_created_at=created_at,
+            payment_method_id=cards.get(user_id, "") if user_id is not None else "",
+            customer_id=customers.get(user_id, "") if user_id is not None else "",
+        )
+    return prepared
+
+
+def charge_send(prepared: PreparedCharge) -> ChargeResult:
+    """The gateway's network calls for one prepared charge; no database access, so any
+    thread may run it. An exception means nothing is known: the caller retries later."""
+    gateway = gateway_for(prepared.request.method_kind)
+    if gateway is None:  # prepared only for a gateway's kind
+        return ChargeResult(ChargeStatus.PENDING)
+    return gateway.send(prepared)
+
+
+def charge_remember(*, payment_id: int, result: ChargeResult) -> None:
+    """Write the charge's reference on its payment as soon as it is known, so that a crash
+    before the outcome is recorded still leaves a way back to it (the next preparation
+    looks it up instead of charging again)."""
+    if result.reference:
+        Payment.objects.filter(pk=payment_id, gateway_reference="").update(
+            gateway_reference=result.reference
+        )
+
+
+def payment_charge(request: ChargeRequest) -> ChargeResult:
+    """Prepare, send and remember one charge (`charges_prepare` of one). Call it outside
+    any database transaction: it makes network calls."""
+    prepared = charges_prepare([request])[request.payment_id]
+    if isinstance(prepared, ChargeResult):
+        return prepared
+    result = charge_send(prepared)
+    charge_remember(payment_id=request.payment_id, result=result)
+    return result
 
 
 # --- Hooks ------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cadence.payments.gateways import ChargeRequest, ChargeStatus, gateway_for
+from cadence.payments.gateways import ChargeRequest, ChargeStatus
 from cadence.payments.models import Payment
+from cadence.payments.services import payment_charge
 from tests.support.stripe import charge_as_confirmation_does, stripe_world
 
 pytestmark = pytest.mark.django_db
@@ -13,9 +14,10 @@ pytestmark = pytest.mark.django_db
 
 def test_buyer_without_account_is_not_charged(localstripe):
     """No user account: FAILED "no authorised card", nothing asked of Stripe."""
-    result = gateway_for("stripe").charge(
+    result = payment_charge(
         ChargeRequest(
             payment_id=1,
+            method_kind="stripe",
             amount=10,
             currency="EUR",
             user_id=None,

@@ -19,21 +19,9 @@ from cadence.subscriptions.services.confirmation import confirm_cycle
 from cadence.subscriptions.services.emails import order_email_context_from_db
 from cadence.subscriptions.services.placement import place_cycle
 from tests.support import factories
+from tests.support.gateways import ScriptedGateway, use_gateway
 
 pytestmark = pytest.mark.django_db
-
-
-class ScriptedGateway:
-    """Stands in for the payment provider (a boundary, like the SMTP server): answers each
-    charge with the next scripted result and records the requests it got."""
-
-    def __init__(self, *results):
-        self.results = list(results)
-        self.requests = []
-
-    def charge(self, request):
-        self.requests.append(request)
-        return self.results.pop(0)
 
 
 def _placed(world, n=1, **fields):
@@ -100,7 +88,7 @@ def test_every_gateway_outcome_is_recorded(world, monkeypatch):
         ChargeResult(ChargeStatus.REQUIRES_ACTION, reference="pi_3"),
         ChargeResult(ChargeStatus.RETRY),
     )
-    monkeypatch.setattr(confirmation, "gateway_for", lambda kind: gateway)
+    use_gateway(monkeypatch, gateway)
     now = world.cycle.closes_at
 
     summary = confirm_cycle(order_cycle=world.cycle, now=now)
@@ -143,7 +131,7 @@ def test_the_final_total_is_charged_after_an_edit(world, monkeypatch):
     proxy.order.total = Decimal("7.00")
     proxy.order.save(update_fields=["total"])
     gateway = ScriptedGateway(ChargeResult(ChargeStatus.SUCCEEDED))
-    monkeypatch.setattr(confirmation, "gateway_for", lambda kind: gateway)
+    use_gateway(monkeypatch, gateway)
 
     confirm_cycle(order_cycle=world.cycle, now=world.cycle.closes_at)
 

@@ -10,12 +10,12 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from cadence.notifications.models import Email
 from cadence.orders.models import Order, OrderState, PaymentState
 from cadence.payments.gateways import ChargeResult, ChargeStatus, PreparedCharge
-from cadence.payments.gateways.stripe import StripeGateway
 from cadence.payments.models import Payment
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState
 from cadence.subscriptions.services import confirmation
@@ -25,6 +25,7 @@ from cadence.subscriptions.services.lifecycle import subscription_create
 from cadence.subscriptions.services.placement import place_cycle
 from tests.support import factories
 from tests.support import stripe as payments_stripe
+from tests.support.gateways import use_gateway
 from tests.support.stripe import (
     authenticated_event,
     buyer_with_card,
@@ -48,21 +49,12 @@ AUTHENTICATE = ChargeResult(ChargeStatus.REQUIRES_ACTION, reference="pi_3ds")
 UNREACHABLE = ChargeResult(ChargeStatus.RETRY, error="Card payments are not available.")
 
 
-class SequentialGateway:
-    """The payment provider as the tests of confirmation script it: `charge()` only, so
-    confirmation calls it on its own thread, one order at a time. Answers by payment id."""
-
-    def __init__(self, answers: dict[int, ChargeResult]):
-        self.answers = answers
-
-    def charge(self, request):
-        return self.answers[request.payment_id]
-
-
 class PooledGateway:
-    """A provider with the prepare/send/settle split, answering by payment id. Records on
-    which thread each step ran and how many sends overlapped; `barrier` (optional) holds each
-    send until that many are in flight at once."""
+    """The card provider answering by payment id. Records on which thread each send ran and
+    how many sends overlapped; `barrier` (optional) holds each send until that many are in
+    flight at once. It charges without a saved card (the buyers here have none)."""
+
+    needs_saved_card = False
 
     def __init__(self, answers: dict[int, ChargeResult], *, barrier=None):
         self.answers = answers
@@ -70,36 +62,20 @@ class PooledGateway:
         self.lock = threading.Lock()
         self.in_flight = 0
         self.most_in_flight = 0
-        self.threads: dict[str, set[str]] = {"prepare": set(), "send": set(), "settle": set()}
-        self.settled: list[tuple[int, str]] = []
+        self.threads: set[str] = set()
 
-    def _seen(self, step: str) -> None:
+    def send(self, prepared: PreparedCharge) -> ChargeResult:
         with self.lock:
-            self.threads[step].add(threading.current_thread().name)
-
-    def charge(self, request):  # pragma: no cover - confirmation uses the split
-        raise AssertionError("a poolable gateway is called through prepare/send/settle")
-
-    def prepare(self, request):
-        self._seen("prepare")
-        return PreparedCharge(request, data=request.payment_id)
-
-    def send(self, prepared):
-        self._seen("send")
-        with self.lock:
+            self.threads.add(threading.current_thread().name)
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
             if self.barrier is not None:
                 self.barrier.wait()
-            return self.answers[prepared.data]
+            return self.answers[prepared.request.payment_id]
         finally:
             with self.lock:
                 self.in_flight -= 1
-
-    def settle(self, request, result):
-        self._seen("settle")
-        self.settled.append((request.payment_id, result.reference))
 
 
 def _card_world(n: int, answers: list[ChargeResult]):
@@ -146,18 +122,26 @@ def _outcomes(world) -> list[tuple]:
 def test_charges_are_sent_at_once_from_the_pool(monkeypatch, settings):
     """With STRIPE_CONCURRENCY=4, four charges are in flight together (each send waits for
     the three others at a barrier, which would time out if they were sent one by one); the
-    database work (prepare, settle, record) stays on the calling thread."""
-    settings.STRIPE_CONCURRENCY = 4
+    database work (prepare, record) stays on the calling thread: the pool's threads never
+    open a database connection."""
     world, proxies, answers = _card_world(8, [PAID, DECLINED, AUTHENTICATE, PAID])
     gateway = PooledGateway(answers, barrier=threading.Barrier(4, timeout=10))
-    monkeypatch.setattr(confirmation, "gateway_for", lambda kind: gateway)
+    use_gateway(monkeypatch, gateway, concurrency=4)
+    opened_by = []
+    connect = BaseDatabaseWrapper.connect
+
+    def connect_noting_the_thread(self):
+        opened_by.append(threading.current_thread().name)
+        return connect(self)
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "connect", connect_noting_the_thread)
 
     summary = confirm_cycle(order_cycle=world.cycle, now=world.cycle.closes_at)
 
     assert gateway.most_in_flight == 4
     main = threading.current_thread().name
-    assert gateway.threads["prepare"] == gateway.threads["settle"] == {main}
-    assert main not in gateway.threads["send"] and len(gateway.threads["send"]) == 4
+    assert main not in gateway.threads and len(gateway.threads) == 4
+    assert set(opened_by) <= {main}
     assert summary.confirmed == sorted(p.pk for p in proxies)
     assert summary.paid == [proxies[i].pk for i in (0, 3, 4, 7)]
     assert summary.payment_failed == {proxies[i].pk: "Your card was declined." for i in (1, 5)}
@@ -166,15 +150,13 @@ def test_charges_are_sent_at_once_from_the_pool(monkeypatch, settings):
 
 
 def test_the_pool_records_exactly_what_one_at_a_time_records(monkeypatch, settings):
-    """The same answers given to a gateway called one order at a time and to the pool leave
-    the same proxy order, order and payment states, reasons and buyer emails."""
-    settings.STRIPE_CONCURRENCY = 3
+    """The same answers sent one order at a time and from a pool of three leave the same
+    proxy order, order and payment states, reasons and buyer emails."""
     answers = [PAID, DECLINED, AUTHENTICATE, UNREACHABLE, PAID]
     results = []
-    for gateway_class in (SequentialGateway, PooledGateway):
+    for concurrency in (1, 3):
         world, _proxies, by_payment = _card_world(10, answers)
-        gateway = gateway_class(by_payment)
-        monkeypatch.setattr(confirmation, "gateway_for", lambda kind, g=gateway: g)
+        use_gateway(monkeypatch, PooledGateway(by_payment), concurrency=concurrency)
         summary = confirm_cycle(order_cycle=world.cycle, now=world.cycle.closes_at)
         results.append((_outcomes(world), len(summary.confirmed), len(summary.retry)))
 
@@ -201,12 +183,12 @@ def test_a_send_that_raises_leaves_its_order_to_retry_and_the_others_are_recorde
     original = gateway.send
 
     def send(prepared):
-        if prepared.data == broken:
+        if prepared.request.payment_id == broken:
             raise ConnectionError("connection reset")
         return original(prepared)
 
     gateway.send = send
-    monkeypatch.setattr(confirmation, "gateway_for", lambda kind: gateway)
+    use_gateway(monkeypatch, gateway, concurrency=None)
 
     summary = confirm_cycle(order_cycle=world.cycle, now=world.cycle.closes_at)
 
@@ -307,14 +289,15 @@ class _Crash(BaseException):
     """Stands for the process dying: nothing catches it."""
 
 
-@pytest.mark.parametrize("where", ["before the intent id is written", "before the record"])
+@pytest.mark.parametrize("where", ["before the record", "inside the record"])
 def test_a_crash_between_the_charge_and_its_record_charges_each_order_once(
     localstripe, settings, monkeypatch, where
 ):
-    """The process dies after Stripe charged and before confirmation recorded it (before
-    even the PaymentIntent id was written, or just before the order's transaction). The
-    orders stay placed; the re-run sends the same idempotency keys (or looks the known
-    PaymentIntents up) and records them paid: one succeeded PaymentIntent per order."""
+    """The process dies after Stripe charged and before confirmation recorded it (just
+    before the order's transaction, or inside it, before its email is written: the
+    transaction rolls back, PaymentIntent id included). The orders stay placed; the re-run
+    sends the same idempotency keys and records them paid: one succeeded PaymentIntent per
+    order."""
     settings.STRIPE_CONCURRENCY = 4
     w = _stripe_shop(["4242424242424242"] * 3)
     if where == "before the record":
@@ -325,10 +308,10 @@ def test_a_crash_between_the_charge_and_its_record_charges_each_order_once(
         monkeypatch.setattr(confirmation, "_record", crash)
     else:
 
-        def crash(self, request, result):
+        def crash(**kwargs):
             raise _Crash
 
-        monkeypatch.setattr(StripeGateway, "settle", crash)
+        monkeypatch.setattr(confirmation, "emails_queue_rows", crash)
 
     with pytest.raises(_Crash):
         confirm_cycle(order_cycle=w.cycle, now=w.closed)
@@ -424,7 +407,7 @@ def test_an_unreachable_gateway_still_ends_with_the_summary_listing_orders_to_ch
     manual = world.subscribe()
     place_cycle(order_cycle=world.cycle)
     gateway = PooledGateway(answers)
-    monkeypatch.setattr(confirmation, "gateway_for", lambda kind: gateway)
+    use_gateway(monkeypatch, gateway, concurrency=None)
     closes = world.cycle.closes_at
 
     for later in (timedelta(0), timedelta(hours=1), GIVE_UP_CHARGING_AFTER - timedelta(minutes=1)):
@@ -574,7 +557,7 @@ def test_a_charge_still_processing_at_confirmation_is_decided_by_its_webhook(
     world, proxies, answers = _card_world(2, [PAID])
     for n, payment_id in enumerate(answers):
         answers[payment_id] = ChargeResult(ChargeStatus.PENDING, reference=f"pi_slow_{n}")
-    monkeypatch.setattr(confirmation, "gateway_for", lambda kind: PooledGateway(answers))
+    use_gateway(monkeypatch, PooledGateway(answers), concurrency=None)
     confirm_cycle(order_cycle=world.cycle, now=world.cycle.closes_at)
     payments = [Payment.objects.get(order_id=p.order_id) for p in proxies]
     assert [p.state for p in payments] == [PaymentState.PENDING] * 2
@@ -630,11 +613,11 @@ def test_a_run_stops_calling_a_gateway_that_looks_down(monkeypatch, settings):
     original = gateway.send
 
     def send(prepared):
-        sent.append(prepared.data)
+        sent.append(prepared.request.payment_id)
         return original(prepared)
 
     gateway.send = send
-    monkeypatch.setattr(confirmation, "gateway_for", lambda kind: gateway)
+    use_gateway(monkeypatch, gateway, concurrency=None)
 
     summary = confirm_cycle(order_cycle=world.cycle, now=world.cycle.closes_at)
 
@@ -653,7 +636,7 @@ def test_one_answer_from_the_gateway_resets_the_count(monkeypatch, settings):
     settings.STRIPE_CONCURRENCY = 1
     world, proxies, answers = _card_world(30, [UNREACHABLE] * 5 + [PAID])
     gateway = PooledGateway(answers)
-    monkeypatch.setattr(confirmation, "gateway_for", lambda kind: gateway)
+    use_gateway(monkeypatch, gateway, concurrency=None)
 
     summary = confirm_cycle(order_cycle=world.cycle, now=world.cycle.closes_at)
 

@@ -8,25 +8,16 @@ import pytest
 from cadence.notifications.models import Email
 from cadence.notifications.rendering import render_email
 from cadence.payments.gateways import ChargeResult, ChargeStatus
-from cadence.subscriptions.services import confirmation, emails
+from cadence.subscriptions.services import emails
 from cadence.subscriptions.services.confirmation import confirm_cycle
 from cadence.subscriptions.services.placement import place_cycle, placement_summary_key
 from tests.support import factories
+from tests.support.gateways import ScriptedGateway, use_gateway
 from tests.support.worlds import make_world
 
 pytestmark = pytest.mark.django_db
 
 NBSP = "\u00a0"
-
-
-class _ScriptedGateway:
-    """Stands in for the card provider (a boundary): answers each charge in turn."""
-
-    def __init__(self, *results: ChargeResult) -> None:
-        self.results = list(results)
-
-    def charge(self, request) -> ChargeResult:
-        return self.results.pop(0)
 
 
 def _buyer(world, name: str):
@@ -43,12 +34,12 @@ def _cycle_with_every_outcome(monkeypatch, *, language: str):
     world.subscribe(customer=_buyer(world, "Cash"))
     world.subscribe(customer=_buyer(world, "Nobill"), bill_address={})
     place_cycle(order_cycle=world.cycle)
-    gateway = _ScriptedGateway(
+    gateway = ScriptedGateway(
         ChargeResult(ChargeStatus.SUCCEEDED, reference="pi_1"),
         ChargeResult(ChargeStatus.FAILED, error="Your card was declined <code 51>."),
         ChargeResult(ChargeStatus.REQUIRES_ACTION, reference="pi_3"),
     )
-    monkeypatch.setattr(confirmation, "gateway_for", lambda kind: gateway)
+    use_gateway(monkeypatch, gateway)
     confirm_cycle(order_cycle=world.cycle, now=world.cycle.closes_at)
     return world
 

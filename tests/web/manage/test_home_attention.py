@@ -18,10 +18,10 @@ from cadence.subscriptions.models import (
     Subscription,
     SubscriptionLineItem,
 )
-from cadence.subscriptions.services import confirmation
 from cadence.subscriptions.services.confirmation import confirm_cycle
 from cadence.subscriptions.services.placement import place_cycle
 from tests.support import factories
+from tests.support.gateways import ScriptedGateway, use_gateway
 
 pytestmark = pytest.mark.django_db
 
@@ -112,16 +112,6 @@ def test_the_home_lists_a_failed_order_and_a_subscription_resuming_soon(manager_
         assert name not in section
 
 
-class ScriptedGateway:
-    """Stands in for the payment provider: answers each charge with the next result."""
-
-    def __init__(self, *results):
-        self.results = list(results)
-
-    def charge(self, request):
-        return self.results.pop(0)
-
-
 def test_failed_and_unauthenticated_payments_of_a_recently_closed_cycle(
     manager_client, shop, monkeypatch
 ):
@@ -142,7 +132,7 @@ def test_failed_and_unauthenticated_payments_of_a_recently_closed_cycle(
         ChargeResult(ChargeStatus.REQUIRES_ACTION, reference="pi_2", client_secret="cs_2"),
         ChargeResult(ChargeStatus.SUCCEEDED, reference="pi_3"),
     )
-    monkeypatch.setattr(confirmation, "gateway_for", lambda kind: gateway)
+    use_gateway(monkeypatch, gateway)
     OrderCycle.objects.filter(pk=cycle.pk).update(closes_at=timezone.now() - timedelta(days=2))
     cycle.refresh_from_db()
     confirm_cycle(order_cycle=cycle)

@@ -1,9 +1,8 @@
-"""Payment gateways: how a payment of a confirmed order is taken.
+"""Payment gateways: the remote providers a payment of a confirmed order is taken through.
 
-`gateway_for(method)` returns the gateway of a payment method's kind. Confirmation calls
-`charge()` outside any database transaction and records the result in its own transaction;
-a gateway that also offers `prepare`/`send`/`settle` (`PoolableGateway`, Stripe's) has its
-`send` run from a pool of threads, many charges at once (see `base`).
+`gateway_for(kind)` returns the gateway of a payment method's kind, or None for a kind no
+provider takes (manual: collected by hand). A gateway only sends (see `base`); the payment
+services prepare its charges and record what it answered.
 """
 
 from __future__ import annotations
@@ -13,25 +12,22 @@ from cadence.payments.gateways.base import (
     ChargeResult,
     ChargeStatus,
     PaymentGateway,
-    PoolableGateway,
     PreparedCharge,
 )
-from cadence.payments.gateways.manual import ManualGateway
 
 __all__ = [
     "ChargeRequest",
     "ChargeResult",
     "ChargeStatus",
     "PaymentGateway",
-    "PoolableGateway",
     "PreparedCharge",
     "gateway_for",
 ]
 
 
-def gateway_for(kind: str) -> PaymentGateway:
+def gateway_for(kind: str) -> PaymentGateway | None:
     if kind == "stripe":
         from cadence.payments.gateways.stripe import StripeGateway
 
         return StripeGateway()
-    return ManualGateway()
+    return None

@@ -1,26 +1,20 @@
-"""The gateway interface confirmation talks to.
+"""What confirmation and the payment services exchange with a payment gateway.
 
-A gateway answers `charge(request)`. One that talks to a remote service may also split a
-charge in three, so that confirmation can send many charges at once from a pool of threads
-while every database read and write stays on the calling thread:
-
-1. `prepare(request)` reads what the charge needs from the database and returns either a
-   `ChargeResult` (decided without the network: no card, nothing to take…) or a
-   `PreparedCharge` of plain values;
-2. `send(prepared)` makes the network calls only, never touching the database, so it may
-   run on any thread;
-3. `settle(request, result)` writes down what must be remembered at once (the remote id of
-   the charge), back on the calling thread.
-
-`charge(request)` is the three in a row.
+A gateway wraps a remote payment provider's SDK and nothing else: `send(prepared)` makes the
+network calls of one charge and answers a `ChargeResult`. It never touches the database, so
+confirmation runs many sends at once from a pool of threads. Everything a charge needs from
+our rows (the buyer's card, their consent, their language, whether the charge was already
+made) is resolved beforehand by `payments.services.charges_prepare`, for a whole batch at
+once, into a `PreparedCharge` of plain values; the outcome is recorded by the caller.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol
 
 
 class ChargeStatus(enum.StrEnum):
@@ -34,6 +28,7 @@ class ChargeStatus(enum.StrEnum):
 @dataclass(frozen=True)
 class ChargeRequest:
     payment_id: int
+    method_kind: str  # the payment method's kind: which gateway, if any, takes it
     amount: Decimal
     currency: str
     user_id: int | None
@@ -50,25 +45,22 @@ class ChargeResult:
     client_secret: str = ""  # for completing authentication in the browser
 
 
-class PaymentGateway(Protocol):
-    def charge(self, request: ChargeRequest) -> ChargeResult: ...
-
-
 @dataclass(frozen=True)
 class PreparedCharge:
     """A charge ready to be sent: plain values only (no database rows), so that `send` can
-    run on another thread."""
+    run on any thread."""
 
     request: ChargeRequest
-    data: Any = None  # what the gateway's `send` needs, as plain values
+    language: str  # the buyer's, for the messages of the outcome
+    payment_created_at: datetime  # with the payment id, the charge's idempotency key
+    payment_method_id: str = ""  # the buyer's default saved card at the provider
+    customer_id: str = ""  # the buyer at the provider
+    known_reference: str = ""  # a charge already made for this payment: look it up
 
 
-@runtime_checkable
-class PoolableGateway(Protocol):
-    def charge(self, request: ChargeRequest) -> ChargeResult: ...
-
-    def prepare(self, request: ChargeRequest) -> ChargeResult | PreparedCharge: ...
+class PaymentGateway(Protocol):
+    # Charges the buyer's default saved card, with their consent to the shop: without both,
+    # the charge fails without being sent.
+    needs_saved_card: bool
 
     def send(self, prepared: PreparedCharge) -> ChargeResult: ...
-
-    def settle(self, request: ChargeRequest, result: ChargeResult) -> None: ...

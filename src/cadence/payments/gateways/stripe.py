@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 
 import stripe
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -319,125 +318,38 @@ def webhook_event(*, payload: bytes, signature: str) -> dict:
     return json.loads(payload)
 
 
-def _buyer_language(*, user_id: int, shop_id: int) -> str:
-    from cadence.customers.models import Customer
-
-    language = (
-        Customer.objects.filter(shop_id=shop_id, user_id=user_id, deleted_at__isnull=True)
-        .values_list("language", flat=True)
-        .first()
-    )
-    return language or settings.LANGUAGE_CODE
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """What `StripeGateway.send` needs, read beforehand from the database."""
-
-    language: str  # the buyer's, for the messages of the outcome
-    key: str = ""  # idempotency key of the PaymentIntent to create
-    payment_method_id: str = ""
-    customer_id: str = ""
-    known_intent: str = ""  # a PaymentIntent already made for this payment: look it up
-
-
 class StripeGateway:
     """Off-session charges of buyers' default cards, at confirmation.
 
-    `charge()` must be called outside any database lock: it makes network calls. It never takes
-    money twice for one payment row: a payment whose PaymentIntent is already known is looked
-    up rather than charged, and a new PaymentIntent is created with an idempotency key derived
-    from the payment row (`idempotency_key`), so a retry after a crash (before the result was
-    recorded) gets Stripe's answer to the first attempt back instead of a second charge.
-
-    `charge()` is `prepare()` (database reads), `send()` (Stripe calls only: safe on another
-    thread, as confirmation's pool runs it) and `settle()` (writes the PaymentIntent's id down).
+    `send()` makes network calls only (confirmation's pool runs it on other threads) and never
+    takes money twice for one payment row: a payment whose PaymentIntent is already known is
+    looked up rather than charged, and a new PaymentIntent is created with an idempotency key
+    derived from the payment row (`idempotency_key`), so a retry after a crash (before the
+    result was recorded) gets Stripe's answer to the first attempt back instead of a second
+    charge.
     """
 
-    def charge(self, request: ChargeRequest) -> ChargeResult:
-        prepared = self.prepare(request)
-        if isinstance(prepared, ChargeResult):
-            return prepared
-        result = self.send(prepared)
-        self.settle(request, result)
-        return result
-
-    def prepare(self, request: ChargeRequest) -> ChargeResult | PreparedCharge:
-        """Read the payment, the buyer's card, Stripe customer and consent. A ChargeResult when
-        nothing is to be sent (no usable or authorised card)."""
-        if request.user_id is None:
-            with translation.override(settings.LANGUAGE_CODE):
-                return ChargeResult(ChargeStatus.FAILED, error=_("no authorised card"))
-        language = _buyer_language(user_id=request.user_id, shop_id=request.shop_id)
-        with translation.override(language):
-            return self._prepare(request, language)
-
-    def _prepare(self, request: ChargeRequest, language: str) -> ChargeResult | PreparedCharge:
-        from cadence.payments.models import Payment, StripeCustomer
-        from cadence.payments.selectors import charges_allowed, default_card_for
-
-        payment = (
-            Payment.objects.filter(pk=request.payment_id)
-            .only("gateway_reference", "created_at")
-            .first()
-        )
-        if payment is None:
-            return ChargeResult(ChargeStatus.FAILED, error=_("no usable card"))
-        if payment.gateway_reference:
-            return PreparedCharge(
-                request, _Prepared(language=language, known_intent=payment.gateway_reference)
-            )
-
-        # Consent and card are checked at charge time: either may have been withdrawn since
-        # the subscription was created.
-        user = (
-            get_user_model().objects.filter(pk=request.user_id).first()
-            if request.user_id is not None
-            else None
-        )
-        card = default_card_for(user)
-        stripe_customer = StripeCustomer.objects.filter(user=user).first() if user else None
-        if (
-            card is None
-            or stripe_customer is None
-            or not charges_allowed(user=user, shop=request.shop_id)
-        ):
-            return ChargeResult(ChargeStatus.FAILED, error=_("no authorised card"))
-        return PreparedCharge(
-            request,
-            _Prepared(
-                language=language,
-                key=idempotency_key("payment", payment.pk, payment.created_at),
-                payment_method_id=card.stripe_payment_method_id,
-                customer_id=stripe_customer.stripe_customer_id,
-            ),
-        )
+    needs_saved_card = True
 
     def send(self, prepared: PreparedCharge) -> ChargeResult:
-        """The Stripe calls of a prepared charge; no database access."""
-        request, data = prepared.request, prepared.data
-        with translation.override(data.language):
-            if data.known_intent:
-                return self._outcome_of_known_intent(request, data.known_intent)
-            return self._create_intent(request, data)
+        with translation.override(prepared.language):
+            if prepared.known_reference:
+                return self._outcome_of_known_intent(prepared.request, prepared.known_reference)
+            return self._create_intent(prepared)
 
-    def settle(self, request: ChargeRequest, result: ChargeResult) -> None:
-        """Write the PaymentIntent's id down as soon as it is known."""
-        if result.reference:
-            self._remember(request.payment_id, result.reference)
-
-    def _create_intent(self, request: ChargeRequest, data: _Prepared) -> ChargeResult:
+    def _create_intent(self, prepared: PreparedCharge) -> ChargeResult:
         # The key is the payment's (`idempotency_key`): sending this again, from any process,
         # after a crash or a timeout, gets the first PaymentIntent back, never a second charge.
-        key = data.key
+        request = prepared.request
+        key = idempotency_key("payment", request.payment_id, prepared.payment_created_at)
         try:
-            payment_method_id = data.payment_method_id
-            customer_id: str | None = data.customer_id
+            payment_method_id = prepared.payment_method_id
+            customer_id: str | None = prepared.customer_id
             if request.stripe_account:
                 # Cards are saved on the instance's account; a charge on a shop's connected
                 # account uses a copy of the card made there (Stripe's "cloning").
                 clone = client().v1.payment_methods.create(
-                    params={"customer": data.customer_id, "payment_method": payment_method_id},
+                    params={"customer": prepared.customer_id, "payment_method": payment_method_id},
                     options=_options(
                         idempotency_key=f"{key}:clone", stripe_account=request.stripe_account
                     ),
@@ -485,7 +397,7 @@ class StripeGateway:
         # them on the authentication page.
         pi = getattr(getattr(exc, "error", None), "payment_intent", None)
         pi = _plain(pi) if pi else None
-        reference = pi.get("id", "") if pi else ""  # written down by `settle`
+        reference = pi.get("id", "") if pi else ""  # written down by `charge_remember`
         if pi and error.code == "authentication_required":
             return ChargeResult(
                 ChargeStatus.REQUIRES_ACTION,
@@ -496,16 +408,6 @@ class StripeGateway:
         if isinstance(error, InvalidCard):
             return ChargeResult(ChargeStatus.FAILED, reference=reference, error=_("no usable card"))
         return ChargeResult(ChargeStatus.FAILED, reference=reference, error=error.user_message)
-
-    @staticmethod
-    def _remember(payment_id: int, intent_id: str) -> None:
-        """Write the PaymentIntent id down as soon as it is known, so that a crash before the
-        caller records the outcome still leaves a way back to it."""
-        from cadence.payments.models import Payment
-
-        Payment.objects.filter(pk=payment_id, gateway_reference="").update(
-            gateway_reference=intent_id
-        )
 
     @staticmethod
     def _outcome(intent: IntentInfo) -> ChargeResult:

@@ -16,22 +16,19 @@ the chunk commits (a crash before the send loses nothing: the worker's catch-up 
 rows). All of the chunk, or nothing; a chunk that fails is done by the path below, one
 order at a time.
 
-Other orders, each in its own transaction, in three steps (never holding a database lock
-across a payment call):
-1. read the order and its pending payment (no lock);
-2. ask the payment's gateway to charge the final total, outside any transaction; the
-   gateway derives its idempotency key from our payment id, so asking twice (a retry, a
-   crash after charging, two workers) never charges twice;
-3. in one transaction: claim the proxy order with a guarded UPDATE placed -> confirmed
-   (if another worker already did, stop: nothing else is written), confirm the order,
-   record the payment outcome and queue the buyer's email.
-
-Card charges of a chunk are sent at once, `STRIPE_CONCURRENCY` at a time: the calling thread
-does steps 1 and 3 and the gateway's database reads (`prepare`) for every order, a pool of
-threads makes only the network calls (`send`, which never touches the database, so no
-connection is shared between threads), and each outcome is recorded by the calling thread,
-in its own short transaction, as soon as its call returns. A gateway without that split (the
-manual one) is called on the calling thread, one order at a time.
+The other orders (card orders, and orders paid by hand that changed since read) each get
+their own transaction, in three steps (never holding a database lock across a payment call):
+1. read the chunk's orders and pending payments set-based (no lock), and have the payments
+   app prepare every charge at once (`charges_prepare`: the buyer's card, consent and
+   language; the charge already made, if any);
+2. send the charges outside any transaction, `STRIPE_CONCURRENCY` at a time, from a pool of
+   threads that only makes the gateway's network calls (no database connection is used
+   there); the gateway derives its idempotency key from our payment row, so sending twice
+   (a retry, a crash after charging, two workers) never charges twice;
+3. as each call returns, on the calling thread, in one short transaction: claim the proxy
+   order with a guarded UPDATE placed -> confirmed (if another worker already did, stop:
+   nothing else is written), confirm the order, record the payment's outcome and its
+   reference, and write the buyer's email; the chunk's emails are sent once it is done.
 
 So a crash leaves each order either confirmed with its payment recorded and its email
 queued, or still `placed` and done again by the next run; never marked without being done.
@@ -54,6 +51,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -72,17 +70,20 @@ from cadence.cycles.domain import order_cycle_is_closed
 from cadence.cycles.models import OrderCycle
 from cadence.enterprises.models import Enterprise
 from cadence.notifications.models import Email
-from cadence.notifications.services import email_queue, emails_queue_rows
+from cadence.notifications.services import (
+    email_queue,
+    emails_queue_rows,
+    emails_send_after_commit,
+)
 from cadence.orders.models import Order, OrderState, PaymentState
 from cadence.payments.gateways import (
     ChargeRequest,
     ChargeResult,
     ChargeStatus,
-    PoolableGateway,
     PreparedCharge,
-    gateway_for,
 )
 from cadence.payments.models import Payment, PaymentMethod, PaymentMethodKind
+from cadence.payments.services import charge_remember, charge_send, charges_prepare
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState
 from cadence.subscriptions.services.emails import buyer_email_row, order_email_reference
 
@@ -170,48 +171,65 @@ def authentication_url(payment_id: int) -> str:
     return f"{settings.BASE_URL}/pay/authenticate/{payment_id}/"
 
 
-def _charge_request(order: Order, payment: Payment) -> ChargeRequest:
-    return ChargeRequest(
-        payment_id=payment.pk,
-        amount=order.total,
-        currency=order.currency,
-        user_id=order.user_id,
-        shop_id=order.shop_id,
-        stripe_account=payment.method.stripe_account,
-        description=f"{order.shop.name} #{order.number}",
+@dataclass
+class _Charge:
+    """A placed order of the chunk to confirm through the general path: its proxy order,
+    its order (still complete when read) and the pending payment to take (None: nothing
+    left to take)."""
+
+    proxy: ProxyOrder
+    order: Order
+    payment: Payment | None
+
+    def request(self) -> ChargeRequest:
+        order, payment = self.order, self.payment
+        assert payment is not None  # only a payment is charged
+        return ChargeRequest(
+            payment_id=payment.pk,
+            method_kind=payment.method.kind,
+            amount=order.total,
+            currency=order.currency,
+            user_id=order.user_id,
+            shop_id=order.shop_id,
+            stripe_account=payment.method.stripe_account,
+            description=f"{order.shop.name} #{order.number}",
+        )
+
+
+def _read(proxy_order_ids: list[int]) -> tuple[list[_Charge], int]:
+    """Step 1 for a chunk, in three set-based queries, no lock: the placed proxy orders
+    whose order is still complete, with the order's latest pending payment; and how many
+    placed ones were left out (their order canceled meanwhile)."""
+    proxies = list(
+        ProxyOrder.objects.filter(pk__in=proxy_order_ids, state=ProxyOrderState.PLACED).order_by(
+            "pk"
+        )
     )
+    orders = Order.objects.select_related("shop", "order_cycle", "customer").in_bulk(
+        [p.order_id for p in proxies if p.order_id is not None]
+    )
+    payments: dict[int, Payment] = {}
+    for payment in (
+        Payment.objects.select_related("method")
+        .filter(order_id__in=list(orders), state=PaymentState.PENDING)
+        .order_by("pk")
+    ):
+        payments[payment.order_id] = payment  # the latest pending one
+    charges = []
+    for proxy in proxies:
+        order = orders.get(proxy.order_id) if proxy.order_id is not None else None
+        if order is not None and order.state == OrderState.COMPLETE:
+            charges.append(_Charge(proxy, order, payments.get(order.pk)))
+    return charges, len(proxies) - len(charges)
 
 
-def _decided_without_gateway(order: Order, payment: Payment | None) -> ChargeResult | None:
-    if payment is None:
+def _decided_without_gateway(charge: _Charge) -> ChargeResult | None:
+    if charge.payment is None:
         # Nothing left to take (paid or voided by hand): confirm with the state it has.
         return ChargeResult(status=ChargeStatus.PENDING)
-    if order.total <= Decimal("0"):
+    if charge.order.total <= Decimal("0"):
         return ChargeResult(status=ChargeStatus.SUCCEEDED)
     return None
-
-
-_A = TypeVar("_A")
-_R = TypeVar("_R")
-
-
-def _retry_on_error(call: Callable[[_A], _R], argument: _A, payment_id: int) -> _R | ChargeResult:
-    """A gateway's call; an exception from it means 'try again later'."""
-    try:
-        return call(argument)
-    except Exception as exc:  # network trouble in a gateway that did not map it itself
-        logger.exception("charging payment %s failed", payment_id)
-        return ChargeResult(status=ChargeStatus.RETRY, error=str(exc)[:500])
-
-
-def _charge(order: Order, payment: Payment | None) -> ChargeResult:
-    """Step 2, outside any transaction. Exceptions from a gateway mean 'try again later'."""
-    decided = _decided_without_gateway(order, payment)
-    if decided is not None:
-        return decided
-    assert payment is not None  # decided above otherwise
-    gateway = gateway_for(payment.method.kind)
-    return _retry_on_error(gateway.charge, _charge_request(order, payment), payment.pk)
 
 
 def _given_up(order: Order, result: ChargeResult, now: datetime) -> ChargeResult:
@@ -230,128 +248,76 @@ def _given_up(order: Order, result: ChargeResult, now: datetime) -> ChargeResult
     return ChargeResult(status=ChargeStatus.PENDING, reference=result.reference)
 
 
-def _record(
-    *, proxy: ProxyOrder, order: Order, payment: Payment | None, result: ChargeResult, now: datetime
-) -> bool:
-    """Step 3: one transaction. False when another worker had already confirmed it."""
+def _record(*, charge: _Charge, result: ChargeResult, now: datetime) -> int | None:
+    """Step 3: one short transaction. Returns the id of the buyer's email row (its send is
+    asked for by the caller, once for the chunk), or None when nothing was written: another
+    worker had already confirmed the order, or it was canceled since step 1.
+
+    The guarded UPDATE placed -> confirmed is the claim: it takes the proxy order's row lock
+    (a concurrent skip or cancel of it waits, or already moved it and the UPDATE finds
+    nothing), and only the worker whose UPDATE moved it writes the rest. Rows are locked in
+    the order the other writers use: proxy order, order, payment."""
+    proxy, order, payment = charge.proxy, charge.order, charge.payment
+    failed = result.status == ChargeStatus.FAILED
     with transaction.atomic():
-        qs = ProxyOrder.objects.filter(pk=proxy.pk, state=ProxyOrderState.PLACED)
-        if connection.features.has_select_for_update:
-            # Serialise with a concurrent skip/cancel of the same proxy order.
-            qs = qs.select_for_update(of=("self",))
-        if not qs.exists():
-            return False
-        if not Order.objects.filter(pk=order.pk, state=OrderState.COMPLETE).exists():
-            return False  # canceled between steps 1 and 3
         # A declined payment leaves the order confirmed (payment_state failed) and the proxy
         # order `failed` with the reason, as domain.md's states say.
         claimed = ProxyOrder.objects.filter(pk=proxy.pk, state=ProxyOrderState.PLACED).update(
-            state=(
-                ProxyOrderState.FAILED
-                if result.status == ChargeStatus.FAILED
-                else ProxyOrderState.CONFIRMED
-            ),
+            state=ProxyOrderState.FAILED if failed else ProxyOrderState.CONFIRMED,
             confirmed_at=now,
-            reason=result.error if result.status == ChargeStatus.FAILED else "",
+            reason=result.error if failed else "",
         )
         if not claimed:
-            return False
-        if payment is not None:
-            payment_state: str = _PAYMENT_STATE[result.status]
-            Payment.objects.filter(pk=payment.pk).update(
-                amount=order.total,
-                state=payment_state,
-                error=result.error if result.status == ChargeStatus.FAILED else "",
-                gateway_reference=result.reference or payment.gateway_reference,
-                updated_at=now,
-            )
-        else:
-            payment_state = order.payment_state
-        Order.objects.filter(pk=order.pk, state=OrderState.COMPLETE).update(
+            return None
+        payment_state: str = (
+            _PAYMENT_STATE[result.status] if payment is not None else order.payment_state
+        )
+        if not Order.objects.filter(pk=order.pk, state=OrderState.COMPLETE).update(
             state=OrderState.CONFIRMED,
             confirmed_at=now,
             payment_state=payment_state,
             updated_at=now,
-        )
+        ):
+            transaction.set_rollback(True)  # canceled since step 1: the claim is undone
+            return None
+        if payment is not None:
+            # The payment is of the final total (edits since placement included); the
+            # charge's reference is written with its outcome.
+            Payment.objects.filter(pk=payment.pk).update(
+                amount=order.total,
+                state=payment_state,
+                error=result.error if failed else "",
+                gateway_reference=result.reference or payment.gateway_reference,
+                updated_at=now,
+            )
         order.state, order.confirmed_at, order.payment_state = (
             OrderState.CONFIRMED,
             now,
             payment_state,
         )
-        _queue_buyer_email(order=order, proxy=proxy, payment=payment, result=result)
-    return True
+        (email_id,) = emails_queue_rows(
+            rows=[_buyer_email_row(order=order, payment=payment, result=result)],
+            now=now,
+            send=False,
+        )
+    return email_id
 
 
-def _queue_buyer_email(
-    *, order: Order, proxy: ProxyOrder, payment: Payment | None, result: ChargeResult
-) -> None:
+def _buyer_email_row(
+    *, order: Order, payment: Payment | None, result: ChargeResult
+) -> tuple[Any, ...]:
     extra = {"error": result.error}
     if result.status == ChargeStatus.REQUIRES_ACTION and payment is not None:
         extra["auth_url"] = authentication_url(payment.pk)
-    email_queue(
-        to=order.email or order.customer.email,
+    return buyer_email_row(
         kind=_EMAIL_KIND[result.status],
+        to=order.email or order.customer.email,
+        language=order.customer.language,
+        shop=order.shop,
         context=order_email_reference(
             order_id=order.pk, timezone_name=order.shop.timezone, **extra
         ),
-        language=order.customer.language,
-        from_name=order.shop.name,
-        reply_to=order.shop.contact_email,
     )
-
-
-def _read(proxy: ProxyOrder) -> tuple[Order | None, Payment | None]:
-    """Step 1: the order (None unless still complete) and its pending payment; no lock."""
-    if proxy.order_id is None:
-        return None, None
-    order = (
-        Order.objects.select_related("shop", "order_cycle", "customer", "shipping_method")
-        .filter(pk=proxy.order_id)
-        .first()
-    )
-    if order is None or order.state != OrderState.COMPLETE:
-        return None, None
-    payment = (
-        Payment.objects.select_related("method")
-        .filter(order=order, state=PaymentState.PENDING)
-        .order_by("-pk")
-        .first()
-    )
-    return order, payment
-
-
-def _conclude(
-    *, proxy: ProxyOrder, order: Order, payment: Payment | None, result: ChargeResult, now: datetime
-) -> str:
-    """Step 3 for a gateway's answer: "confirmed", "retry" or "skipped"."""
-    result = _given_up(order, result, now)
-    if result.status == ChargeStatus.RETRY:
-        return "retry"
-    if not _record(proxy=proxy, order=order, payment=payment, result=result, now=now):
-        return "skipped"
-    return "confirmed"
-
-
-def confirm_proxy_order(*, proxy: ProxyOrder, now: datetime | None = None) -> str:
-    """Confirm one placed proxy order; returns what happened: "confirmed", "retry" or
-    "skipped" (already confirmed, or its order was canceled meanwhile)."""
-    now = now or timezone.now()
-    order, payment = _read(proxy)
-    if order is None:
-        return "skipped"
-    result = _charge(order, payment)
-    return _conclude(proxy=proxy, order=order, payment=payment, result=result, now=now)
-
-
-@dataclass
-class _ToSend:
-    """A charge prepared on the calling thread, sent from the pool."""
-
-    proxy: ProxyOrder
-    order: Order
-    payment: Payment
-    gateway: PoolableGateway
-    request: ChargeRequest
 
 
 _NOT_SENT = "not sent: the gateway is unreachable"  # for logs only: a retry is never shown
@@ -361,65 +327,38 @@ class _Breaker:
     """Stops a run from sending charges to a gateway that looks down: once `limit` answers
     in a row said 'unreachable' (each may have waited for a timeout), the run's other card
     orders are left to retry at the next run without a call, instead of each waiting for
-    its own timeout."""
+    its own timeout. Told of every answer by the pool's threads as they get it."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.in_a_row = 0
+        self._lock = threading.Lock()
 
     @property
     def tripped(self) -> bool:
         return self.in_a_row >= self.limit
 
     def saw(self, result: ChargeResult) -> None:
-        self.in_a_row = self.in_a_row + 1 if result.status == ChargeStatus.RETRY else 0
+        with self._lock:
+            self.in_a_row = self.in_a_row + 1 if result.status == ChargeStatus.RETRY else 0
 
 
-def _send(item: _ToSend, prepared: PreparedCharge, breaker: _Breaker) -> ChargeResult:
-    """On a pool thread: the gateway's network calls only (no database)."""
+def _send(prepared: PreparedCharge, breaker: _Breaker) -> ChargeResult:
+    """On a pool thread: the gateway's network calls only (no database). An exception from
+    the gateway means 'try again later'."""
     if breaker.tripped:  # tripped while this charge waited for a thread
         return ChargeResult(ChargeStatus.RETRY, error=_NOT_SENT)
-    return _retry_on_error(item.gateway.send, prepared, item.payment.pk)
+    try:
+        result = charge_send(prepared)
+    except Exception as exc:  # network trouble in a gateway that did not map it itself
+        logger.exception("charging payment %s failed", prepared.request.payment_id)
+        result = ChargeResult(status=ChargeStatus.RETRY, error=str(exc)[:500])
+    breaker.saw(result)
+    return result
 
 
 def _breaker() -> _Breaker:
     return _Breaker(max(8, 2 * _concurrency()))
-
-
-def _start(
-    *, proxy: ProxyOrder, now: datetime, breaker: _Breaker | None = None
-) -> str | tuple[_ToSend, PreparedCharge]:
-    """Steps 1 and 2 of one order, on the calling thread: the outcome ("confirmed",
-    "retry", "skipped") when it was decided here, else the charge to send from the pool."""
-    order, payment = _read(proxy)
-    if order is None:
-        return "skipped"
-    result = _decided_without_gateway(order, payment)
-    if result is None:
-        assert payment is not None  # decided above otherwise
-        gateway = gateway_for(payment.method.kind)
-        request = _charge_request(order, payment)
-        if not isinstance(gateway, PoolableGateway):
-            result = _retry_on_error(gateway.charge, request, payment.pk)
-        elif breaker is not None and breaker.tripped:
-            result = ChargeResult(ChargeStatus.RETRY, error=_NOT_SENT)
-        else:
-            prepared = _retry_on_error(gateway.prepare, request, payment.pk)
-            if isinstance(prepared, PreparedCharge):
-                return _ToSend(proxy, order, payment, gateway, request), prepared
-            result = prepared
-    return _conclude(proxy=proxy, order=order, payment=payment, result=result, now=now)
-
-
-def _finish(*, item: _ToSend, result: ChargeResult, now: datetime) -> str:
-    """Step 3 of a charge sent from the pool, on the calling thread."""
-    try:
-        item.gateway.settle(item.request, result)
-    except Exception:  # only a shortcut back to the charge: the idempotency key remains
-        logger.exception("remembering the charge of payment %s failed", item.payment.pk)
-    return _conclude(
-        proxy=item.proxy, order=item.order, payment=item.payment, result=result, now=now
-    )
 
 
 def _concurrency() -> int:
@@ -628,6 +567,111 @@ def _confirm_manual(*, row: _ManualOrder, shop: Enterprise, now: datetime) -> in
     return _confirm_manual_chunk(rows=[row], shop=shop, now=now).get(row.proxy_id)
 
 
+def _confirm_charges(
+    proxy_order_ids: list[int], *, now: datetime, breaker: _Breaker, summary: ConfirmationSummary
+) -> None:
+    """The general path, for the chunk's orders not confirmed with the manual ones (card
+    orders, and orders paid by hand that changed since read): read set-based (`_read`), the
+    charges prepared for all of them at once (`charges_prepare`: cards, consents, languages),
+    sent `STRIPE_CONCURRENCY` at a time from a pool of threads that only makes the gateway's
+    network calls, and each outcome recorded on this thread, in its own short transaction,
+    as soon as its call returns. The buyers' emails are sent once the chunk is done."""
+    charges, skipped = _read(proxy_order_ids)
+    summary.skipped += skipped
+    email_ids: list[int] = []
+
+    def conclude(charge: _Charge, result: ChargeResult) -> bool:
+        """Record one outcome (or leave the order to retry); whether it was recorded."""
+        pk = charge.proxy.pk
+        result = _given_up(charge.order, result, now)
+        if result.status == ChargeStatus.RETRY:
+            summary.retry.append(pk)
+            return False
+        email_id = _record(charge=charge, result=result, now=now)
+        if email_id is None:
+            summary.skipped += 1
+            return False
+        summary.confirmed.append(pk)
+        email_ids.append(email_id)
+        # Orders paid by hand keep a pending payment; the others' outcome is on the order.
+        state = charge.order.payment_state
+        if state == PaymentState.PAID:
+            summary.paid.append(pk)
+        elif state == PaymentState.FAILED:
+            summary.payment_failed[pk] = (
+                result.error if result.status == ChargeStatus.FAILED else ""
+            )
+        elif state == PaymentState.REQUIRES_AUTHORIZATION:
+            summary.requires_action.append(pk)
+        return True
+
+    def settle(charge: _Charge, result: ChargeResult) -> None:
+        try:
+            recorded = conclude(charge, result)
+        except Exception as exc:  # one broken order never stops the others
+            logger.exception("confirmation of proxy order %s failed", charge.proxy.pk)
+            summary.errors[charge.proxy.pk] = str(exc)[:500]
+            recorded = False
+        if not recorded and result.reference and charge.payment is not None:
+            try:  # only a shortcut back to the charge: the idempotency key remains
+                charge_remember(payment_id=charge.payment.pk, result=result)
+            except Exception:
+                logger.exception("remembering the charge of payment %s failed", charge.payment.pk)
+
+    to_charge = []
+    for charge in charges:
+        decided = _decided_without_gateway(charge)
+        if decided is None:
+            to_charge.append(charge)
+        else:
+            settle(charge, decided)
+    try:
+        prepared = charges_prepare([c.request() for c in to_charge]) if to_charge else {}
+    except Exception as exc:  # the next run prepares them again
+        logger.exception("preparing the charges of a confirmation chunk failed")
+        for charge in to_charge:
+            summary.errors[charge.proxy.pk] = str(exc)[:500]
+        to_charge, prepared = [], {}
+
+    pool: ThreadPoolExecutor | None = None
+    answered: queue.SimpleQueue[Future[ChargeResult]] = queue.SimpleQueue()
+    sending: dict[Future[ChargeResult], _Charge] = {}
+    try:
+        for charge in to_charge:
+            assert charge.payment is not None  # decided above otherwise
+            ready = prepared[charge.payment.pk]
+            if isinstance(ready, ChargeResult):  # nothing to send (manual, no card)
+                settle(charge, ready)
+                continue
+            if pool is None:
+                pool = ThreadPoolExecutor(
+                    max_workers=_concurrency(), thread_name_prefix="cadence-charge"
+                )
+            # Only the gateway's network calls run on the pool's threads: no database
+            # connection is ever used (or opened) there.
+            future = pool.submit(_send, ready, breaker)
+            sending[future] = charge
+            future.add_done_callback(answered.put)
+        while sending:
+            # Each outcome is recorded here, on the calling thread, as its call returns.
+            # Should this process die between a charge and its record, the order stays
+            # `placed` and the next run prepares the same charge again: its PaymentIntent
+            # is looked up when its reference was written down, and otherwise the same
+            # idempotency key (derived from the payment row) is sent, so Stripe answers with
+            # the PaymentIntent it already made. Either way there is one PaymentIntent per
+            # order, whatever is retried or killed.
+            future = answered.get()
+            charge = sending.pop(future)
+            settle(charge, future.result())  # `_send` answers RETRY rather than raise
+    finally:
+        if pool is not None:
+            # On the way out of a failure, charges not yet started are not sent at all.
+            pool.shutdown(wait=True, cancel_futures=True)
+        # Each email row committed with its order's record; one send for the chunk's. A
+        # crash before this leaves them queued: the worker's catch-up sends them.
+        emails_send_after_commit(email_ids=email_ids)
+
+
 def _confirm_chunk(
     *,
     order_cycle: OrderCycle,
@@ -636,7 +680,6 @@ def _confirm_chunk(
     breaker: _Breaker | None = None,
 ) -> ConfirmationSummary:
     summary = ConfirmationSummary()
-    breaker = breaker or _breaker()
     try:
         manual = _manual(proxy_order_ids)
     except Exception:  # one by one below, which isolates whatever is wrong
@@ -648,91 +691,13 @@ def _confirm_chunk(
         logger.exception("confirmation of a chunk of cycle %s failed", order_cycle.pk)
         done = {}
     summary.confirmed += done
-    others = []
-
-    def tally(proxy_id: int, outcome: str) -> None:
-        if outcome == "retry":
-            summary.retry.append(proxy_id)
-        elif outcome == "skipped":
-            summary.skipped += 1
-        else:
-            summary.confirmed.append(proxy_id)
-            others.append(proxy_id)
-
-    # The others: card orders, and orders paid by hand left out above (changed since read).
     rest = [pk for pk in proxy_order_ids if pk not in done]
-    proxies = ProxyOrder.objects.select_related("subscription__payment_method").filter(
-        pk__in=rest, state=ProxyOrderState.PLACED
-    )
-    pool: ThreadPoolExecutor | None = None
-    answered: queue.SimpleQueue[Future[ChargeResult]] = queue.SimpleQueue()
-    sending: dict[Future[ChargeResult], _ToSend] = {}
-
-    def record(future: Future[ChargeResult]) -> None:
-        # Each outcome is recorded here, on the calling thread, as its call returns. Should
-        # this process die between a charge and its record, the order stays `placed` and
-        # the next run prepares the same charge again: its PaymentIntent id is read back
-        # from the payment when `settle` wrote it, and otherwise the same idempotency key
-        # (derived from the payment row) is sent, so Stripe answers with the PaymentIntent
-        # it already made. Either way there is one PaymentIntent per order, whatever is
-        # retried or killed.
-        item = sending.pop(future)
-        try:
-            result = future.result()
-            breaker.saw(result)
-            outcome = _finish(item=item, result=result, now=now)
-        except Exception as exc:  # one broken order never stops the others
-            logger.exception("confirmation of proxy order %s failed", item.proxy.pk)
-            summary.errors[item.proxy.pk] = str(exc)[:500]
-            return
-        tally(item.proxy.pk, outcome)
-
-    try:
-        for proxy in proxies.order_by("pk") if rest else ():
-            try:
-                started = _start(proxy=proxy, now=now, breaker=breaker)
-            except Exception as exc:  # one broken order never stops the others
-                logger.exception("confirmation of proxy order %s failed", proxy.pk)
-                summary.errors[proxy.pk] = str(exc)[:500]
-                continue
-            if isinstance(started, str):
-                tally(proxy.pk, started)
-            else:
-                item, prepared = started
-                if pool is None:
-                    pool = ThreadPoolExecutor(
-                        max_workers=_concurrency(), thread_name_prefix="cadence-charge"
-                    )
-                # Only the gateway's network calls run on the pool's threads: no database
-                # connection is ever used (or opened) there.
-                future = pool.submit(_send, item, prepared, breaker)
-                sending[future] = item
-                future.add_done_callback(answered.put)
-            while not answered.empty():  # record what has come back while preparing more
-                record(answered.get())
-        while sending:
-            record(answered.get())
-    finally:
-        if pool is not None:
-            # On the way out of a failure, charges not yet started are not sent at all.
-            pool.shutdown(wait=True, cancel_futures=True)
+    if rest:
+        _confirm_charges(rest, now=now, breaker=breaker or _breaker(), summary=summary)
     summary.confirmed.sort()
+    summary.paid.sort()
+    summary.requires_action.sort()
     summary.retry.sort()
-    others.sort()
-    if others:
-        # Orders paid by hand keep a pending payment; the others' outcome is on the order.
-        states = dict(
-            Order.objects.filter(proxy_order__in=others).values_list("proxy_order", "payment_state")
-        )
-        reasons = dict(ProxyOrder.objects.filter(pk__in=others).values_list("pk", "reason"))
-        for proxy_id in others:
-            state = states.get(proxy_id)
-            if state == PaymentState.PAID:
-                summary.paid.append(proxy_id)
-            elif state == PaymentState.FAILED:
-                summary.payment_failed[proxy_id] = reasons.get(proxy_id, "")
-            elif state == PaymentState.REQUIRES_AUTHORIZATION:
-                summary.requires_action.append(proxy_id)
     return summary
 
 
@@ -779,11 +744,9 @@ def proxy_order_payment_failed(*, payment: Payment, reason: str) -> None:
     ):
         return
     order = Order.objects.select_related("shop", "customer").get(pk=payment.order_id)
-    _queue_buyer_email(
-        order=order,
-        proxy=proxy,
-        payment=payment,
-        result=ChargeResult(status=ChargeStatus.FAILED, error=reason),
+    failed = ChargeResult(status=ChargeStatus.FAILED, error=reason)
+    emails_queue_rows(
+        rows=[_buyer_email_row(order=order, payment=payment, result=failed)], now=timezone.now()
     )
 
 
