@@ -35,8 +35,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from cadence.after_commit import enqueue_on_commit
 from cadence.bulk import insert_rows
+from cadence.notifications.after_commit import enqueue_on_commit
 from cadence.notifications.models import Email, EmailStatus
 from cadence.notifications.rendering import render_email
 

@@ -23,7 +23,6 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cadence.after_commit import run_on_commit
 from cadence.catalog.models import Variant
 from cadence.catalog.selectors import variants_sellable_by
 from cadence.customers.domain import clean_address
@@ -38,6 +37,7 @@ from cadence.cycles.models import Schedule
 from cadence.cycles.selectors import current_q, next_cycle_of_schedule, open_q
 from cadence.enterprises.models import Enterprise
 from cadence.errors import Conflict, ErrorCollector, ValidationFailed
+from cadence.notifications.after_commit import run_on_commit
 from cadence.orders.models import OrderState, ShippingMethod
 from cadence.orders.services import order_cancel, order_resume
 from cadence.payments.models import PaymentMethod, PaymentMethodKind

@@ -16,11 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from cadence.after_commit import run_on_commit
 from cadence.cycles import services as cycle_services
 from cadence.cycles.models import OrderCycle, Schedule
 from cadence.enterprises.models import Enterprise
 from cadence.errors import Conflict
+from cadence.notifications.after_commit import run_on_commit
 from cadence.orders.models import Order
 from cadence.subscriptions.models import ProxyOrder, Subscription
 from cadence.subscriptions.services.sync import (

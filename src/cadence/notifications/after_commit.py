@@ -10,7 +10,8 @@ and the worker's catch-up (`cadence tick`) finds whatever a lost enqueue would h
 (queued emails, pending orders of open cycles, cycles due for placement or confirmation). An
 error raised after commit would only tell the caller that a write failed when it did not.
 
-Neutral on purpose: every app's services use it, and it imports none of them.
+The one such helper: it lives with the outbox, whose emails are its first users, and every
+app's services use it for their own tasks too. It imports no app, so any app may use it.
 """
 
 from __future__ import annotations

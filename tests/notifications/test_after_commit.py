@@ -8,7 +8,7 @@ import logging
 import pytest
 from django.db import transaction
 
-from cadence.after_commit import enqueue_on_commit, run_on_commit
+from cadence.notifications.after_commit import enqueue_on_commit, run_on_commit
 from cadence.notifications.models import Email
 from cadence.notifications.tasks import emails_send_task
 
