@@ -615,6 +615,9 @@ def eligible_proxy_orders(
     closes_at = order_cycle.closes_at
     return ProxyOrder.objects.filter(
         order_cycle=order_cycle,
+        # Implied by the cycle (its proxy orders are its shop's subscriptions'), but it lets
+        # the database read only the shop's subscriptions rather than every shop's.
+        subscription__shop_id=order_cycle.shop_id,
         state__in=list(states),
         order__isnull=True,
         canceled_at__isnull=True,
