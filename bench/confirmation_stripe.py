@@ -76,6 +76,9 @@ def serve_slow_proxy(port: int, target_port: int, latency: float) -> None:
     """Forwards every request to localstripe after `latency` seconds; one thread a request."""
 
     class Slow(BaseHTTPRequestHandler):
+        # Keep-alive, as Stripe's API: the SDK reuses its connections.
+        protocol_version = "HTTP/1.1"
+
         def _forward(self) -> None:
             time.sleep(latency)
             length = int(self.headers.get("Content-Length") or 0)
