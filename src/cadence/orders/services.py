@@ -121,6 +121,19 @@ def orders_create_bulk(*, orders: Sequence[NewOrder], now: datetime) -> list[int
     return order_ids
 
 
+def orders_confirm(
+    *, order_ids: Sequence[int], now: datetime, payment_state: str | None = None
+) -> int:
+    """Confirm placed orders (at their cycle's close), in one UPDATE in the caller's
+    transaction, with their payment's state when given. Guarded: only orders still complete
+    move (not one canceled meanwhile, nor one another worker confirmed); returns how many
+    did, for the caller to compare with what it asked."""
+    values: dict[str, Any] = {"state": OrderState.CONFIRMED, "confirmed_at": now, "updated_at": now}
+    if payment_state is not None:
+        values["payment_state"] = payment_state
+    return Order.objects.filter(pk__in=list(order_ids), state=OrderState.COMPLETE).update(**values)
+
+
 @transaction.atomic(savepoint=False)
 def order_cancel(*, order: Order, now: datetime | None = None) -> bool:
     """Cancel a placed order and give its stock back. False when it was not placed (no-op).

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -184,6 +185,46 @@ def charge_remember(*, payment_id: int, result: ChargeResult) -> None:
         Payment.objects.filter(pk=payment_id, gateway_reference="").update(
             gateway_reference=result.reference
         )
+
+
+_PAYMENT_STATE = {
+    ChargeStatus.PENDING: PaymentState.PENDING,
+    ChargeStatus.SUCCEEDED: PaymentState.PAID,
+    ChargeStatus.FAILED: PaymentState.FAILED,
+    ChargeStatus.REQUIRES_ACTION: PaymentState.REQUIRES_AUTHORIZATION,
+}
+
+
+def payment_state_after(result: ChargeResult) -> str:
+    """The state a payment takes from a charge's decided outcome (not RETRY)."""
+    return _PAYMENT_STATE[result.status]
+
+
+def payment_record_charge(
+    *, payment: Payment, amount: Decimal, result: ChargeResult, now: datetime
+) -> str:
+    """Record a charge's decided outcome on its payment, in the caller's transaction: its
+    state, the reason of a failure, the charge's reference, and the amount charged (the
+    order's final total). Returns the payment's new state."""
+    state = payment_state_after(result)
+    Payment.objects.filter(pk=payment.pk).update(
+        amount=amount,
+        state=state,
+        error=result.error if result.status == ChargeStatus.FAILED else "",
+        gateway_reference=result.reference or payment.gateway_reference,
+        updated_at=now,
+    )
+    return state
+
+
+def payments_take_order_totals(*, payment_ids: Sequence[int], now: datetime) -> int:
+    """Set pending payments' amount to their order's total (final at confirmation, edits
+    since placement included), in one UPDATE in the caller's transaction. Guarded: only
+    payments still pending change; returns how many did."""
+    return Payment.objects.filter(pk__in=list(payment_ids), state=PaymentState.PENDING).update(
+        amount=Subquery(Order.objects.filter(pk=OuterRef("order_id")).values("total")[:1]),
+        updated_at=now,
+    )
 
 
 def payment_charge(request: ChargeRequest) -> ChargeResult:

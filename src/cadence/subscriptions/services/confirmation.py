@@ -61,7 +61,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Model, OuterRef, QuerySet, Subquery
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from cadence.bulk import id_chunks
@@ -76,6 +76,7 @@ from cadence.notifications.services import (
     emails_send_after_commit,
 )
 from cadence.orders.models import Order, OrderState, PaymentState
+from cadence.orders.services import orders_confirm
 from cadence.payments.gateways import (
     ChargeRequest,
     ChargeResult,
@@ -83,7 +84,14 @@ from cadence.payments.gateways import (
     PreparedCharge,
 )
 from cadence.payments.models import Payment, PaymentMethod, PaymentMethodKind
-from cadence.payments.services import charge_remember, charge_send, charges_prepare
+from cadence.payments.services import (
+    charge_remember,
+    charge_send,
+    charges_prepare,
+    payment_record_charge,
+    payment_state_after,
+    payments_take_order_totals,
+)
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState
 from cadence.subscriptions.services.emails import buyer_email_row, order_email_reference
 
@@ -98,12 +106,6 @@ CHUNK_SIZE = 200
 # left waiting, so the buyer and the shop hear about the cycle.
 GIVE_UP_CHARGING_AFTER = timedelta(hours=6)
 
-_PAYMENT_STATE = {
-    ChargeStatus.PENDING: PaymentState.PENDING,
-    ChargeStatus.SUCCEEDED: PaymentState.PAID,
-    ChargeStatus.FAILED: PaymentState.FAILED,
-    ChargeStatus.REQUIRES_ACTION: PaymentState.REQUIRES_AUTHORIZATION,
-}
 _EMAIL_KIND = {
     ChargeStatus.PENDING: "confirmation",
     ChargeStatus.SUCCEEDED: "confirmation",
@@ -269,27 +271,13 @@ def _record(*, charge: _Charge, result: ChargeResult, now: datetime) -> int | No
         )
         if not claimed:
             return None
-        payment_state: str = (
-            _PAYMENT_STATE[result.status] if payment is not None else order.payment_state
-        )
-        if not Order.objects.filter(pk=order.pk, state=OrderState.COMPLETE).update(
-            state=OrderState.CONFIRMED,
-            confirmed_at=now,
-            payment_state=payment_state,
-            updated_at=now,
-        ):
+        payment_state = payment_state_after(result) if payment is not None else order.payment_state
+        if not orders_confirm(order_ids=[order.pk], now=now, payment_state=payment_state):
             transaction.set_rollback(True)  # canceled since step 1: the claim is undone
             return None
         if payment is not None:
-            # The payment is of the final total (edits since placement included); the
-            # charge's reference is written with its outcome.
-            Payment.objects.filter(pk=payment.pk).update(
-                amount=order.total,
-                state=payment_state,
-                error=result.error if failed else "",
-                gateway_reference=result.reference or payment.gateway_reference,
-                updated_at=now,
-            )
+            # The payment is of the final total (edits since placement included).
+            payment_record_charge(payment=payment, amount=order.total, result=result, now=now)
         order.state, order.confirmed_at, order.payment_state = (
             OrderState.CONFIRMED,
             now,
@@ -478,12 +466,6 @@ def _still_to_confirm(rows: list[_ManualOrder]) -> list[_ManualOrder]:
     return [r for r in rows if (r.payment_id, r.method_id) in payments]
 
 
-def _guarded(qs: QuerySet[Any], ids: list[int], **values: Any) -> None:
-    """A set-based UPDATE of these rows (their guard in `qs`); all of them, or none."""
-    if qs.filter(pk__in=ids).update(**values) != len(ids):
-        raise _Changed
-
-
 def _confirm_manual_chunk(
     *, rows: list[_ManualOrder], shop: Enterprise, now: datetime
 ) -> dict[int, int]:
@@ -516,30 +498,20 @@ def _confirm_manual_chunk(
             if not rows:
                 return {}
             # The proxy orders first: a concurrent skip or cancel that locked one waits for
-            # us, or we waited for it above and found it no longer placed.
-            _guarded(
-                ProxyOrder.objects.filter(state=ProxyOrderState.PLACED),
-                [r.proxy_id for r in rows],
-                state=ProxyOrderState.CONFIRMED,
-                confirmed_at=now,
-                reason="",
-            )
-            _guarded(
-                Order.objects.filter(state=OrderState.COMPLETE),
-                [r.order_id for r in rows],
-                state=OrderState.CONFIRMED,
-                confirmed_at=now,
-                updated_at=now,
-            )
+            # us, or we waited for it above and found it no longer placed. Each guarded
+            # UPDATE must move the whole chunk, or the chunk rolls back.
+            moved = ProxyOrder.objects.filter(
+                pk__in=[r.proxy_id for r in rows], state=ProxyOrderState.PLACED
+            ).update(state=ProxyOrderState.CONFIRMED, confirmed_at=now, reason="")
+            if moved != len(rows):
+                raise _Changed
+            if orders_confirm(order_ids=[r.order_id for r in rows], now=now) != len(rows):
+                raise _Changed
             # The payment is of the final total (edits since placement included).
-            _guarded(
-                Payment.objects.filter(state=PaymentState.PENDING),
-                [r.payment_id for r in rows],
-                amount=Subquery(Order.objects.filter(pk=OuterRef("order_id")).values("total")[:1]),
-                updated_at=now,
-            )
-            # The emails `_queue_buyer_email` would queue, in one INSERT, sent once the
-            # chunk commits.
+            payment_ids = [r.payment_id for r in rows]
+            if payments_take_order_totals(payment_ids=payment_ids, now=now) != len(rows):
+                raise _Changed
+            # The emails `_record` would write, in one INSERT, sent once the chunk commits.
             email_ids = emails_queue_rows(
                 rows=[
                     buyer_email_row(
