@@ -80,11 +80,14 @@ class ProxyOrderState(models.TextChoices):
 
 
 class ProxyOrder(models.Model):
+    # No index of their own: the unique (subscription, order_cycle) and the (order_cycle,
+    # state) indexes lead with them, and every index is one more write per proxy order
+    # placed, confirmed or skipped.
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.CASCADE, related_name="proxy_orders"
+        Subscription, on_delete=models.CASCADE, related_name="proxy_orders", db_index=False
     )
     order_cycle = models.ForeignKey(
-        OrderCycle, on_delete=models.PROTECT, related_name="proxy_orders"
+        OrderCycle, on_delete=models.PROTECT, related_name="proxy_orders", db_index=False
     )
     order = models.OneToOneField(
         Order, null=True, blank=True, on_delete=models.PROTECT, related_name="proxy_order"
