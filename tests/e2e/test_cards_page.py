@@ -112,7 +112,7 @@ def test_authorise_a_payment_in_the_page(browser_page, live_server, localstripe)
     page = browser_page
 
     def world():
-        w = stripe_world(card="4000002500003155", via_page=True)
+        w = stripe_world(card="4000002500003155")
         confirm(w)
         assert w.payment.state == PaymentState.REQUIRES_AUTHORIZATION
         return w

@@ -42,7 +42,7 @@ def test_bad_signature_is_refused_and_nothing_written(localstripe, client):
 def test_payment_authenticated_later_is_paid_once_and_a_replay_changes_nothing(localstripe, client):
     """payment_intent.succeeded after the buyer authenticated marks the payment and the order
     paid; the same event delivered again is acknowledged and not applied again."""
-    w = stripe_world(card="4000002500003155", via_page=True)
+    w = stripe_world(card="4000002500003155")
     confirm(w)
     event = authenticated_event(localstripe, w, success=True)
     body, signature = signed(event)
@@ -62,7 +62,7 @@ def test_payment_authenticated_later_is_paid_once_and_a_replay_changes_nothing(l
 
 def test_failed_authentication_fails_the_payment(localstripe, client):
     """payment_intent.payment_failed after a failed authentication marks the payment failed."""
-    w = stripe_world(card="4000002500003155", via_page=True)
+    w = stripe_world(card="4000002500003155")
     confirm(w)
     body, signature = signed(authenticated_event(localstripe, w, success=False))
 
@@ -109,7 +109,7 @@ def test_card_automatically_updated_refreshes_the_saved_card(localstripe, client
 def test_localstripe_delivers_the_signed_webhook_to_the_live_server(localstripe, live_server):
     """End to end: localstripe itself signs and posts payment_intent.succeeded to
     /stripe/webhook once the buyer authenticated; the payment becomes paid."""
-    w = stripe_world(card="4000002500003155", via_page=True)
+    w = stripe_world(card="4000002500003155")
     confirm(w)
     hook = "/_config/webhooks/cadence_test"
     localstripe.request(

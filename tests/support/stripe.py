@@ -163,9 +163,15 @@ def buyer_with_card(shop, email: str, card: str, *, via_page: bool = False, **cu
     return customer
 
 
-def stripe_world(*, card: str, via_page: bool = False) -> SimpleNamespace:
-    """A shop charging by Stripe, a buyer with a saved default card (`card` number) who
-    allowed charges, and a subscription placed in the open cycle."""
+# A card that asks for 3-D Secure: buyers save it through the card page.
+THREE_D_SECURE_CARD = "4000002500003155"
+
+
+def stripe_shop(cards: list[str]) -> SimpleNamespace:
+    """A shop charging by Stripe and, per card number, a buyer (the first is Ann,
+    ann@example.org) with that card saved as their default (a 3-D Secure card through the card
+    page) who allowed charges, and a subscription of two apples placed in the open cycle.
+    `proxies` and `payments` are in the buyers' order."""
     now = timezone.now()
     shop = factories.shop("Ferme du Val")
     apples = factories.variant(shop, price="4.25", on_hand=50, product_name="Apples")
@@ -176,33 +182,53 @@ def stripe_world(*, card: str, via_page: bool = False) -> SimpleNamespace:
         variants=[apples],
     )
     schedule = factories.schedule(shop, [cycle], name="Weekly")
-    customer = buyer_with_card(shop, "ann@example.org", card, via_page=via_page, first_name="Ann")
-    buyer = customer.user
     stripe_method = factories.payment_method(shop, kind="stripe", fee="0.30", name="Card")
     shipping = factories.shipping_method(shop, fee="2.00")
-    subscription_create(
-        shop=shop,
-        customer_id=customer.pk,
-        schedule_id=schedule.pk,
-        payment_method_id=stripe_method.pk,
-        shipping_method_id=shipping.pk,
-        begins_at=now - timedelta(days=1),
-        line_items=[{"variant_id": apples.pk, "quantity": 2}],
-        now=now,
-    )
+    customers = []
+    for i, card in enumerate(cards):
+        email, name = ("ann@example.org", "Ann") if i == 0 else (f"buyer{i}@example.org", "")
+        customer = buyer_with_card(
+            shop, email, card, via_page=card == THREE_D_SECURE_CARD, first_name=name
+        )
+        subscription_create(
+            shop=shop,
+            customer_id=customer.pk,
+            schedule_id=schedule.pk,
+            payment_method_id=stripe_method.pk,
+            shipping_method_id=shipping.pk,
+            begins_at=now - timedelta(days=1),
+            line_items=[{"variant_id": apples.pk, "quantity": 2}],
+            now=now,
+        )
+        customers.append(customer)
     place_cycle(order_cycle=cycle, now=now)
-    proxy = ProxyOrder.objects.select_related("order").get()
-    assert proxy.state == ProxyOrderState.PLACED
-    payment = Payment.objects.get(order=proxy.order)
+    proxies = list(
+        ProxyOrder.objects.select_related("order").filter(order_cycle=cycle).order_by("pk")
+    )
+    assert [p.state for p in proxies] == [ProxyOrderState.PLACED] * len(cards)
     return SimpleNamespace(
         shop=shop,
         cycle=cycle,
-        buyer=buyer,
+        customers=customers,
+        proxies=proxies,
+        payments=[Payment.objects.get(order_id=p.order_id) for p in proxies],
+        closed=cycle.closes_at + timedelta(minutes=1),
+    )
+
+
+def stripe_world(*, card: str) -> SimpleNamespace:
+    """`stripe_shop` with one buyer, Ann, and her rows by name."""
+    w = stripe_shop([card])
+    (customer,), (proxy,), (payment,) = w.customers, w.proxies, w.payments
+    return SimpleNamespace(
+        shop=w.shop,
+        cycle=w.cycle,
+        buyer=customer.user,
         customer=customer,
         proxy=proxy,
         order=proxy.order,
         payment=payment,
-        closed=cycle.closes_at + timedelta(minutes=1),
+        closed=w.closed,
     )
 
 

@@ -59,7 +59,7 @@ def test_charging_again_returns_the_first_outcome(localstripe):
 def test_requires_action_carries_the_client_secret(localstripe):
     """An off-session charge needing 3-D Secure answers REQUIRES_ACTION with what the
     authentication page needs."""
-    w = stripe_world(card="4000002500003155", via_page=True)
+    w = stripe_world(card="4000002500003155")
 
     result = charge_as_confirmation_does(w)
 

@@ -7,11 +7,9 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.utils import timezone
 
 from cadence.notifications.models import Email
 from cadence.orders.models import Order, OrderState, PaymentState
@@ -21,17 +19,16 @@ from cadence.subscriptions.models import ProxyOrder, ProxyOrderState
 from cadence.subscriptions.services import confirmation
 from cadence.subscriptions.services.confirmation import GIVE_UP_CHARGING_AFTER, confirm_cycle
 from cadence.subscriptions.services.emails import order_email_context_from_db
-from cadence.subscriptions.services.lifecycle import subscription_create
 from cadence.subscriptions.services.placement import place_cycle
 from tests.support import factories
 from tests.support import stripe as payments_stripe
 from tests.support.gateways import use_gateway
 from tests.support.stripe import (
     authenticated_event,
-    buyer_with_card,
     confirm,
     post,
     signed,
+    stripe_shop,
     stripe_world,
 )
 from tests.support.workers import ROOT
@@ -199,50 +196,6 @@ def test_a_send_that_raises_leaves_its_order_to_retry_and_the_others_are_recorde
 # --- Against localstripe -------------------------------------------------------------------
 
 
-def _stripe_shop(card_numbers: list[str]) -> SimpleNamespace:
-    """One shop charging by Stripe; a buyer per card number, each with the card saved as
-    their default (through the card page for 3-D Secure cards) and charges allowed, and a
-    subscription placed in the open cycle."""
-    now = timezone.now()
-    shop = factories.shop("Ferme des Pins")
-    pears = factories.variant(shop, price="3.10", on_hand=500, product_name="Pears")
-    cycle = factories.order_cycle(
-        shop,
-        opens_at=now - timedelta(hours=2),
-        closes_at=now + timedelta(hours=2),
-        variants=[pears],
-    )
-    schedule = factories.schedule(shop, [cycle], name="Weekly")
-    method = factories.payment_method(shop, kind="stripe", name="Card")
-    shipping = factories.shipping_method(shop, fee="1.00")
-    for i, number in enumerate(card_numbers):
-        # A card asking for 3-D Secure is saved as the card page saves it.
-        customer = buyer_with_card(
-            shop, f"buyer{i}@example.org", number, via_page=number == "4000002500003155"
-        )
-        subscription_create(
-            shop=shop,
-            customer_id=customer.pk,
-            schedule_id=schedule.pk,
-            payment_method_id=method.pk,
-            shipping_method_id=shipping.pk,
-            begins_at=now - timedelta(days=1),
-            line_items=[{"variant_id": pears.pk, "quantity": 1 + i % 3}],
-            now=now,
-        )
-    place_cycle(order_cycle=cycle, now=now)
-    proxies = list(ProxyOrder.objects.filter(order_cycle=cycle).order_by("pk"))
-    assert [p.state for p in proxies] == [ProxyOrderState.PLACED] * len(card_numbers)
-    payments = [Payment.objects.get(order_id=p.order_id) for p in proxies]
-    return SimpleNamespace(
-        shop=shop,
-        cycle=cycle,
-        proxies=proxies,
-        payments=payments,
-        closed=cycle.closes_at + timedelta(minutes=1),
-    )
-
-
 def _intents(localstripe, payments) -> list[list[tuple[str, str]]]:
     """Per payment, its PaymentIntents in localstripe: (id, status)."""
     result = []
@@ -262,7 +215,7 @@ def test_localstripe_pooled_charges_one_intent_per_order(localstripe, settings):
     PaymentIntent, the accepted cards are paid, the declined one failed with its reason and
     email, the 3-D Secure one awaits authentication with its email."""
     settings.STRIPE_CONCURRENCY = 4
-    w = _stripe_shop(CARDS * 2)
+    w = stripe_shop(CARDS * 2)
 
     summary = confirm_cycle(order_cycle=w.cycle, now=w.closed)
 
@@ -299,7 +252,7 @@ def test_a_crash_between_the_charge_and_its_record_charges_each_order_once(
     sends the same idempotency keys and records them paid: one succeeded PaymentIntent per
     order."""
     settings.STRIPE_CONCURRENCY = 4
-    w = _stripe_shop(["4242424242424242"] * 3)
+    w = stripe_shop(["4242424242424242"] * 3)
     if where == "before the record":
 
         def crash(**kwargs):
@@ -347,7 +300,7 @@ def test_a_failed_authentication_marks_the_proxy_order_failed_and_emails_once(lo
     Stripe says so by webhook (twice, and once more under another event id): the proxy
     order becomes failed with the reason, the payment and order are failed, and the buyer
     gets one failed-payment email."""
-    w = stripe_world(card="4000002500003155", via_page=True)
+    w = stripe_world(card="4000002500003155")
     confirm(w)
     assert (w.proxy.state, w.payment.state) == (
         ProxyOrderState.CONFIRMED,
@@ -438,7 +391,7 @@ def test_an_unreachable_gateway_still_ends_with_the_summary_listing_orders_to_ch
 
 def test_localstripe_unreachable_until_the_last_retry(localstripe, settings):
     """The same with the real SDK and nothing listening where Stripe should be."""
-    w = _stripe_shop(["4242424242424242", "4242424242424242"])
+    w = stripe_shop(["4242424242424242", "4242424242424242"])
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"
 
     first = confirm_cycle(order_cycle=w.cycle, now=w.closed)
@@ -505,7 +458,7 @@ def test_a_worker_killed_mid_pool_charges_each_order_once(transactional_db, loca
 
     from django.db import connection
 
-    w = _stripe_shop(["4242424242424242"] * 9)
+    w = stripe_shop(["4242424242424242"] * 9)
     db = connection.settings_dict
     env = {
         **os.environ,

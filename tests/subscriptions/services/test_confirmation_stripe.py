@@ -61,7 +61,7 @@ def test_decline_at_charge_time(localstripe):
 def test_authentication_required_is_not_a_success(localstripe, client):
     """4000 0025 0000 3155: the charge waits for the buyer's authentication (not paid); the
     buyer is emailed a link to the page that completes it, and completing it there pays."""
-    w = stripe_world(card="4000002500003155", via_page=True)
+    w = stripe_world(card="4000002500003155")
 
     summary = confirm(w)
 
@@ -95,7 +95,7 @@ def test_authentication_required_is_not_a_success(localstripe, client):
 
 def test_authentication_page_is_the_buyers_only(localstripe, client):
     """Another user cannot open a buyer's authentication page."""
-    w = stripe_world(card="4000002500003155", via_page=True)
+    w = stripe_world(card="4000002500003155")
     confirm(w)
     client.force_login(factories.user("mallory@example.org"))
 
