@@ -181,7 +181,9 @@ def test_confirming_a_cycle_twice_confirms_and_emails_each_order_once():
 # The crash worker confirms chunks of 10; 45 orders paid by hand make five chunks, each one
 # transaction: lock reads, UPDATE of the proxy orders, orders and payments, email INSERT.
 CHUNK_KILL_POINTS = [
+    ('UPDATE "orders_order"', 1, "after"),  # first chunk, orders moved, payments not yet
     ('UPDATE "payments_payment"', 1, "after"),  # first chunk, mid-transaction
+    ('UPDATE "subscriptions_proxyorder"', 3, "after"),  # third chunk, proxy orders moved
     ('INSERT INTO "notifications_email"', 3, "after"),  # third chunk, just before commit
     ('UPDATE "subscriptions_proxyorder"', 4, "before"),  # after three chunks committed
     ('UPDATE "orders_order"', 5, "before"),  # last chunk, mid-transaction

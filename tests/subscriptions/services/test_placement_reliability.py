@@ -176,48 +176,6 @@ def test_a_worker_killed_between_fair_share_chunks_changes_nobody_s_share(
     _assert_placed_once_and_stock_conserved(crashed, crashed_proxies, initial)
 
 
-# Orders paid by hand are confirmed a chunk (10 in the crash worker) per transaction: proxy
-# orders, orders, payments, email rows.
-CONFIRMATION_KILL_POINTS = [
-    ('UPDATE "orders_order"', 1, "after"),  # first chunk, mid-transaction
-    ('INSERT INTO "notifications_email"', 2, "after"),  # second chunk, just before commit
-    ('UPDATE "subscriptions_proxyorder"', 2, "before"),  # after one chunk committed
-    ('UPDATE "subscriptions_proxyorder"', 3, "after"),  # third chunk, mid-transaction
-]
-
-
-@pytest.mark.postgres
-@pytest.mark.parametrize(("fragment", "nth", "when"), CONFIRMATION_KILL_POINTS)
-def test_a_worker_killed_during_confirmation_confirms_everything_once(
-    transactional_db, fragment, nth, when
-):
-    """A worker SIGKILLed during confirmation; then a tick after the close: every order is
-    confirmed, none twice, each confirmation email exists once."""
-    world, proxies = _world_with_subscriptions(25, stock=10_000)
-    place_cycle(order_cycle=world.cycle)
-
-    assert crash_worker_run("confirm", world.cycle.pk, fragment, nth, when) == -9
-
-    # What the crash left: each order confirmed with its email queued, or still to do.
-    emailed = {e.context["order_id"] for e in Email.objects.filter(kind="confirmation")}
-    for state, order_state, order_id in ProxyOrder.objects.values_list(
-        "state", "order__state", "order_id"
-    ):
-        if state == ProxyOrderState.CONFIRMED:
-            assert order_state == OrderState.CONFIRMED and order_id in emailed
-        else:
-            assert (state, order_state) == (ProxyOrderState.PLACED, OrderState.COMPLETE)
-            assert order_id not in emailed
-
-    after_close = world.cycle.closes_at + timedelta(minutes=2)
-    run_tick(now=after_close)
-    assert set(ProxyOrder.objects.values_list("state", flat=True)) == {ProxyOrderState.CONFIRMED}
-    assert Order.objects.filter(state=OrderState.CONFIRMED).count() == 25
-    assert Email.objects.filter(kind="confirmation").count() == 25
-    assert_no_email_twice()
-    assert run_tick(now=after_close + timedelta(minutes=1)) == []
-
-
 def test_cycle_boundaries_follow_the_shop_time_zone_across_a_dst_change(db):
     """A Paris cycle opening Saturday 28 March 2026 at 10:00 (UTC+1) and closing Sunday 29
     March at 10:00 (UTC+2, after the clocks went forward): placed from 09:00 UTC, not a
