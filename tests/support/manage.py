@@ -18,6 +18,7 @@ from cadence.subscriptions.services.lifecycle import subscription_create
 from cadence.subscriptions.services.placement import place_cycle
 from tests.support import factories
 from tests.support.gateways import ScriptedGateway, use_gateway
+from tests.support.subscriptions import weekly_shop
 
 # --- a cycle's orders and results ------------------------------------------------------------
 
@@ -127,44 +128,8 @@ def detail_url(subscription) -> str:
 
 
 def setup_shop(shop) -> SimpleNamespace:
-    """What a subscription needs in `shop`: two products, a closed, an open and an upcoming
-    weekly cycle in a schedule, a delivery and a cash method. Times are around now."""
-    now = timezone.now()
-    apples = factories.variant(shop, price="4.00", on_hand=50, product_name="Apples")
-    pears = factories.variant(shop, price="6.00", on_hand=50, product_name="Pears")
-    closed = factories.order_cycle(
-        shop,
-        opens_at=now - timedelta(days=10),
-        closes_at=now - timedelta(days=3),
-        variants=[apples, pears],
-        name="Week 1",
-    )
-    open_ = factories.order_cycle(
-        shop,
-        opens_at=now - timedelta(days=2),
-        closes_at=now + timedelta(days=4),
-        variants=[apples, pears],
-        name="Week 2",
-    )
-    upcoming = factories.order_cycle(
-        shop,
-        opens_at=now + timedelta(days=5),
-        closes_at=now + timedelta(days=11),
-        variants=[apples, pears],
-        name="Week 3",
-    )
-    return SimpleNamespace(
-        shop=shop,
-        now=now,
-        apples=apples,
-        pears=pears,
-        closed=closed,
-        open=open_,
-        upcoming=upcoming,
-        schedule=factories.schedule(shop, [closed, open_, upcoming], name="Weekly"),
-        shipping=factories.shipping_method(shop, fee="2.00", name="Home delivery"),
-        cash=factories.payment_method(shop, kind="manual", fee="0.50", name="Cash"),
-    )
+    """`weekly_shop` around the real clock."""
+    return weekly_shop(shop, now=timezone.now())
 
 
 def subscribe(w: SimpleNamespace, customer=None, *, actor=None, **overrides) -> Subscription:

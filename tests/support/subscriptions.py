@@ -18,45 +18,41 @@ def now() -> datetime:
     return datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
-def world(**shop_fields) -> SimpleNamespace:
-    """A shop with two variants, three weekly cycles (closed, open, upcoming) in a schedule,
-    a customer, a delivery method and a cash method. Times are around `now()`."""
-    t = now()
-    shop = factories.shop("Green Grocer", **shop_fields)
+def weekly_shop(shop, *, now: datetime) -> SimpleNamespace:
+    """What a subscription needs in `shop`: two products, a closed, an open and an upcoming
+    weekly cycle (Week 1-3) in a schedule, a home delivery and a cash method, around `now`."""
     apples = factories.variant(shop, price="4.00", on_hand=50, product_name="Apples")
     pears = factories.variant(shop, price="6.00", on_hand=50, product_name="Pears")
-    closed = factories.order_cycle(
-        shop,
-        opens_at=t - timedelta(days=10),
-        closes_at=t - timedelta(days=3),
-        variants=[apples, pears],
-    )
-    open_ = factories.order_cycle(
-        shop,
-        opens_at=t - timedelta(days=2),
-        closes_at=t + timedelta(days=4),
-        variants=[apples, pears],
-    )
-    upcoming = factories.order_cycle(
-        shop,
-        opens_at=t + timedelta(days=5),
-        closes_at=t + timedelta(days=11),
-        variants=[apples, pears],
-    )
-    schedule = factories.schedule(shop, [closed, open_, upcoming], name="Weekly")
+    cycles = [
+        factories.order_cycle(
+            shop,
+            opens_at=now + timedelta(days=opens),
+            closes_at=now + timedelta(days=closes),
+            variants=[apples, pears],
+            name=f"Week {n}",
+        )
+        for n, (opens, closes) in enumerate([(-10, -3), (-2, 4), (5, 11)], start=1)
+    ]
+    closed, open_, upcoming = cycles
     return SimpleNamespace(
-        now=t,
+        now=now,
         shop=shop,
         apples=apples,
         pears=pears,
         closed=closed,
         open=open_,
         upcoming=upcoming,
-        schedule=schedule,
-        customer=factories.customer(shop, "ann@example.org", first_name="Ann", last_name="Lee"),
-        shipping=factories.shipping_method(shop, fee="2.00"),
-        cash=factories.payment_method(shop, kind="manual", fee="0.50"),
+        schedule=factories.schedule(shop, cycles, name="Weekly"),
+        shipping=factories.shipping_method(shop, fee="2.00", name="Home delivery"),
+        cash=factories.payment_method(shop, kind="manual", fee="0.50", name="Cash"),
     )
+
+
+def world(**shop_fields) -> SimpleNamespace:
+    """`weekly_shop` of a shop around `now()`, with a customer, Ann Lee."""
+    w = weekly_shop(factories.shop("Green Grocer", **shop_fields), now=now())
+    w.customer = factories.customer(w.shop, "ann@example.org", first_name="Ann", last_name="Lee")
+    return w
 
 
 def subscribe(w: SimpleNamespace, **overrides):
