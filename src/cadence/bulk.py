@@ -1,13 +1,15 @@
-"""Set-based work: many rows of one table in one INSERT, and ids read a chunk at a time.
+"""Set-based work: many rows of one table in one statement, and ids read a chunk at a time.
 
 The apps that own placement's tables (orders, payments, notifications) write a chunk's
 rows through `insert_rows`, so every bulk write shares one way to do it and no module
-builds INSERT text of its own. Placement and confirmation walk a cycle's proxy orders with
-`id_chunks`.
+builds INSERT or COPY text of its own. Placement and confirmation walk a cycle's proxy
+orders with `id_chunks`.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -35,22 +37,37 @@ def insert_defaults(
         else:
             value = f.get_default()
         fields.append(f)
-        values.append(f.get_db_prep_save(value, connection))
+        if f.get_internal_type() == "JSONField":
+            values.append(_json_text(value, encoder=f.encoder))
+        else:
+            values.append(f.get_db_prep_save(value, connection))
     return fields, values
 
 
+def _json_text(value: Any, *, encoder: type[json.JSONEncoder] | None) -> str | None:
+    """A JSON column's value as JSON text, which both databases take as it is (COPY's text
+    format on PostgreSQL, a text column on SQLite): encoded once, here, rather than wrapped
+    for the driver to encode row by row."""
+    return None if value is None else json.dumps(value, cls=encoder)
+
+
 def insert_rows(
-    model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]], now: datetime
+    model: type[Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    now: datetime,
+    *,
+    returning_ids: bool = True,
 ) -> list[int]:
     """Insert `rows` (values for the fields named by `columns`, attnames) in one statement
-    (SQLite: one per _MAX_INSERT_PARAMS parameters) and return the new ids in the order of
-    `rows`.
+    (PostgreSQL: one COPY; SQLite: one INSERT per _MAX_INSERT_PARAMS parameters) and return
+    the new ids in the order of `rows` (an empty list with `returning_ids=False`, which
+    spares PostgreSQL a query).
 
     Fields not named get their default (`now` for auto_now/auto_now_add). Plain SQL because
-    `bulk_create` builds a model instance per row, prepares every value through the field
-    API and, on PostgreSQL, quotes its arrays into the SQL text element by element on the
-    client: together that cost placement more than the database work itself. JSON and
-    datetimes still go through the backend's adaptation."""
+    `bulk_create` builds a model instance per row and prepares every value through the field
+    API, which cost placement more than the database work itself. Datetimes still go through
+    the backend's adaptation; JSON is encoded once, as text."""
     if not rows:
         return []
     meta = model._meta
@@ -61,11 +78,7 @@ def insert_rows(
     for f in named:
         kind = f.get_internal_type()
         if kind == "JSONField":
-
-            def adapt_json(v: Any, f: Any = f) -> Any:
-                return None if v is None else ops.adapt_json_value(v, f.encoder)
-
-            adapters.append(adapt_json)
+            adapters.append(functools.partial(_json_text, encoder=f.encoder))
         elif kind == "DateTimeField":
             adapters.append(ops.adapt_datetimefield_value)
         else:
@@ -80,59 +93,58 @@ def insert_rows(
             prepared.append(values)
         rows = prepared
     table = ops.quote_name(meta.db_table)
-    names = ", ".join(ops.quote_name(f.column) for f in [*named, *extra_cols])
     pk_column = meta.pk.column
     assert pk_column is not None  # every table here has its own id column
-    returning = ops.quote_name(pk_column)
+    names = [ops.quote_name(f.column) for f in [*named, *extra_cols]]
     if connection.vendor == "postgresql":
-        ids = _insert_unnest(table, names, returning, named, rows, extra_cols, extra_vals)
+        ids = _insert_copy(table, pk_column, names, rows, extra_vals, returning_ids)
     else:
-        ids = _insert_values(table, names, returning, len(named), rows, extra_vals)
-    if len(ids) != len(rows):
+        ids = _insert_values(
+            table, ", ".join(names), ops.quote_name(pk_column), len(named), rows, extra_vals
+        )
+        if not returning_ids:
+            return []
+    if returning_ids and len(ids) != len(rows):
         raise RuntimeError(f"{meta.db_table}: {len(ids)} ids returned for {len(rows)} rows")
     return ids
 
 
-def _db_type(field: Any) -> str:
-    """The column's type without its modifiers (numeric, not numeric(12, 2))."""
-    name: str = field.db_type(connection).split("(")[0]
-    return name
-
-
-def _insert_unnest(
+def _insert_copy(
     table: str,
-    names: str,
-    returning: str,
-    fields: list[Any],
+    pk_column: str,
+    names: list[str],
     rows: Sequence[Sequence[Any]],
-    extra_cols: list[Any],
     extra_vals: list[Any],
+    returning_ids: bool,
 ) -> list[int]:
-    """PostgreSQL: one `INSERT … SELECT FROM UNNEST(array per column)` with server-side
-    binding, so the arrays travel in the binary protocol and the short statement text is
-    parsed once per process, instead of thousands of values quoted into SQL text."""
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    columns = [list(column) for column in zip(*rows, strict=True)]
-    # %b: binary format (no quoting or escaping of the elements on either side).
-    select = ", ".join(f"%b::{_db_type(f)}[]" for f in fields)
-    extras = "".join(f", %b::{_db_type(f)}" for f in extra_cols)
-    sql = (
-        f"INSERT INTO {table} ({names}) SELECT u.*{extras} FROM UNNEST({select}) AS u "
-        f"RETURNING {returning}"
-    )
+    """PostgreSQL: `COPY … FROM STDIN`, the server's fastest way in, its rows formatted by
+    psycopg's C code. COPY returns nothing, so when the caller needs the ids they are drawn
+    from the table's own sequence first (one query) and written with the rows."""
     connection.ensure_connection()
-    raw = ServerBindingCursor(connection.connection)  # type: ignore[call-arg]  # stubs lag
-    # Through Django's wrapper, so error translation and execute wrappers apply as usual.
-    cursor = (
-        connection.make_debug_cursor(raw)  # type: ignore[arg-type]  # a DB-API cursor
-        if connection.queries_logged
-        else connection.make_cursor(raw)  # type: ignore[arg-type]  # a DB-API cursor
-    )
-    with cursor:
-        # The defaults come first in the text, so first in the parameters.
-        cursor.execute(sql, [*extra_vals, *columns])
-        return [r[0] for r in cursor.fetchall()]
+    with connection.cursor() as cursor:
+        ids: list[int] = []
+        if returning_ids:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, pk_column, len(rows)],
+            )
+            ids = sorted(r[0] for r in cursor.fetchall())
+            names = [connection.ops.quote_name(pk_column), *names]
+            rows = [(i, *row) for i, row in zip(ids, rows, strict=True)]
+        statement = f"COPY {table} ({', '.join(names)}) FROM STDIN"
+
+        def copy(sql: str, params: Any, many: bool, context: dict[str, Any]) -> None:
+            with cursor.cursor.copy(sql) as stream:
+                for row in rows:
+                    stream.write_row((*row, *extra_vals))
+
+        # Through the connection's execute wrappers, as any statement of Django's is, so the
+        # COPY is counted and observed like the INSERT it stands for.
+        run: Callable[..., None] = copy
+        for wrapper in reversed(connection.execute_wrappers):
+            run = functools.partial(wrapper, run)
+        run(statement, None, False, {"connection": connection, "cursor": cursor})
+    return ids
 
 
 def _insert_values(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -303,4 +303,14 @@ def order_cycle_offered_variant_ids(order_cycle: OrderCycle) -> set[int]:
         order_cycle.variants.filter(
             deleted_at__isnull=True, product__deleted_at__isnull=True
         ).values_list("pk", flat=True)
+    )
+
+
+def order_cycle_sells(order_cycle: OrderCycle) -> Exists:
+    """For a query on variants: whether the cycle sells the variant (deleted or not), read in
+    the same query as the variants."""
+    return Exists(
+        OrderCycle.variants.through.objects.filter(
+            ordercycle_id=order_cycle.pk, variant_id=OuterRef("pk")
+        )
     )

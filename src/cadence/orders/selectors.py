@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import (
     Count,
+    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -51,6 +52,12 @@ def orders_of_cycle(*, order_cycle: OrderCycle) -> QuerySet[Order]:
         .prefetch_related(_lines_with_products())
         .order_by("number", "id")
     )
+
+
+def order_is_short(order_id: OuterRef) -> Exists:
+    """True where the order (`order_id`, an outer reference) has a line given less than was
+    asked for: a shortage."""
+    return Exists(LineItem.objects.filter(order_id=order_id, quantity__lt=F("requested_quantity")))
 
 
 def order_for_page(*, shop: Enterprise, order_id: int) -> Order | None:

@@ -116,8 +116,15 @@ def orders_create_bulk(*, orders: Sequence[NewOrder], now: datetime) -> list[int
         ("order_id", "variant_id", "quantity", "requested_quantity", "price"),
         line_rows,
         now,
+        returning_ids=False,
     )
-    insert_rows(Adjustment, ("order_id", "kind", "label", "amount"), adjustment_rows, now)
+    insert_rows(
+        Adjustment,
+        ("order_id", "kind", "label", "amount"),
+        adjustment_rows,
+        now,
+        returning_ids=False,
+    )
     return order_ids
 
 

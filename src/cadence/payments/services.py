@@ -37,12 +37,10 @@ from cadence.payments.models import (
 from cadence.updates import apply_changes, reject_unknown_fields
 
 
-def payments_create_pending(
-    *, payments: Sequence[tuple[int, int, Decimal]], now: datetime
-) -> list[int]:
+def payments_create_pending(*, payments: Sequence[tuple[int, int, Decimal]], now: datetime) -> None:
     """Pending payments, one per (order id, payment method id, amount), in one INSERT in the
-    caller's transaction (placement writes one per placed order). Returns the new ids."""
-    return insert_rows(
+    caller's transaction (placement writes one per placed order)."""
+    insert_rows(
         Payment,
         ("order_id", "method_id", "amount", "state"),
         [
@@ -50,6 +48,7 @@ def payments_create_pending(
             for order_id, method_id, amount in payments
         ],
         now,
+        returning_ids=False,
     )
 
 

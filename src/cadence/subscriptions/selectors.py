@@ -150,22 +150,6 @@ CONFIRMATION_OUTCOMES = (
 )
 
 
-def cycle_short_order_ids(*, order_cycle: OrderCycle) -> set[int]:
-    """Ids of the cycle's subscription orders with a line given less than was asked for (the
-    placement summary's shortages). One query."""
-    from django.db.models import F
-
-    from cadence.orders.models import LineItem
-
-    return set(
-        LineItem.objects.filter(
-            order__order_cycle=order_cycle,
-            order__proxy_order__isnull=False,
-            quantity__lt=F("requested_quantity"),
-        ).values_list("order_id", flat=True)
-    )
-
-
 def cycle_results(*, order_cycle: OrderCycle, limit: int) -> dict:
     """The cycle's subscription orders sorted by outcome, as the shop's summaries sort them:
     `placement` (placed in full, with shortages, empty, failed) and `confirmation` (paid by
@@ -175,7 +159,7 @@ def cycle_results(*, order_cycle: OrderCycle, limit: int) -> dict:
     and `to_confirm` (placed orders confirmation has not reached yet); `waiting` and
     `skipped` count the proxy orders not placed yet and those skipped.
 
-    Three queries, whatever the size of the cycle (the proxy orders are streamed once)."""
+    Two queries, whatever the size of the cycle (the proxy orders are streamed once)."""
     # The summaries' own reading of proxy orders, shared with the emails (imported here: the
     # emails module reads these selectors).
     from django.db.models import Count
@@ -185,6 +169,7 @@ def cycle_results(*, order_cycle: OrderCycle, limit: int) -> dict:
         SummaryLists,
         confirmation_outcome,
         summary_orders,
+        with_shortage,
     )
 
     class _Lists(SummaryLists):
@@ -200,16 +185,15 @@ def cycle_results(*, order_cycle: OrderCycle, limit: int) -> dict:
                     }
                 )
 
-    short_orders = cycle_short_order_ids(order_cycle=order_cycle)
     placement, confirmation = _Lists(*PLACEMENT_OUTCOMES), _Lists(*CONFIRMATION_OUTCOMES)
     placed = confirmed = to_confirm = 0
-    for row in summary_orders(ProxyOrder.objects.filter(order_cycle=order_cycle)):
+    for row in summary_orders(with_shortage(ProxyOrder.objects.filter(order_cycle=order_cycle))):
         # Placement: every proxy order placement has dealt with.
         if row.state in (ProxyOrderState.PENDING, ProxyOrderState.CANCELED):
             continue
         if row.order_id:
             placed += 1
-            placement.add("shortages" if row.order_id in short_orders else "placed_in_full", row)
+            placement.add("shortages" if row.short else "placed_in_full", row)
         if row.state == ProxyOrderState.EMPTY:
             placement.add("empty", row)
         if row.state == ProxyOrderState.FAILED and not (

@@ -27,6 +27,7 @@ from cadence.subscriptions.services.cycle_allocation import cycle_allocation
 from cadence.subscriptions.services.emails import order_email_context_from_db
 from cadence.subscriptions.services.placement import place_cycle, place_proxy_orders
 from tests.support import factories
+from tests.support.sql import statement_matches
 from tests.support.worlds import SCARCE, given, make_world, scarce_world
 
 pytestmark = pytest.mark.django_db
@@ -333,7 +334,7 @@ def _place_until_killed(order_cycle, *, at: str, nth: int) -> None:
 
     def die(execute, sql, params, many, context):
         nonlocal seen
-        if sql.startswith(at):
+        if statement_matches(sql, at):
             seen += 1
             if seen == nth:
                 raise _Killed

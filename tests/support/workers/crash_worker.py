@@ -28,6 +28,7 @@ def main() -> None:
 
     from cadence.cycles.models import OrderCycle
     from cadence.subscriptions.services import confirmation, placement
+    from tests.support.sql import statement_matches
 
     placement.CHUNK_SIZE = 10
     confirmation.CHUNK_SIZE = 10
@@ -35,7 +36,7 @@ def main() -> None:
 
     def die_at(execute, sql, params, many, context):
         nonlocal seen
-        hit = fragment in sql
+        hit = statement_matches(sql, fragment)
         if hit:
             seen += 1
         if hit and seen == nth and when == "before":

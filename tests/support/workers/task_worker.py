@@ -19,7 +19,7 @@ import signal
 import threading
 import time
 
-# Statements that mark the points, as Django writes them.
+# Statements that mark the points (`statement_matches`: an insert is also the COPY of it).
 SQL_POINTS = {
     "place": ('INSERT INTO "orders_order"',),
     "finish": ('UPDATE "django_tasks_database_dbtaskresult"', '"finished_at" ='),
@@ -36,6 +36,7 @@ def main() -> None:
     from django.db import connection
 
     from cadence.subscriptions.services import processing
+    from tests.support.sql import statement_matches
 
     processing.run_tick = lambda **kwargs: []
     fragments = SQL_POINTS[point] if point else ()
@@ -44,9 +45,9 @@ def main() -> None:
 
     def die_at(execute, sql, params, many, context):
         nonlocal slowed
-        if fragments and all(fragment in sql for fragment in fragments):
+        if fragments and all(statement_matches(sql, f) for f in fragments):
             os.kill(os.getpid(), signal.SIGKILL)
-        if slow_fragments and not slowed and all(f in sql for f in slow_fragments):
+        if slow_fragments and not slowed and all(statement_matches(sql, f) for f in slow_fragments):
             slowed = True
             time.sleep(float(slow_seconds))
         return execute(sql, params, many, context)

@@ -31,7 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from cadence.customers.models import Customer
@@ -41,6 +41,7 @@ from cadence.enterprises.models import Enterprise
 from cadence.notifications.models import Email
 from cadence.notifications.services import email_build, email_queue
 from cadence.orders.models import Order, OrderState, PaymentState, ShippingMethod
+from cadence.orders.selectors import order_is_short
 from cadence.payments.models import Payment, PaymentMethod, PaymentMethodKind
 from cadence.subscriptions.models import ProxyOrder, ProxyOrderState, Subscription
 from cadence.subscriptions.selectors import line_item_available, subscription_estimates
@@ -228,37 +229,39 @@ class SummaryOrder:
     payment_state: str | None
     method_kind: str
     customer: str  # "First Last <email>", or the email
+    short: bool = False  # placed with less than asked (read only where `short` is annotated)
+
+
+def with_shortage(proxy_orders: QuerySet[ProxyOrder]) -> QuerySet[ProxyOrder]:
+    """The proxy orders annotated with `short`: their order was placed with less than
+    asked for (read in the same query as the rows, by `summary_orders`)."""
+    return proxy_orders.annotate(short=order_is_short(OuterRef("order_id")))
+
+
+_SUMMARY_FIELDS = (
+    "state",
+    "reason",
+    "order_id",
+    "order__number",
+    "order__state",
+    "order__payment_state",
+    "subscription__payment_method__kind",
+    "subscription__customer__email",
+    "subscription__customer__first_name",
+    "subscription__customer__last_name",
+)
 
 
 def summary_orders(proxy_orders: QuerySet[ProxyOrder]) -> Iterator[SummaryOrder]:
-    """The proxy orders, in pk order, streamed (memory does not grow with the cycle)."""
-    for (
-        state,
-        reason,
-        order_id,
-        number,
-        order_state,
-        payment_state,
-        method_kind,
-        email,
-        first,
-        last,
-    ) in (
-        proxy_orders.order_by("pk")
-        .values_list(
-            "state",
-            "reason",
-            "order_id",
-            "order__number",
-            "order__state",
-            "order__payment_state",
-            "subscription__payment_method__kind",
-            "subscription__customer__email",
-            "subscription__customer__first_name",
-            "subscription__customer__last_name",
-        )
-        .iterator(chunk_size=2000)
-    ):
+    """The proxy orders, in pk order, streamed (memory does not grow with the cycle). Rows
+    carry `short` where the queryset is `with_shortage`."""
+    fields = _SUMMARY_FIELDS
+    if "short" in proxy_orders.query.annotations:
+        fields += ("short",)
+    for row in proxy_orders.order_by("pk").values_list(*fields).iterator(chunk_size=2000):
+        state, reason, order_id, number, order_state, payment_state, kind, email, first, last = row[
+            :10
+        ]
         name = f"{first} {last}".strip()
         yield SummaryOrder(
             state=state,
@@ -267,8 +270,9 @@ def summary_orders(proxy_orders: QuerySet[ProxyOrder]) -> Iterator[SummaryOrder]
             number=number or "",
             order_state=order_state,
             payment_state=payment_state,
-            method_kind=method_kind or "",
+            method_kind=kind or "",
             customer=f"{name} <{email}>" if name else email,
+            short=bool(row[10]) if len(row) > 10 else False,
         )
 
 

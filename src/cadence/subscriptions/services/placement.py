@@ -56,7 +56,7 @@ from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from django.db import connection, transaction
-from django.db.models import F, Model, Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -65,11 +65,10 @@ from cadence.catalog.models import Variant
 from cadence.catalog.services import stock_reserve_bulk
 from cadence.cycles.domain import order_cycle_is_open
 from cadence.cycles.models import OrderCycle
-from cadence.cycles.selectors import order_cycle_offered_variant_ids
+from cadence.cycles.selectors import order_cycle_sells
 from cadence.notifications.models import Email
 from cadence.notifications.services import email_queue, emails_queue_rows
 from cadence.orders.domain import Fee, fees_for
-from cadence.orders.models import LineItem
 from cadence.orders.services import NewOrder, orders_create_bulk
 from cadence.payments.models import PaymentMethodKind
 from cadence.payments.services import payments_create_pending
@@ -299,7 +298,6 @@ def _load_requests(
     """The proxy orders' lines and fees, and their variants locked (in primary-key order, so
     chunks running at once queue up instead of deadlocking) with their price and stock.
     With `first_come`, every proxy order is served first come (none takes a stored share)."""
-    offered = order_cycle_offered_variant_ids(order_cycle)
     cycle_fees = list(order_cycle.fees.values_list("name", "kind", "amount"))
     sub_lines: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for sub_id, variant_id, quantity in (
@@ -311,7 +309,11 @@ def _load_requests(
     ):
         sub_lines[sub_id].append((variant_id, quantity))
     variant_ids = sorted({v for lines in sub_lines.values() for v, _q in lines})
-    variants_qs = Variant.objects.filter(pk__in=variant_ids).select_related("product")
+    variants_qs = (
+        Variant.objects.filter(pk__in=variant_ids)
+        .select_related("product")
+        .annotate(sold_in_cycle=order_cycle_sells(order_cycle))
+    )
     if connection.features.has_select_for_update:
         variants_qs = variants_qs.select_for_update(of=("self",))
     variants = {v.pk: v for v in variants_qs.order_by("pk")}
@@ -320,7 +322,7 @@ def _load_requests(
             price=v.price,
             on_hand=v.on_hand,
             on_demand=v.on_demand,
-            offered=v.pk in offered and not v.is_deleted,
+            offered=v.sold_in_cycle and not v.is_deleted,
         )
         for v in variants.values()
     }
@@ -710,18 +712,19 @@ def place_cycle(
     order_cycle = OrderCycle.objects.select_related("shop").get(pk=order_cycle.pk)
     if not order_cycle_is_open(order_cycle, now=now) or not order_cycle.shop.enable_subscriptions:
         return PlacementSummary()
-    eligible = eligible_proxy_orders(order_cycle=order_cycle, now=now)
     summary = PlacementSummary()
-    if not eligible.exists():
-        placement_summary_queue_if_done(order_cycle=order_cycle, now=now)
-        return summary
+    # No separate "anything eligible?" query: storing the allocation (or reading it) comes
+    # first anyway, and a cycle with nothing left simply yields no chunk.
     shares = stored_shares(order_cycle=order_cycle, now=now)
+    eligible = eligible_proxy_orders(order_cycle=order_cycle, now=now)
     if fan_out:
         from cadence.subscriptions.tasks import place_chunk_task
 
         for chunk in id_chunks(eligible, CHUNK_SIZE):
             place_chunk_task.enqueue(order_cycle_id=order_cycle.pk, proxy_order_ids=chunk)
             summary.queued_chunks += 1
+        if not summary.queued_chunks:
+            placement_summary_queue_if_done(order_cycle=order_cycle, now=now)
         return summary
     for chunk in id_chunks(eligible, CHUNK_SIZE):
         summary.merge(
@@ -808,7 +811,7 @@ def placement_summary_queue_if_done(
     if Email.objects.filter(dedup_key=placement_summary_key(order_cycle.pk)).exists():
         return None
     # The summary helpers shared with the confirmation summary.
-    from cadence.subscriptions.services.emails import SummaryLists, summary_orders
+    from cadence.subscriptions.services.emails import SummaryLists, summary_orders, with_shortage
 
     worked = ProxyOrder.objects.filter(
         order_cycle=order_cycle,
@@ -819,23 +822,16 @@ def placement_summary_queue_if_done(
             ProxyOrderState.FAILED,
         ],
     )
-    short_lines = LineItem.objects.filter(
-        order__order_cycle=order_cycle,
-        order__proxy_order__isnull=False,
-        quantity__lt=F("requested_quantity"),
-    )
-    short_orders = set(short_lines.values_list("order_id", flat=True))
     # Counted in the database; only the rows the lists show are read (most orders of a
-    # cycle are placed in full and are only counted).
+    # cycle are placed in full and are only counted), each with its shortage flag.
     placed = worked.filter(order__isnull=False).count()
     lists = SummaryLists("shortages", "empty", "failed")
     for row in summary_orders(
-        worked.filter(
-            Q(order_id__in=short_lines.values("order_id"))
-            | Q(state__in=[ProxyOrderState.EMPTY, ProxyOrderState.FAILED])
+        with_shortage(worked).filter(
+            Q(short=True) | Q(state__in=[ProxyOrderState.EMPTY, ProxyOrderState.FAILED])
         )
     ):
-        if row.order_id in short_orders:
+        if row.short:
             lists.add("shortages", row)
         if row.state == ProxyOrderState.EMPTY:
             lists.add("empty", row)
