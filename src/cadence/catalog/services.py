@@ -14,10 +14,11 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cadence.bulk import update_each
 from cadence.catalog.models import Product, Variant
 from cadence.enterprises.models import Enterprise
 from cadence.errors import ErrorCollector, ValidationFailed
@@ -43,14 +44,8 @@ def stock_reserve_bulk(*, quantities: Mapping[int, int]) -> None:
     For a caller that holds the variants' row locks and has checked the units are there
     (placement's chunk): nothing is re-checked here, the CHECK (on_hand >= 0) fails the
     transaction should a count go negative."""
-    if not quantities:
-        return
-    taken = Case(
-        *[When(pk=pk, then=Value(units)) for pk, units in quantities.items()],
-        output_field=IntegerField(),
-    )
-    Variant.objects.filter(pk__in=list(quantities), on_demand=False).update(
-        on_hand=F("on_hand") - taken
+    update_each(
+        Variant, values=quantities, assign="on_hand = on_hand - {value}", where="NOT on_demand"
     )
 
 

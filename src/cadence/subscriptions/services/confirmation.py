@@ -739,16 +739,15 @@ def confirmation_summary_queue_if_done(*, order_cycle: OrderCycle, now: datetime
     from cadence.subscriptions.services.emails import (
         SummaryLists,
         confirmation_outcome,
+        summary_due,
         summary_orders,
     )
 
     shop = order_cycle.shop
     if not shop.contact_email or not order_cycle_is_closed(order_cycle, now=now):
         return None
-    if proxy_orders_to_confirm(order_cycle=order_cycle).exists():
-        return None
     key = confirmation_summary_key(order_cycle.pk)
-    if Email.objects.filter(dedup_key=key).exists():
+    if not summary_due(left=proxy_orders_to_confirm(order_cycle=order_cycle), key=key):
         return None
 
     confirmed = 0

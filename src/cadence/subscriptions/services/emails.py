@@ -217,6 +217,13 @@ def placed_orders_context(*, kept: list[ProxyOrder], canceled: list[ProxyOrder])
 SUMMARY_LIST_LIMIT = 500
 
 
+def summary_due(*, left: QuerySet[ProxyOrder], key: str) -> bool:
+    """Whether the shop's summary keyed `key` is due: nothing is `left` to do and it was not
+    queued yet. One query: either is found by the first row of a UNION ALL."""
+    queued = Email.objects.filter(dedup_key=key).values("pk")
+    return not left.order_by().values("pk").union(queued, all=True).exists()
+
+
 @dataclass(frozen=True)
 class SummaryOrder:
     """One proxy order as a shop's summary reads it."""

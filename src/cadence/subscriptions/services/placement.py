@@ -60,7 +60,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cadence.bulk import id_chunks
+from cadence.bulk import id_chunks, update_each
 from cadence.catalog.models import Variant
 from cadence.catalog.services import stock_reserve_bulk
 from cadence.cycles.domain import order_cycle_is_open
@@ -199,30 +199,16 @@ def _guarded_update(ids: list[int], states: Sequence[str], **values: Any) -> Non
 
 
 def _mark_placed(pairs: list[tuple[int, int]], states: Sequence[str], now: datetime) -> None:
-    """Guarded placed transition with each proxy order's own order id, in one statement.
-
-    Plain SQL because the ORM's equivalent (a searched CASE built from one Q per row) costs
-    more to build than to run; a simple `CASE id WHEN … THEN …` with `id IN (…)` uses the
-    primary key index and reads the same on PostgreSQL and SQLite."""
-    if not pairs:
-        return
-    table = connection.ops.quote_name(ProxyOrder._meta.db_table)
-    whens = " ".join(["WHEN %s THEN %s"] * len(pairs))
-    ids = ", ".join(["%s"] * len(pairs))
-    guard = ", ".join(["%s"] * len(states))
-    sql = (
-        f"UPDATE {table} SET state = %s, placed_at = %s, updated_at = %s, reason = '', "
-        f"order_id = CASE id {whens} END "
-        f"WHERE id IN ({ids}) AND state IN ({guard}) AND order_id IS NULL"
-    )
+    """Guarded placed transition with each proxy order's own order id, in one statement."""
     moment = connection.ops.adapt_datetimefield_value(now)
-    params: list[Any] = [ProxyOrderState.PLACED, moment, moment]
-    params += [value for pair in pairs for value in pair]
-    params += [proxy_id for proxy_id, _order_id in pairs]
-    params += list(states)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        changed = cursor.rowcount
+    changed = update_each(
+        ProxyOrder,
+        values=dict(pairs),
+        assign="state = %s, placed_at = %s, updated_at = %s, reason = '', order_id = {value}",
+        assign_params=[ProxyOrderState.PLACED, moment, moment],
+        where=f"state IN ({', '.join(['%s'] * len(states))}) AND order_id IS NULL",
+        where_params=list(states),
+    )
     if changed != len(pairs):
         raise RuntimeError("proxy orders changed under a placement that held their locks")
 
@@ -806,12 +792,17 @@ def placement_summary_queue_if_done(
     shop = order_cycle.shop
     if not shop.contact_email or not shop.enable_subscriptions:
         return None
-    if eligible_proxy_orders(order_cycle=order_cycle, now=now).exists():
-        return None
-    if Email.objects.filter(dedup_key=placement_summary_key(order_cycle.pk)).exists():
-        return None
     # The summary helpers shared with the confirmation summary.
-    from cadence.subscriptions.services.emails import SummaryLists, summary_orders, with_shortage
+    from cadence.subscriptions.services.emails import (
+        SummaryLists,
+        summary_due,
+        summary_orders,
+        with_shortage,
+    )
+
+    left = eligible_proxy_orders(order_cycle=order_cycle, now=now)
+    if not summary_due(left=left, key=placement_summary_key(order_cycle.pk)):
+        return None
 
     worked = ProxyOrder.objects.filter(
         order_cycle=order_cycle,
