@@ -105,8 +105,10 @@ def email_queue(
     subject: str = "",
     text: str = "",
     html: str = "",
+    send: bool = True,
 ) -> Email | None:
-    """Write one outbox row in the current transaction; send it after commit.
+    """Write one outbox row in the current transaction; send it after commit (with
+    `send=False` the caller asks for the send itself, `emails_send_after_commit`).
 
     Either give `subject`/`text` (and optionally `html`) already written, or a `kind` with
     templates `notifications/<kind>_subject.txt`, `<kind>.txt`, `<kind>.html` and a JSON
@@ -134,7 +136,8 @@ def email_queue(
             return None
     else:
         email.save()
-    _enqueue_send_on_commit([email.pk])
+    if send:
+        _enqueue_send_on_commit([email.pk])
     return email
 
 

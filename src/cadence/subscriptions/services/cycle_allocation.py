@@ -134,14 +134,17 @@ def cycle_allocation(*, order_cycle: OrderCycle, now: datetime) -> CycleAllocati
     transaction and then fails on the one-to-one key, and that worker reads the row stored
     here. The eligible proxy orders are marked in the same transaction, then the shares are
     computed over exactly the marked ones, so who is counted and what they share agree."""
-    stored = CycleAllocation.objects.filter(order_cycle=order_cycle).first()
-    if stored is not None:
-        return stored
+    try:
+        # Read with the cycle where the caller selected it (`select_related("allocation")`).
+        return order_cycle.allocation
+    except CycleAllocation.DoesNotExist:
+        pass
     policy = order_cycle.shop.allocation_policy
     try:
         with transaction.atomic():
+            # By id, so that the cycle object keeps no cached allocation should this roll back.
             allocation = CycleAllocation.objects.create(
-                order_cycle=order_cycle, policy=policy, shares={}, computed_at=timezone.now()
+                order_cycle_id=order_cycle.pk, policy=policy, shares={}, computed_at=timezone.now()
             )
             if not eligible_proxy_orders(order_cycle=order_cycle, now=now).update(allocated=True):
                 raise _NothingToAllocate

@@ -67,7 +67,11 @@ from cadence.cycles.domain import order_cycle_is_open
 from cadence.cycles.models import OrderCycle
 from cadence.cycles.selectors import order_cycle_sells
 from cadence.notifications.models import Email
-from cadence.notifications.services import email_queue, emails_queue_rows
+from cadence.notifications.services import (
+    email_queue,
+    emails_queue_rows,
+    emails_send_after_commit,
+)
 from cadence.orders.domain import Fee, fees_for
 from cadence.orders.services import NewOrder, orders_create_bulk
 from cadence.payments.models import PaymentMethodKind
@@ -114,6 +118,8 @@ class PlacementSummary:
     # Of the skipped: found already placed (by an earlier run, or a worker placing them now).
     already_placed: list[int] = field(default_factory=list)
     queued_chunks: int = 0
+    # Buyers' emails written but whose send the caller asked to do itself (`send_emails`).
+    unsent_email_ids: list[int] = field(default_factory=list)
 
     def merge(self, other: PlacementSummary) -> PlacementSummary:
         self.placed += other.placed
@@ -123,6 +129,7 @@ class PlacementSummary:
         self.skipped += other.skipped
         self.already_placed += other.already_placed
         self.queued_chunks += other.queued_chunks
+        self.unsent_email_ids += other.unsent_email_ids
         return self
 
     @property
@@ -503,12 +510,15 @@ def _place_chunk(
     now: datetime,
     states: Sequence[str],
     first_come: bool = False,
+    send_emails: bool = True,
 ) -> PlacementSummary:
     """Place these proxy orders in one transaction (see the module docstring): load, plan,
     reserve, write, notify.
 
     An allocated proxy order takes its stored share; the others, and all of them when
-    `first_come` (explicit requests), are served from the stock not held for others."""
+    `first_come` (explicit requests), are served from the stock not held for others. With
+    `send_emails=False` the buyers' emails are written but their send is left to the caller
+    (`unsent_email_ids`)."""
     summary = PlacementSummary()
     shop = order_cycle.shop
     with transaction.atomic():
@@ -564,7 +574,7 @@ def _place_chunk(
         )
 
         # Notify: the buyers' emails, in the outbox with everything else.
-        emails_queue_rows(
+        email_ids = emails_queue_rows(
             rows=_buyer_emails(
                 placed=placed,
                 order_ids=order_ids,
@@ -573,7 +583,10 @@ def _place_chunk(
                 order_cycle=order_cycle,
             ),
             now=now,
+            send=send_emails,
         )
+        if not send_emails:
+            summary.unsent_email_ids = email_ids
 
         summary.placed = [proxy.pk for proxy, _p in placed]
         summary.shortages = [proxy.pk for proxy, planned in placed if planned.short]
@@ -605,6 +618,7 @@ def _place_chunk_isolated(
     now: datetime,
     states: Sequence[str],
     first_come: bool = False,
+    send_emails: bool = True,
 ) -> PlacementSummary:
     """A chunk; if it fails as a whole, each proxy order alone, so one bad subscription
     (data the checks above did not foresee) never stops the others."""
@@ -616,6 +630,7 @@ def _place_chunk_isolated(
             now=now,
             states=states,
             first_come=first_come,
+            send_emails=send_emails,
         )
     except Exception:
         if len(proxy_order_ids) == 1:
@@ -632,6 +647,7 @@ def _place_chunk_isolated(
                     now=now,
                     states=states,
                     first_come=first_come,
+                    send_emails=send_emails,
                 )
             )
         except Exception as exc:
@@ -661,7 +677,7 @@ def place_chunk(
     """Place one chunk of a cycle (the unit a task runs) with the cycle's stored allocation;
     queue the shop's summary when the cycle has nothing left to place."""
     now = now or timezone.now()
-    order_cycle = OrderCycle.objects.select_related("shop").get(pk=order_cycle_id)
+    order_cycle = OrderCycle.objects.select_related("shop", "allocation").get(pk=order_cycle_id)
     if not order_cycle_is_open(order_cycle, now=now):
         return PlacementSummary(skipped=len(proxy_order_ids))
     summary = _place_chunk_isolated(
@@ -695,7 +711,7 @@ def place_cycle(
     (a terminal's progress bar).
     """
     now = now or timezone.now()
-    order_cycle = OrderCycle.objects.select_related("shop").get(pk=order_cycle.pk)
+    order_cycle = OrderCycle.objects.select_related("shop", "allocation").get(pk=order_cycle.pk)
     if not order_cycle_is_open(order_cycle, now=now) or not order_cycle.shop.enable_subscriptions:
         return PlacementSummary()
     summary = PlacementSummary()
@@ -712,21 +728,28 @@ def place_cycle(
         if not summary.queued_chunks:
             placement_summary_queue_if_done(order_cycle=order_cycle, now=now)
         return summary
+    # Each chunk's emails are sent when the next chunk starts, the last chunk's with the
+    # shop's summary: one send task fewer per cycle. Rows a crash leaves unsent meanwhile
+    # are sent by the worker's catch-up, as every queued row is.
+    unsent: list[int] = []
     for chunk in id_chunks(eligible, CHUNK_SIZE):
-        summary.merge(
-            _place_chunk_isolated(
-                order_cycle=order_cycle,
-                proxy_order_ids=chunk,
-                shares=shares,
-                now=now,
-                states=CYCLE_STATES,
-            )
+        emails_send_after_commit(email_ids=unsent)
+        done = _place_chunk_isolated(
+            order_cycle=order_cycle,
+            proxy_order_ids=chunk,
+            shares=shares,
+            now=now,
+            states=CYCLE_STATES,
+            send_emails=False,
         )
+        unsent = done.unsent_email_ids
+        summary.merge(done)
         if on_chunk is not None:
             on_chunk(len(chunk))
-    placement_summary_queue_if_done(
-        order_cycle=order_cycle, now=now, already_placed=len(summary.already_placed)
+    shop_summary = placement_summary_queue_if_done(
+        order_cycle=order_cycle, now=now, already_placed=len(summary.already_placed), send=False
     )
+    emails_send_after_commit(email_ids=unsent + ([shop_summary.pk] if shop_summary else []))
     return summary
 
 
@@ -752,7 +775,9 @@ def place_proxy_orders(
     ):
         by_cycle[cycle_id].append(proxy_id)
     summary.skipped = len(set(proxy_order_ids)) - sum(len(v) for v in by_cycle.values())
-    for order_cycle in OrderCycle.objects.select_related("shop").filter(pk__in=list(by_cycle)):
+    for order_cycle in OrderCycle.objects.select_related("shop", "allocation").filter(
+        pk__in=list(by_cycle)
+    ):
         ids = by_cycle[order_cycle.pk]
         if not order_cycle_is_open(order_cycle, now=now):
             summary.skipped += len(ids)
@@ -780,7 +805,7 @@ def placement_summary_key(order_cycle_id: int) -> str:
 
 
 def placement_summary_queue_if_done(
-    *, order_cycle: OrderCycle, now: datetime, already_placed: int = 0
+    *, order_cycle: OrderCycle, now: datetime, already_placed: int = 0, send: bool = True
 ) -> Email | None:
     """Queue the shop's one placement summary for the cycle once nothing is left to place.
 
@@ -788,6 +813,7 @@ def placement_summary_queue_if_done(
     worker; the `dedup_key` makes it exist once however many workers get here.
     `already_placed` is how many proxy orders the run that completes the cycle found already
     placed (by an earlier run or a worker racing it); they are counted among the placed too.
+    With `send=False` the caller sends the email (`emails_send_after_commit`).
     """
     shop = order_cycle.shop
     if not shop.contact_email or not shop.enable_subscriptions:
@@ -845,4 +871,5 @@ def placement_summary_queue_if_done(
         language=shop.language,
         from_name=shop.name,
         dedup_key=placement_summary_key(order_cycle.pk),
+        send=send,
     )
