@@ -25,7 +25,9 @@ class Email(models.Model):
     language = models.CharField(max_length=8, default="en")
     context = models.JSONField(default=dict, blank=True)
     # A natural key for emails that must exist once per event ("summary:placement:<cycle>").
-    dedup_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    # Unique where set (see Meta): most emails have none, and a partial index leaves them
+    # out, so writing a buyer's email costs no entry in it.
+    dedup_key = models.CharField(max_length=200, null=True, blank=True)
     status = models.CharField(
         max_length=10, choices=EmailStatus.choices, default=EmailStatus.QUEUED
     )
@@ -44,6 +46,13 @@ class Email(models.Model):
             models.Index(fields=["status", "next_attempt_at"]),
             # The outbox page lists emails newest first.
             models.Index(fields=["created_at", "id"], name="notifications_email_created"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dedup_key"],
+                condition=models.Q(dedup_key__isnull=False),
+                name="notifications_email_dedup_key_unique",
+            )
         ]
 
     def __str__(self) -> str:
