@@ -36,3 +36,41 @@ def recreate_postgres(url: str) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def copy_database(url: str, name: str) -> str:
+    """A copy of the database of `url` under `name` (replaced if it exists), and its URL:
+    PostgreSQL copies it as a template (nobody may be connected to it), SQLite copies the
+    file. So several runs start from the very same data, built once."""
+    from urllib.parse import urlparse
+
+    if url.startswith("sqlite:///"):
+        import shutil
+
+        source = url.removeprefix("sqlite:///")
+        target = os.path.join(os.path.dirname(source), f"{name}.sqlite3")
+        shutil.copyfile(source, target)
+        return f"sqlite:///{target}"
+    import psycopg
+
+    parsed = urlparse(url)
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{parsed.path.lstrip("/")}"')
+    return parsed._replace(path=f"/{name}").geturl()
+
+
+def drop_database(url: str) -> None:
+    """Remove a copy made by `copy_database`."""
+    from urllib.parse import urlparse
+
+    if url.startswith("sqlite:///"):
+        os.remove(url.removeprefix("sqlite:///"))
+        return
+    import psycopg
+
+    parsed = urlparse(url)
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{parsed.path.lstrip("/")}" WITH (FORCE)')

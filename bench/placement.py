@@ -1,21 +1,23 @@
 """Placement and confirmation benchmark.
 
     python bench/placement.py --subscriptions 10000 --shops 50 --lines 3 \
-        [--database postgres|sqlite]
+        [--database postgres|sqlite] [--runs 3]
 
 Builds a fresh database (PostgreSQL: the database named by BENCH_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/cadence_bench, dropped and re-created; SQLite: a
 temporary file), with one open order cycle per shop and the subscriptions spread over the
-shops. Then it times one placement round of every cycle and the confirmation of every
-cycle (manual payments), and, for comparison, PostgreSQL's COPY of the very rows placement
-wrote (orders, lines, payments) and a raw bulk insert of as many rows through the ORM.
-Prints orders/s, queries per 100 orders, the ratios to COPY and to the raw insert, and
-memory.
+shops. Then, `--runs` times on a copy of it as built, it times one placement round of every
+cycle and the confirmation of every cycle (manual payments), and, for comparison,
+PostgreSQL's COPY of the very rows placement wrote (orders, lines, payments) and a raw bulk
+insert of as many rows through the ORM. Prints each run, then the median run: orders/s,
+queries per 100 orders, the ratios to COPY and to the raw insert, and memory. (One run on
+this machine varies by a tenth or more, COPY included: the median of several is the figure.)
 
 Memory is measured apart from the data building: placement and confirmation run in a fresh
-process (this script with `--engine`, started once the data is built), whose peak RSS and
-growth over its own baseline (RSS after Django is set up, before the engine runs) are the
-engine's alone. The building process's peak is printed too, for reference.
+process (this script with `--engine`, started for each run), whose peak RSS and growth over
+its own baseline (RSS after Django is set up, before the engine runs) are the engine's
+alone; the comparisons run after it is read. The building process's peak is printed too,
+for reference.
 """
 
 from __future__ import annotations
@@ -35,7 +37,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from benchdb import ADDRESS, database_url, recreate_postgres  # noqa: E402
+from benchdb import (  # noqa: E402
+    ADDRESS,
+    copy_database,
+    database_url,
+    drop_database,
+    recreate_postgres,
+)
 
 
 class QueryCounter:
@@ -287,15 +295,17 @@ def _setup(url: str) -> None:
     django.setup()
 
 
-def engine(url: str) -> None:
-    """Placement then confirmation of every cycle, in this (fresh) process; prints one JSON
-    line with the timings, query counts and memory."""
+def engine(url: str, lines: int) -> None:
+    """Placement then confirmation of every cycle, in this (fresh) process; then, once its
+    memory is read, COPY and the raw insert of the rows placement wrote. Prints one JSON line
+    with the timings, query counts and memory."""
     _setup(url)
     from django.db import connection
 
     from cadence.cycles.models import OrderCycle
+    from cadence.orders.models import Order
     from cadence.subscriptions.services.confirmation import confirm_cycle
-    from cadence.subscriptions.services.placement import place_cycle
+    from cadence.subscriptions.services.placement import CHUNK_SIZE, place_cycle
 
     cycles = list(OrderCycle.objects.select_related("shop").order_by("pk"))
     connection.close()
@@ -321,6 +331,8 @@ def engine(url: str) -> None:
             summary = confirm_cycle(order_cycle=cycle, now=cycle.closes_at + timedelta(minutes=1))
             confirmed += len(summary.confirmed)
         confirm_seconds = time.perf_counter() - started
+    peak = peak_rss_mb()  # before the comparisons, which hold the exported rows in memory
+    orders = Order.objects.count()
     print(
         json.dumps(
             {
@@ -334,10 +346,25 @@ def engine(url: str) -> None:
                 "confirm_queries": counter.count,
                 "baseline_mb": baseline,
                 "peak_after_placement_mb": after_placement,
-                "peak_mb": peak_rss_mb(),
+                "peak_mb": peak,
+                "orders": orders,
+                "copy_seconds": copy_same_rows(),
+                "raw_seconds": raw_insert(orders=orders, lines=lines, chunk=CHUNK_SIZE),
             }
         )
     )
+
+
+def _run(url: str, lines: int) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--engine", url, "--lines", str(lines)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        sys.exit(f"the engine process failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -346,10 +373,13 @@ def main() -> None:
     parser.add_argument("--shops", type=int, default=50)
     parser.add_argument("--lines", type=int, default=3)
     parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs on copies of the same data (median printed)"
+    )
     parser.add_argument("--engine", metavar="DATABASE_URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.engine:
-        engine(args.engine)
+        engine(args.engine, args.lines)
         return
 
     url = database_url(args.database)
@@ -359,15 +389,14 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from cadence.orders.models import Order
-    from cadence.subscriptions.services.placement import CHUNK_SIZE
-
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
     build(subscriptions=args.subscriptions, shops=args.shops, lines=args.lines)
     with connection.cursor() as cursor:
-        # Fresh statistics, as autovacuum would have them on a live instance.
-        cursor.execute("ANALYZE")
+        # As autovacuum leaves a live instance's tables, where subscriptions were written
+        # days before their cycle opens: fresh statistics and, on PostgreSQL, vacuumed (hint
+        # bits and visibility map set, so the first reads do not rewrite every page).
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     print(
         f"database: {connection.vendor}; built {args.subscriptions} subscriptions x "
         f"{args.lines} lines over {args.shops} shops in {time.perf_counter() - started:.1f}s "
@@ -376,41 +405,73 @@ def main() -> None:
     )
     connection.close()
 
-    done = subprocess.run(
-        [sys.executable, __file__, "--engine", url], capture_output=True, text=True, check=False
-    )
-    if done.returncode:
-        sys.exit(f"the engine process failed:\n{done.stderr}")
-    r = json.loads(done.stdout.strip().splitlines()[-1])
-    placed, confirmed = r["placed"], r["confirmed"]
+    runs = []
+    for number in range(1, max(args.runs, 1) + 1):
+        # Each run on its own copy of the data as built, so every run places the same cycles.
+        copy = copy_database(url, f"{Path(url).stem}_run")
+        try:
+            r = _run(copy, args.lines)
+        finally:
+            drop_database(copy)
+        runs.append(r)
+        copy_text = (
+            f"COPY {r['copy_seconds']:.2f}s, placement / COPY {ratio(r, 'copy_seconds'):.1f}x; "
+            if r["copy_seconds"]
+            else ""
+        )
+        print(
+            f"run {number}: placement {r['place_seconds']:.2f}s, confirmation "
+            f"{r['confirm_seconds']:.2f}s; {copy_text}raw insert {r['raw_seconds']:.2f}s; "
+            f"peak RSS {r['peak_mb']:.0f} MB",
+            flush=True,
+        )
+    report(runs)
+
+
+def ratio(r: dict, baseline: str) -> float:
+    return r["place_seconds"] / r[baseline]
+
+
+def report(runs: list[dict]) -> None:
+    """The median run's figures (ratios are the median of each run's own ratio)."""
+    from statistics import median
+
+    def mid(key: str) -> float:
+        return median(r[key] for r in runs)
+
+    placed, confirmed, orders = runs[0]["placed"], runs[0]["confirmed"], runs[0]["orders"]
+    place_seconds, confirm_seconds = mid("place_seconds"), mid("confirm_seconds")
+    label = f"median of {len(runs)} run(s)" if len(runs) > 1 else "one run"
+    print(f"{label}:")
     print(
-        f"placement: {placed} orders placed ({r['empty']} empty, {r['failed']} failed) in "
-        f"{r['place_seconds']:.2f}s = {placed / r['place_seconds']:,.0f} orders/s; "
-        f"{100 * r['place_queries'] / max(placed, 1):.1f} queries per 100 orders"
+        f"placement: {placed} orders placed ({runs[0]['empty']} empty, {runs[0]['failed']} "
+        f"failed) in {place_seconds:.2f}s = {placed / place_seconds:,.0f} orders/s; "
+        f"{100 * mid('place_queries') / max(placed, 1):.1f} queries per 100 orders"
     )
     print(
         f"confirmation: {confirmed} orders confirmed (manual payments, a chunk a transaction) in "
-        f"{r['confirm_seconds']:.2f}s = {confirmed / r['confirm_seconds']:,.0f} orders/s; "
-        f"{100 * r['confirm_queries'] / max(confirmed, 1):.1f} queries per 100 orders"
+        f"{confirm_seconds:.2f}s = {confirmed / confirm_seconds:,.0f} orders/s; "
+        f"{100 * mid('confirm_queries') / max(confirmed, 1):.1f} queries per 100 orders"
     )
-    orders = Order.objects.count()
-    copy_seconds = copy_same_rows()
-    if copy_seconds is not None:
+    if runs[0]["copy_seconds"]:
+        copy_seconds = mid("copy_seconds")
+        ratios = sorted(ratio(r, "copy_seconds") for r in runs)
         print(
             f"PostgreSQL COPY of the same rows (orders, lines, payments): {copy_seconds:.2f}s = "
-            f"{orders / copy_seconds:,.0f} orders/s; "
-            f"placement / COPY = {r['place_seconds'] / copy_seconds:.1f}x"
+            f"{orders / copy_seconds:,.0f} orders/s; placement / COPY = "
+            f"{median(ratios):.1f}x (runs: {', '.join(f'{x:.1f}x' for x in ratios)})"
         )
-    raw_seconds = raw_insert(orders=orders, lines=args.lines, chunk=CHUNK_SIZE)
+    raw_seconds = mid("raw_seconds")
     print(
         f"raw bulk insert of the same rows (orders, lines, payments): {raw_seconds:.2f}s = "
         f"{orders / raw_seconds:,.0f} orders/s; "
-        f"placement / raw = {r['place_seconds'] / raw_seconds:.1f}x"
+        f"placement / raw = {median(ratio(r, 'raw_seconds') for r in runs):.1f}x"
     )
     print(
-        f"engine memory (fresh process): peak RSS {r['peak_mb']:.0f} MB "
-        f"(after placement {r['peak_after_placement_mb']:.0f} MB), "
-        f"{r['peak_mb'] - r['baseline_mb']:.0f} MB above its {r['baseline_mb']:.0f} MB baseline"
+        f"engine memory (fresh process): peak RSS {mid('peak_mb'):.0f} MB "
+        f"(after placement {mid('peak_after_placement_mb'):.0f} MB), "
+        f"{mid('peak_mb') - mid('baseline_mb'):.0f} MB above its "
+        f"{mid('baseline_mb'):.0f} MB baseline"
     )
 
 

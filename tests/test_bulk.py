@@ -1,7 +1,10 @@
-"""The shared bulk INSERT: many rows in one statement, ids back in the order of the rows."""
+"""The shared bulk writes: many rows in one statement (ids back in the order of the rows),
+and many rows updated each with its own value in one statement."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -20,13 +23,31 @@ def _rows(n: int) -> list[tuple]:
     return [(f"buyer{i}@example.com", "placement", {"n": i, "é": [i]}) for i in range(n)]
 
 
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The statements run meanwhile, as the connection's execute wrappers see them (a COPY
+    included)."""
+    seen: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        yield seen
+
+
 def test_rows_are_written_in_one_statement_with_the_models_defaults():
     """Named columns as given (JSON kept as JSON), the others at their default, `now` for
-    the automatic timestamps; the ids come back in the order of the rows."""
-    with CaptureQueriesContext(connection) as queries:
+    the automatic timestamps; the ids come back in the order of the rows. PostgreSQL draws
+    the ids from the table's sequence first, then writes every row with one COPY."""
+    with statements() as seen:
         ids = bulk.insert_rows(Email, ("to", "kind", "context"), _rows(3), NOW)
 
-    assert len(queries) == 1
+    if connection.vendor == "postgresql":
+        assert [sql.split()[0] for sql in seen] == ["SELECT", "COPY"]
+    else:
+        assert [sql.split()[0] for sql in seen] == ["INSERT"]
     emails = Email.objects.in_bulk(ids)
     assert [emails[i].context["n"] for i in ids] == [0, 1, 2]
     first = emails[ids[0]]
@@ -53,3 +74,78 @@ def test_a_batch_too_big_for_one_sqlite_statement_keeps_its_order(monkeypatch):
     ids = bulk.insert_rows(Email, ("to", "kind", "context"), _rows(25), NOW)
     emails = Email.objects.in_bulk(ids)
     assert [emails[i].context["n"] for i in ids] == list(range(25))
+
+
+def test_without_ids_the_rows_are_written_in_one_statement_and_nothing_is_returned():
+    with statements() as seen:
+        rows = [(f"buyer{i}@example.com", "placement") for i in range(4)]
+        assert bulk.insert_rows(Email, ("to", "kind"), rows, NOW, returning_ids=False) == []
+    assert len(seen) == 1
+    assert sorted(Email.objects.values_list("to", flat=True)) == [
+        f"buyer{i}@example.com" for i in range(4)
+    ]
+
+
+def test_text_and_json_with_separators_and_escapes_are_written_as_given():
+    """A shop's own words (a fee label, a name) may hold tabs, new lines, backslashes and
+    quotes: COPY's text format must not read them as its own separators."""
+    awkward = 'Ferme\t"Les Prés"\\ nord\nligne 2\r\\N'
+    context = {"label": awkward, "nested": {"list": [awkward, None, 1.5]}}
+    [email_id] = bulk.insert_rows(
+        Email,
+        ("to", "kind", "from_name", "context"),
+        [("a@example.com", "x", awkward, context)],
+        NOW,
+    )
+    email = Email.objects.get(pk=email_id)
+    assert (email.from_name, email.context) == (awkward, context)
+
+
+def test_update_each_sets_every_row_from_its_own_value_where_the_condition_holds():
+    ids = bulk.insert_rows(
+        Email, ("to", "kind"), [(f"b{i}@example.com", "x") for i in range(4)], NOW
+    )
+    Email.objects.filter(pk=ids[3]).update(status="sent")
+
+    with statements() as seen:
+        changed = bulk.update_each(
+            Email,
+            values={ids[0]: 5, ids[1]: 7, ids[3]: 9},
+            assign="attempts = attempts + {value}, last_error = %s",
+            assign_params=["retried"],
+            where="status = %s",
+            where_params=["queued"],
+        )
+
+    assert (changed, len(seen)) == (2, 1)
+    rows = dict(Email.objects.values_list("pk", "attempts"))
+    assert [rows[i] for i in ids] == [5, 7, 0, 0]  # the third not asked, the fourth not queued
+    assert set(Email.objects.filter(attempts__gt=0).values_list("last_error", flat=True)) == {
+        "retried"
+    }
+
+
+def test_update_each_takes_parameters_on_both_sides_of_the_value():
+    [email_id] = bulk.insert_rows(Email, ("to", "kind"), [("a@example.com", "x")], NOW)
+    bulk.update_each(
+        Email,
+        values={email_id: 3},
+        assign="last_error = %s, attempts = {value}, kind = %s",
+        assign_params=["before", "after"],
+    )
+    email = Email.objects.get(pk=email_id)
+    assert (email.last_error, email.attempts, email.kind) == ("before", 3, "after")
+
+
+def test_update_each_with_nothing_to_update_runs_no_statement_and_needs_its_value():
+    with statements() as seen:
+        assert bulk.update_each(Email, values={}, assign="attempts = {value}") == 0
+    assert seen == []
+    with pytest.raises(ValueError, match="value"):
+        bulk.update_each(Email, values={1: 1}, assign="attempts = 1")
+
+
+def test_a_row_of_the_wrong_width_is_refused_before_anything_is_written():
+    with pytest.raises(ValueError, match="3 values for 2 columns"):
+        bulk.insert_rows(Email, ("to", "kind"), [("a@example.com", "x"), *_rows(1)], NOW)
+    assert not Email.objects.exists()

@@ -70,6 +70,9 @@ def insert_rows(
     the backend's adaptation; JSON is encoded once, as text."""
     if not rows:
         return []
+    for row in rows:
+        if len(row) != len(columns):
+            raise ValueError(f"a row of {len(row)} values for {len(columns)} columns")
     meta = model._meta
     ops = connection.ops
     named = [meta.get_field(c) for c in columns]

@@ -20,6 +20,7 @@ from cadence.notifications.services import (
     email_queue,
     email_send,
     emails_requeue,
+    emails_send_after_commit,
     emails_send_due,
     message_id,
     send_lease,
@@ -66,6 +67,24 @@ def test_queued_email_is_sent_after_commit_only(smtp_server, django_capture_on_c
     assert [m["Subject"] for m in smtp_server.messages] == ["Hi"]
     email.refresh_from_db()
     assert email.status == EmailStatus.SENT and email.sent_at is not None
+
+
+def test_an_email_queued_without_send_waits_for_its_caller(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    """`send=False`: the row is written but no send is scheduled; the caller's
+    `emails_send_after_commit` sends it (placement sends a chunk's emails with the shop's
+    summary)."""
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            email = email_queue(
+                to="a@example.org", kind="custom", subject="Hi", text="B", send=False
+            )
+    assert callbacks == [] and smtp_server.messages == []
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            emails_send_after_commit(email_ids=[email.pk])
+    assert [m["Subject"] for m in smtp_server.messages] == ["Hi"]
 
 
 def test_a_dedup_key_makes_an_email_exist_once(db):

@@ -127,3 +127,37 @@ def test_a_long_list_ends_with_how_many_more(monkeypatch):
 
     assert "To be paid by hand (3 orders):\n- #" in text
     assert "One <one@example.org>\n- and 2 more" in text
+
+
+def test_a_summary_is_due_once_nothing_is_left_and_until_it_is_queued():
+    """`summary_due` (one query): not while a proxy order is left to place, then due, then
+    not once the summary's row exists."""
+    world = make_world()
+    world.subscribe()
+    key = placement_summary_key(world.cycle.pk)
+    left = world.cycle.proxy_orders.filter(order__isnull=True)
+    assert not emails.summary_due(left=left, key=key)
+
+    place_cycle(order_cycle=world.cycle)  # queues the summary itself
+    assert left.count() == 0 and Email.objects.filter(dedup_key=key).exists()
+    assert not emails.summary_due(left=left, key=key)
+    Email.objects.filter(dedup_key=key).delete()
+    assert emails.summary_due(left=left, key=key)
+
+
+def test_summary_rows_say_which_orders_got_less_than_asked():
+    """Rows read `with_shortage` carry whether the order has a line given less than asked;
+    rows read without it never claim a shortage."""
+    world = make_world(on_hand=(3, 100, 100))
+    short = world.subscribe([(world.variants[0], 2)])  # the older one is served in full
+    shorter = world.subscribe([(world.variants[0], 2)])  # gets the 1 unit left
+    full = world.subscribe([(world.variants[1], 1)])
+    place_cycle(order_cycle=world.cycle)
+
+    proxies = world.cycle.proxy_orders.all()
+    flagged = {
+        row.order_id: row.short for row in emails.summary_orders(emails.with_shortage(proxies))
+    }
+    orders = {p.pk: p.order_id for p in proxies}
+    assert flagged == {orders[short.pk]: False, orders[shorter.pk]: True, orders[full.pk]: False}
+    assert not any(row.short for row in emails.summary_orders(proxies))

@@ -119,6 +119,36 @@ def test_caps_to_stock_gives_zero_for_unoffered_and_deleted_variants(world):
     assert [(r["quantity"], r["requested"]) for r in context["lines"]] == [(1, 3), (0, 1), (0, 1)]
 
 
+def test_each_chunks_emails_are_sent_when_the_next_starts_and_the_last_with_the_summary(
+    world, monkeypatch
+):
+    """A cycle placed in three chunks asks for three sends: the first chunk's buyers when the
+    second starts, the second's when the third starts, the third's together with the shop's
+    summary (one send task fewer per cycle)."""
+    monkeypatch.setattr(placement, "CHUNK_SIZE", 2)
+    proxies = [world.subscribe([(world.variants[0], 1)]) for _ in range(6)]
+    sends: list[list[int]] = []
+    monkeypatch.setattr(
+        placement, "emails_send_after_commit", lambda *, email_ids: sends.append(email_ids)
+    )
+
+    place_cycle(order_cycle=world.cycle)
+
+    def buyer_emails(chunk):
+        return sorted(
+            Email.objects.filter(
+                kind="placement", to__in=[p.subscription.customer.email for p in chunk]
+            ).values_list("pk", flat=True)
+        )
+
+    summary = Email.objects.get(dedup_key=placement.placement_summary_key(world.cycle.pk))
+    assert [sorted(ids) for ids in sends if ids] == [
+        buyer_emails(proxies[0:2]),
+        buyer_emails(proxies[2:4]),
+        sorted([*buyer_emails(proxies[4:6]), summary.pk]),
+    ]
+
+
 def test_nothing_available_makes_the_proxy_order_empty_with_an_email_and_no_order(world):
     """When every line is 0 there is no order: the proxy order is `empty` with a reason and
     the buyer gets the empty-order email."""
