@@ -149,3 +149,31 @@ def test_a_row_of_the_wrong_width_is_refused_before_anything_is_written():
     with pytest.raises(ValueError, match="3 values for 2 columns"):
         bulk.insert_rows(Email, ("to", "kind"), [("a@example.com", "x"), *_rows(1)], NOW)
     assert not Email.objects.exists()
+
+
+def test_stream_rows_reads_a_small_result_in_one_query_and_a_big_one_whole_in_order():
+    """Rows come in the given order, ties on the first key broken by the next; a result that
+    fits the first page is one query, a bigger one is read on from just after that page."""
+    moments = [NOW, NOW, NOW.replace(hour=3), NOW, NOW.replace(hour=3), NOW, NOW]
+    ids = bulk.insert_rows(
+        Email, ("to", "kind"), [(f"{i}@example.com", "x") for i in range(7)], NOW
+    )
+    for email_id, moment in zip(ids, moments, strict=True):
+        Email.objects.filter(pk=email_id).update(created_at=moment)
+    expected = sorted(zip(moments, ids, strict=True))
+
+    def read(size: int) -> list[tuple]:
+        return list(
+            bulk.stream_rows(
+                Email.objects.all(),
+                fields=("created_at", "id"),
+                order=("created_at", "pk"),
+                size=size,
+            )
+        )
+
+    with statements() as seen:
+        assert read(10) == expected
+    assert len(seen) == 1
+    for size in (1, 2, 3, 7):
+        assert read(size) == expected

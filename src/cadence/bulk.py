@@ -3,7 +3,7 @@
 The apps that own placement's tables (orders, payments, notifications) write a chunk's
 rows through `insert_rows`, so every bulk write shares one way to do it and no module
 builds INSERT or COPY text of its own. Placement and confirmation walk a cycle's proxy
-orders with `id_chunks`.
+orders with `id_chunks`; `stream_rows` reads rows of any number in flat memory.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 # Parameters per INSERT statement: under SQLite's limit (32766), and a statement of this
 # size is parsed and planned by PostgreSQL in well under a millisecond.
@@ -38,7 +38,7 @@ def insert_defaults(
             value = f.get_default()
         fields.append(f)
         if f.get_internal_type() == "JSONField":
-            values.append(_json_text(value, encoder=f.encoder))
+            values.append(_json_text(value, encoder=getattr(f, "encoder", None)))
         else:
             values.append(f.get_db_prep_save(value, connection))
     return fields, values
@@ -81,7 +81,7 @@ def insert_rows(
     for f in named:
         kind = f.get_internal_type()
         if kind == "JSONField":
-            adapters.append(functools.partial(_json_text, encoder=f.encoder))
+            adapters.append(functools.partial(_json_text, encoder=getattr(f, "encoder", None)))
         elif kind == "DateTimeField":
             adapters.append(ops.adapt_datetimefield_value)
         else:
@@ -228,6 +228,36 @@ def update_each(
         cursor.execute(sql, params)
         changed: int = cursor.rowcount
     return changed
+
+
+def stream_rows(
+    qs: QuerySet[Any], *, fields: Sequence[str], order: Sequence[str], size: int = 2000
+) -> Iterator[tuple[Any, ...]]:
+    """The queryset's rows (values of `fields`) in `order` (ascending fields that are unique
+    together), with memory that does not grow with their number.
+
+    The first `size` rows are read with a plain query, so a result that fits (the usual
+    case) costs one round trip; only when there are more are the rest streamed, through a
+    server-side cursor on PostgreSQL, from just after the last row read."""
+    width = len(fields)
+    columns = [*fields, *order]
+    first = list(qs.order_by(*order).values_list(*columns)[:size])
+    yield from (row[:width] for row in first)
+    if len(first) < size:
+        return
+    rest = qs.filter(_after(order, first[-1][width:])).order_by(*order).values_list(*columns)
+    yield from (row[:width] for row in rest.iterator(chunk_size=size))
+
+
+def _after(order: Sequence[str], values: Sequence[Any]) -> Q:
+    """Rows after `values` in `order`: (a > x) or (a = x and b > y) or …"""
+    after = Q()
+    for i, name in enumerate(order):
+        step = Q(**{f"{name}__gt": values[i]})
+        for equal, value in zip(order[:i], values[:i], strict=True):
+            step &= Q(**{equal: value})
+        after |= step
+    return after
 
 
 def id_chunks(qs: QuerySet[Any], size: int) -> Iterator[list[int]]:

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
+from cadence.bulk import stream_rows
 from cadence.catalog.models import Variant
 from cadence.cycles.models import OrderCycle
 from cadence.cycles.selectors import order_cycle_offered_variant_ids
@@ -69,14 +70,17 @@ def cycle_shares(*, order_cycle: OrderCycle, proxies: QuerySet[ProxyOrder], poli
     ):
         if demand[variant_id] <= on_hand:
             continue
-        ranked = (
-            lines.filter(variant_id=variant_id)
-            .order_by("subscription__created_at", "subscription_id")
-            .values_list("subscription__created_at", "subscription_id", "quantity")
-        )
+        ranked = lines.filter(variant_id=variant_id)
 
         def claims(ranked: Any = ranked) -> Iterator[tuple[tuple[datetime, int], int]]:
-            return (((created, sub), q) for created, sub, q in ranked.iterator(chunk_size=2000))
+            return (
+                ((created, sub), q)
+                for created, sub, q in stream_rows(
+                    ranked,
+                    fields=("subscription__created_at", "subscription_id", "quantity"),
+                    order=("subscription__created_at", "subscription_id", "pk"),
+                )
+            )
 
         share = Share.build(claims=claims, stock=on_hand, policy=policy, demand=demand[variant_id])
         if share is not None:
@@ -181,11 +185,15 @@ def held_elsewhere(
     so memory does not grow with the cycle; only late-comers need it."""
     held: dict[int, int] = defaultdict(int)
     pending = held_proxy_orders(order_cycle).exclude(pk__in=list(exclude))
-    rows = SubscriptionLineItem.objects.filter(
-        subscription_id__in=pending.order_by().values("subscription_id"),
-        variant_id__in=list(variant_ids),
-    ).values_list("variant_id", "quantity", "subscription__created_at", "subscription_id")
-    for variant_id, quantity, created_at, subscription_id in rows.iterator(chunk_size=2000):
+    rows = stream_rows(
+        SubscriptionLineItem.objects.filter(
+            subscription_id__in=pending.order_by().values("subscription_id"),
+            variant_id__in=list(variant_ids),
+        ),
+        fields=("variant_id", "quantity", "subscription__created_at", "subscription_id"),
+        order=("pk",),
+    )
+    for variant_id, quantity, created_at, subscription_id in rows:
         share = shares.get(variant_id)
         if share is None:
             held[variant_id] += quantity

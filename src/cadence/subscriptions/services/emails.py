@@ -34,6 +34,7 @@ from django.conf import settings
 from django.db.models import OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
+from cadence.bulk import stream_rows
 from cadence.customers.models import Customer
 from cadence.cycles.models import OrderCycle
 from cadence.cycles.selectors import current_q
@@ -262,10 +263,10 @@ _SUMMARY_FIELDS = (
 def summary_orders(proxy_orders: QuerySet[ProxyOrder]) -> Iterator[SummaryOrder]:
     """The proxy orders, in pk order, streamed (memory does not grow with the cycle). Rows
     carry `short` where the queryset is `with_shortage`."""
-    fields = _SUMMARY_FIELDS
+    fields: tuple[str, ...] = _SUMMARY_FIELDS
     if "short" in proxy_orders.query.annotations:
         fields += ("short",)
-    for row in proxy_orders.order_by("pk").values_list(*fields).iterator(chunk_size=2000):
+    for row in stream_rows(proxy_orders, fields=fields, order=("pk",)):
         state, reason, order_id, number, order_state, payment_state, kind, email, first, last = row[
             :10
         ]

@@ -309,16 +309,16 @@ def _load_requests(
     )
     if connection.features.has_select_for_update:
         variants_qs = variants_qs.select_for_update(of=("self",))
-    variants = {v.pk: v for v in variants_qs.order_by("pk")}
-    offers = {
-        v.pk: Offer(
+    variants: dict[int, Variant] = {}
+    offers: dict[int, Offer] = {}
+    for v in variants_qs.order_by("pk"):
+        variants[v.pk] = v
+        offers[v.pk] = Offer(
             price=v.price,
             on_hand=v.on_hand,
             on_demand=v.on_demand,
             offered=v.sold_in_cycle and not v.is_deleted,
         )
-        for v in variants.values()
-    }
     # The fees depend only on the cycle and the two methods: built once per pair.
     fees_by_methods: dict[tuple[int, int], tuple[Fee, ...]] = {}
     requests = []
