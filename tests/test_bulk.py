@@ -39,15 +39,11 @@ def statements() -> Iterator[list[str]]:
 
 def test_rows_are_written_in_one_statement_with_the_models_defaults():
     """Named columns as given (JSON kept as JSON), the others at their default, `now` for
-    the automatic timestamps; the ids come back in the order of the rows. PostgreSQL draws
-    the ids from the table's sequence first, then writes every row with one COPY."""
+    the automatic timestamps; the ids come back in the order of the rows."""
     with statements() as seen:
         ids = bulk.insert_rows(Email, ("to", "kind", "context"), _rows(3), NOW)
 
-    if connection.vendor == "postgresql":
-        assert [sql.split()[0] for sql in seen] == ["SELECT", "COPY"]
-    else:
-        assert [sql.split()[0] for sql in seen] == ["INSERT"]
+    assert [sql.split()[0] for sql in seen] == ["INSERT"]
     emails = Email.objects.in_bulk(ids)
     assert [emails[i].context["n"] for i in ids] == [0, 1, 2]
     first = emails[ids[0]]
@@ -76,29 +72,43 @@ def test_a_batch_too_big_for_one_sqlite_statement_keeps_its_order(monkeypatch):
     assert [emails[i].context["n"] for i in ids] == list(range(25))
 
 
+def test_many_rows_are_copied_on_postgresql_with_ids_from_the_tables_sequence():
+    """From COPY_FROM_ROWS rows PostgreSQL draws the ids from the table's sequence, then
+    writes every row with one COPY; the ids still follow the rows."""
+    n = bulk.COPY_FROM_ROWS
+    with statements() as seen:
+        ids = bulk.insert_rows(Email, ("to", "kind", "context"), _rows(n), NOW)
+
+    expected = ["SELECT", "COPY"] if connection.vendor == "postgresql" else ["INSERT"]
+    assert [sql.split()[0] for sql in seen] == expected
+    emails = Email.objects.in_bulk(ids)
+    assert [emails[i].context["n"] for i in ids] == list(range(n))
+    assert emails[ids[-1]].created_at == NOW and emails[ids[-1]].status == "queued"
+
+
 def test_without_ids_the_rows_are_written_in_one_statement_and_nothing_is_returned():
     with statements() as seen:
-        rows = [(f"buyer{i}@example.com", "placement") for i in range(4)]
+        rows = [(f"buyer{i:02}@example.com", "placement") for i in range(bulk.COPY_FROM_ROWS)]
         assert bulk.insert_rows(Email, ("to", "kind"), rows, NOW, returning_ids=False) == []
     assert len(seen) == 1
-    assert sorted(Email.objects.values_list("to", flat=True)) == [
-        f"buyer{i}@example.com" for i in range(4)
-    ]
+    assert sorted(Email.objects.values_list("to", flat=True)) == [to for to, _kind in rows]
 
 
-def test_text_and_json_with_separators_and_escapes_are_written_as_given():
+@pytest.mark.parametrize("count", [1, bulk.COPY_FROM_ROWS])
+def test_text_and_json_with_separators_and_escapes_are_written_as_given(count):
     """A shop's own words (a fee label, a name) may hold tabs, new lines, backslashes and
-    quotes: COPY's text format must not read them as its own separators."""
+    quotes: neither an INSERT nor COPY's text format may read them as separators."""
     awkward = 'Ferme\t"Les Prés"\\ nord\nligne 2\r\\N'
     context = {"label": awkward, "nested": {"list": [awkward, None, 1.5]}}
-    [email_id] = bulk.insert_rows(
+    ids = bulk.insert_rows(
         Email,
         ("to", "kind", "from_name", "context"),
-        [("a@example.com", "x", awkward, context)],
+        [("a@example.com", "x", awkward, context)] * count,
         NOW,
     )
-    email = Email.objects.get(pk=email_id)
-    assert (email.from_name, email.context) == (awkward, context)
+    for email in Email.objects.filter(pk__in=ids):
+        assert (email.from_name, email.context) == (awkward, context)
+    assert len(ids) == count
 
 
 def test_update_each_sets_every_row_from_its_own_value_where_the_condition_holds():

@@ -20,6 +20,9 @@ from django.db.models import Model, Q, QuerySet
 # Parameters per INSERT statement: under SQLite's limit (32766), and a statement of this
 # size is parsed and planned by PostgreSQL in well under a millisecond.
 _MAX_INSERT_PARAMS = 30000
+# From this many rows PostgreSQL is written with COPY; fewer go in one INSERT … RETURNING,
+# one round trip where COPY needs two when the ids are wanted (a card payment's email).
+COPY_FROM_ROWS = 20
 
 
 def insert_defaults(
@@ -60,9 +63,9 @@ def insert_rows(
     returning_ids: bool = True,
 ) -> list[int]:
     """Insert `rows` (values for the fields named by `columns`, attnames) in one statement
-    (PostgreSQL: one COPY; SQLite: one INSERT per _MAX_INSERT_PARAMS parameters) and return
-    the new ids in the order of `rows` (an empty list with `returning_ids=False`, which
-    spares PostgreSQL a query).
+    (PostgreSQL: one COPY from COPY_FROM_ROWS rows; otherwise one INSERT per
+    _MAX_INSERT_PARAMS parameters) and return the new ids in the order of `rows` (an empty
+    list with `returning_ids=False`, which spares COPY a query).
 
     Fields not named get their default (`now` for auto_now/auto_now_add). Plain SQL because
     `bulk_create` builds a model instance per row and prepares every value through the field
@@ -99,7 +102,7 @@ def insert_rows(
     pk_column = meta.pk.column
     assert pk_column is not None  # every table here has its own id column
     names = [ops.quote_name(f.column) for f in [*named, *extra_cols]]
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(rows) >= COPY_FROM_ROWS:
         ids = _insert_copy(table, pk_column, names, rows, extra_vals, returning_ids)
     else:
         ids = _insert_values(
