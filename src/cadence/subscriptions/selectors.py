@@ -159,7 +159,8 @@ def cycle_results(*, order_cycle: OrderCycle, limit: int) -> dict:
     and `to_confirm` (placed orders confirmation has not reached yet); `waiting` and
     `skipped` count the proxy orders not placed yet and those skipped.
 
-    Two queries, whatever the size of the cycle (the proxy orders are streamed once)."""
+    Two queries for a cycle of up to 2,000 proxy orders; a bigger one streams the rest (the
+    proxy orders are read once, in flat memory)."""
     # The summaries' own reading of proxy orders, shared with the emails (imported here: the
     # emails module reads these selectors).
     from django.db.models import Count

@@ -367,14 +367,15 @@ def _manual(proxy_order_ids: list[int]) -> list[_ManualOrder]:
     """Those whose payment to take is manual with something to pay: nothing to call.
 
     Single-table reads by key rather than one join, so the plan stays an index walk
-    whatever the table statistics say."""
-    proxies = dict(
-        ProxyOrder.objects.filter(
-            pk__in=proxy_order_ids, state=ProxyOrderState.PLACED, order__isnull=False
-        )
+    whatever the table statistics say (the proxy orders' state is checked here, not in the
+    query: statistics taken before placement would send it down the order index)."""
+    proxies = {
+        order_id: pk
+        for pk, order_id, state in ProxyOrder.objects.filter(pk__in=proxy_order_ids)
         .order_by()
-        .values_list("order_id", "pk")
-    )
+        .values_list("pk", "order_id", "state")
+        if state == ProxyOrderState.PLACED and order_id is not None
+    }
     orders = {
         order_id: (email, customer_id)
         for order_id, email, customer_id, total in Order.objects.filter(
