@@ -1,9 +1,10 @@
-"""Set-based work: many rows of one table in one statement, and ids read a chunk at a time.
+"""Set-based work: many rows of one table in one statement, and rows read a page at a time.
 
 The apps that own placement's tables (orders, payments, notifications) write a chunk's
-rows through `insert_rows`, so every bulk write shares one way to do it and no module
-builds INSERT or COPY text of its own. Placement and confirmation walk a cycle's proxy
-orders with `id_chunks`; `stream_rows` reads rows of any number in flat memory.
+rows through `insert_rows`, and set rows each from its own value through `update_each`, so
+every bulk write shares one way to do it and no module builds INSERT, COPY or such UPDATE
+text of its own. Placement and confirmation walk a cycle's proxy orders with `id_chunks`;
+`stream_rows` reads rows of any number in flat memory.
 """
 
 from __future__ import annotations
