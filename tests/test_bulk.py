@@ -187,3 +187,17 @@ def test_stream_rows_reads_a_small_result_in_one_query_and_a_big_one_whole_in_or
     assert len(seen) == 1
     for size in (1, 2, 3, 7):
         assert read(size) == expected
+
+
+def test_in_ids_matches_the_ids_given_once_each_and_nothing_when_none():
+    ids = bulk.insert_rows(
+        Email, ("to", "kind"), [(f"{i}@example.com", "x") for i in range(5)], NOW
+    )
+    chosen = [ids[3], ids[0], ids[3]]
+    with statements() as seen:
+        found = sorted(Email.objects.filter(bulk.in_ids("pk", chosen)).values_list("pk", flat=True))
+    assert found == sorted({ids[0], ids[3]})
+    if connection.vendor == "postgresql":
+        assert "= ANY(" in seen[0]  # the ids as one array parameter
+    assert not Email.objects.filter(bulk.in_ids("pk", [])).exists()
+    assert Email.objects.filter(bulk.in_ids("pk", iter(ids[:2]))).update(attempts=4) == 2

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model, Q, QuerySet
+from django.db.models import F, Lookup, Model, Q, QuerySet
 
 # Parameters per INSERT statement: under SQLite's limit (32766), and a statement of this
 # size is parsed and planned by PostgreSQL in well under a millisecond.
@@ -262,6 +262,33 @@ def _after(order: Sequence[str], values: Sequence[Any]) -> Q:
             step &= Q(**{equal: value})
         after |= step
     return after
+
+
+class _InIds(Lookup):
+    """`lhs IN (…)`; on PostgreSQL `lhs = ANY(%s)` with the ids as one array parameter."""
+
+    lookup_name = "in_ids"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        lhs, params = self.process_lhs(compiler, connection)
+        placeholders = ", ".join(["%s"] * len(self.rhs))
+        return f"{lhs} IN ({placeholders})", (*params, *self.rhs)
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> Any:
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", (*params, self.rhs)
+
+
+def in_ids(field: str, ids: Iterable[int]) -> Q:
+    """A filter: `field` is one of `ids` (`qs.filter(in_ids("pk", ids))`). On PostgreSQL the
+    ids travel as one array parameter however many there are, where an `__in` list takes a
+    parameter each, which the driver splits and quotes one by one: for a chunk of hundreds
+    that costs more than the query itself. No ids: nothing matches."""
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return Q(pk__in=[])
+    return Q(_InIds(F(field), ids))
 
 
 def id_chunks(qs: QuerySet[Any], size: int) -> Iterator[list[int]]:

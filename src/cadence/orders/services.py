@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cadence.bulk import insert_rows
+from cadence.bulk import in_ids, insert_rows
 from cadence.catalog.services import stock_release, stock_reserve_up_to
 from cadence.enterprises.models import Enterprise
 from cadence.errors import ErrorCollector
@@ -138,7 +138,7 @@ def orders_confirm(
     values: dict[str, Any] = {"state": OrderState.CONFIRMED, "confirmed_at": now, "updated_at": now}
     if payment_state is not None:
         values["payment_state"] = payment_state
-    return Order.objects.filter(pk__in=list(order_ids), state=OrderState.COMPLETE).update(**values)
+    return Order.objects.filter(in_ids("pk", order_ids), state=OrderState.COMPLETE).update(**values)
 
 
 @transaction.atomic(savepoint=False)

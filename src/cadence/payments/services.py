@@ -14,7 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from cadence.bulk import insert_rows
+from cadence.bulk import in_ids, insert_rows
 from cadence.customers.models import Customer
 from cadence.enterprises.models import Enterprise
 from cadence.errors import ErrorCollector
@@ -220,7 +220,7 @@ def payments_take_order_totals(*, payment_ids: Sequence[int], now: datetime) -> 
     """Set pending payments' amount to their order's total (final at confirmation, edits
     since placement included), in one UPDATE in the caller's transaction. Guarded: only
     payments still pending change; returns how many did."""
-    return Payment.objects.filter(pk__in=list(payment_ids), state=PaymentState.PENDING).update(
+    return Payment.objects.filter(in_ids("pk", payment_ids), state=PaymentState.PENDING).update(
         amount=Subquery(Order.objects.filter(pk=OuterRef("order_id")).values("total")[:1]),
         updated_at=now,
     )

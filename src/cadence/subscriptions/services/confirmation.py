@@ -64,7 +64,7 @@ from django.db import connection, transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 
-from cadence.bulk import id_chunks
+from cadence.bulk import id_chunks, in_ids
 from cadence.customers.models import Customer
 from cadence.cycles.domain import order_cycle_is_closed
 from cadence.cycles.models import OrderCycle
@@ -371,7 +371,7 @@ def _manual(proxy_order_ids: list[int]) -> list[_ManualOrder]:
     query: statistics taken before placement would send it down the order index)."""
     proxies = {
         order_id: pk
-        for pk, order_id, state in ProxyOrder.objects.filter(pk__in=proxy_order_ids)
+        for pk, order_id, state in ProxyOrder.objects.filter(in_ids("pk", proxy_order_ids))
         .order_by()
         .values_list("pk", "order_id", "state")
         if state == ProxyOrderState.PLACED and order_id is not None
@@ -379,7 +379,7 @@ def _manual(proxy_order_ids: list[int]) -> list[_ManualOrder]:
     orders = {
         order_id: (email, customer_id)
         for order_id, email, customer_id, total in Order.objects.filter(
-            pk__in=list(proxies), state=OrderState.COMPLETE
+            in_ids("pk", proxies), state=OrderState.COMPLETE
         )
         .order_by()
         .values_list("pk", "email", "customer_id", "total")
@@ -387,7 +387,7 @@ def _manual(proxy_order_ids: list[int]) -> list[_ManualOrder]:
     }
     payments: dict[int, tuple[int, int]] = {}
     for payment_id, order_id, method_id in (
-        Payment.objects.filter(order_id__in=list(orders), state=PaymentState.PENDING)
+        Payment.objects.filter(in_ids("order_id", orders), state=PaymentState.PENDING)
         .order_by("pk")
         .values_list("pk", "order_id", "method_id")
     ):
@@ -445,21 +445,21 @@ def _still_to_confirm(rows: list[_ManualOrder]) -> list[_ManualOrder]:
     payments, each in key order, the order other writers use): nobody can change them
     before the chunk commits. The others changed since the chunk was read."""
     proxies = set(
-        _locked(ProxyOrder.objects.filter(pk__in=[r.proxy_id for r in rows]))
+        _locked(ProxyOrder.objects.filter(in_ids("pk", (r.proxy_id for r in rows))))
         .filter(state=ProxyOrderState.PLACED)
         .order_by("pk")
         .values_list("pk", "order_id")
     )
     rows = [r for r in rows if (r.proxy_id, r.order_id) in proxies]
     orders = set(
-        _locked(Order.objects.filter(pk__in=[r.order_id for r in rows]))
+        _locked(Order.objects.filter(in_ids("pk", (r.order_id for r in rows))))
         .filter(state=OrderState.COMPLETE)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
     rows = [r for r in rows if r.order_id in orders]
     payments = set(
-        _locked(Payment.objects.filter(pk__in=[r.payment_id for r in rows]))
+        _locked(Payment.objects.filter(in_ids("pk", (r.payment_id for r in rows))))
         .filter(state=PaymentState.PENDING)
         .order_by("pk")
         .values_list("pk", "method_id")
@@ -502,7 +502,7 @@ def _confirm_manual_chunk(
             # us, or we waited for it above and found it no longer placed. Each guarded
             # UPDATE must move the whole chunk, or the chunk rolls back.
             moved = ProxyOrder.objects.filter(
-                pk__in=[r.proxy_id for r in rows], state=ProxyOrderState.PLACED
+                in_ids("pk", (r.proxy_id for r in rows)), state=ProxyOrderState.PLACED
             ).update(state=ProxyOrderState.CONFIRMED, confirmed_at=now, reason="")
             if moved != len(rows):
                 raise _Changed

@@ -60,7 +60,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cadence.bulk import id_chunks, update_each
+from cadence.bulk import id_chunks, in_ids, update_each
 from cadence.catalog.models import Variant
 from cadence.catalog.services import stock_reserve_bulk
 from cadence.cycles.domain import order_cycle_is_open
@@ -295,7 +295,7 @@ def _load_requests(
     sub_lines: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for sub_id, variant_id, quantity in (
         SubscriptionLineItem.objects.filter(
-            subscription_id__in=[p.subscription_id for p in proxies]
+            in_ids("subscription_id", (p.subscription_id for p in proxies))
         )
         .order_by("pk")
         .values_list("subscription_id", "variant_id", "quantity")
@@ -526,7 +526,7 @@ def _place_chunk(
         proxies = _load_proxies(
             _locking(
                 eligible_proxy_orders(order_cycle=order_cycle, now=now, states=states)
-                .filter(pk__in=list(proxy_order_ids))
+                .filter(in_ids("pk", proxy_order_ids))
                 .order_by("pk")
             )
         )
