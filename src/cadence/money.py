@@ -1,5 +1,6 @@
 """Money arithmetic: Decimal only, rounded half-up to each currency's minor unit."""
 
+import functools
 from decimal import ROUND_HALF_UP, Decimal
 
 # ISO 4217 currencies whose minor unit is not the cent.
@@ -20,10 +21,14 @@ def minor_digits(currency: str) -> int:
     return _MINOR_UNIT_DIGITS.get(currency.upper(), 2)
 
 
+@functools.cache
+def _quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_digits(currency))
+
+
 def round_money(amount: Decimal, currency: str = "EUR") -> Decimal:
     """Round half-up to the currency's minor unit."""
-    quantum = Decimal(1).scaleb(-minor_digits(currency))
-    return Decimal(amount).quantize(quantum, rounding=ROUND_HALF_UP)
+    return Decimal(amount).quantize(_quantum(currency), rounding=ROUND_HALF_UP)
 
 
 def to_minor_units(amount: Decimal, currency: str = "EUR") -> int:

@@ -126,18 +126,15 @@ def held_proxy_orders(order_cycle: OrderCycle) -> QuerySet[ProxyOrder]:
     )
 
 
-class _NothingToAllocate(Exception):
-    """Nothing is eligible: no allocation is stored (it would count no one)."""
-
-
 def cycle_allocation(*, order_cycle: OrderCycle, now: datetime) -> CycleAllocation | None:
     """The cycle's stored allocation; stored now when there is none yet (from the full stock
     over every proxy order eligible now). None when there is none and nothing is eligible.
 
-    Create-once: the row is inserted first, so a second worker's insert waits for this
-    transaction and then fails on the one-to-one key, and that worker reads the row stored
-    here. The eligible proxy orders are marked in the same transaction, then the shares are
-    computed over exactly the marked ones, so who is counted and what they share agree."""
+    Create-once: the eligible proxy orders are marked first (row locks a second worker's
+    marking waits on), the shares computed over exactly the marked ones, so who is counted
+    and what they share agree, and the row is inserted last, in the same transaction: a
+    second worker's insert fails on the one-to-one key, its marking is rolled back with it,
+    and it reads the row stored here."""
     try:
         # Read with the cycle where the caller selected it (`select_related("allocation")`).
         return order_cycle.allocation
@@ -146,20 +143,18 @@ def cycle_allocation(*, order_cycle: OrderCycle, now: datetime) -> CycleAllocati
     policy = order_cycle.shop.allocation_policy
     try:
         with transaction.atomic():
-            # By id, so that the cycle object keeps no cached allocation should this roll back.
-            allocation = CycleAllocation.objects.create(
-                order_cycle_id=order_cycle.pk, policy=policy, shares={}, computed_at=timezone.now()
-            )
             if not eligible_proxy_orders(order_cycle=order_cycle, now=now).update(allocated=True):
-                raise _NothingToAllocate
+                return None  # nothing is eligible: an allocation would count no one
             shares = cycle_shares(
                 order_cycle=order_cycle, proxies=held_proxy_orders(order_cycle), policy=policy
             )
-            if shares:  # stored as {} above: no variant in shortage is the usual case
-                allocation.shares = shares_to_json(shares)
-                allocation.save(update_fields=["shares"])
-    except _NothingToAllocate:
-        return None
+            # By id, so that the cycle object keeps no cached allocation should this roll back.
+            allocation = CycleAllocation.objects.create(
+                order_cycle_id=order_cycle.pk,
+                policy=policy,
+                shares=shares_to_json(shares),
+                computed_at=timezone.now(),
+            )
     except IntegrityError:
         stored = CycleAllocation.objects.filter(order_cycle=order_cycle).first()
         if stored is None:

@@ -120,6 +120,9 @@ class PlacementSummary:
     queued_chunks: int = 0
     # Buyers' emails written but whose send the caller asked to do itself (`send_emails`).
     unsent_email_ids: list[int] = field(default_factory=list)
+    # The proxy orders a chunk chosen by `after` took, for the run walking the cycle to go on
+    # from the last one (not merged: it says where one chunk ended).
+    walked: list[int] = field(default_factory=list)
 
     def merge(self, other: PlacementSummary) -> PlacementSummary:
         self.placed += other.placed
@@ -505,7 +508,8 @@ def _buyer_emails(
 def _place_chunk(
     *,
     order_cycle: OrderCycle,
-    proxy_order_ids: Sequence[int],
+    proxy_order_ids: Sequence[int] | None = None,
+    after: int = 0,
     shares: Shares,
     now: datetime,
     states: Sequence[str],
@@ -515,6 +519,9 @@ def _place_chunk(
     """Place these proxy orders in one transaction (see the module docstring): load, plan,
     reserve, write, notify.
 
+    Which ones: `proxy_order_ids` (a task's chunk, an explicit request), those still
+    eligible; or, without ids, the first CHUNK_SIZE eligible ones whose id is above `after`
+    (a run walking the cycle: one query chooses and locks them, `walked` says which).
     An allocated proxy order takes its stored share; the others, and all of them when
     `first_come` (explicit requests), are served from the stock not held for others. With
     `send_emails=False` the buyers' emails are written but their send is left to the caller
@@ -523,21 +530,25 @@ def _place_chunk(
     shop = order_cycle.shop
     with transaction.atomic():
         # Load: the proxy orders still eligible (locked), their lines and variants (locked).
-        proxies = _load_proxies(
-            _locking(
-                eligible_proxy_orders(order_cycle=order_cycle, now=now, states=states)
-                .filter(in_ids("pk", proxy_order_ids))
-                .order_by("pk")
+        eligible = eligible_proxy_orders(order_cycle=order_cycle, now=now, states=states)
+        if proxy_order_ids is None:
+            # SKIP LOCKED with LIMIT: rows another worker holds are passed by (it is placing
+            # them), and fewer than CHUNK_SIZE rows means nothing eligible is left after them.
+            chosen = _locking(eligible.filter(pk__gt=after).order_by("pk"))[:CHUNK_SIZE]
+            proxies = _load_proxies(chosen)
+            summary.walked = [p.pk for p in proxies]
+        else:
+            proxies = _load_proxies(
+                _locking(eligible.filter(in_ids("pk", proxy_order_ids)).order_by("pk"))
             )
-        )
-        summary.skipped = len(set(proxy_order_ids)) - len(proxies)
-        if summary.skipped:
-            summary.already_placed = _already_placed(
-                order_cycle=order_cycle,
-                proxy_order_ids=set(proxy_order_ids) - {p.pk for p in proxies},
-                now=now,
-                states=states,
-            )
+            summary.skipped = len(set(proxy_order_ids)) - len(proxies)
+            if summary.skipped:
+                summary.already_placed = _already_placed(
+                    order_cycle=order_cycle,
+                    proxy_order_ids=set(proxy_order_ids) - {p.pk for p in proxies},
+                    now=now,
+                    states=states,
+                )
         if not proxies:
             return summary
         failures = {p.pk: problem for p in proxies if (problem := _problem_with(p.subscription))}
@@ -613,19 +624,21 @@ def _already_placed(
 def _place_chunk_isolated(
     *,
     order_cycle: OrderCycle,
-    proxy_order_ids: Sequence[int],
+    proxy_order_ids: Sequence[int] | None = None,
+    after: int = 0,
     shares: Shares,
     now: datetime,
     states: Sequence[str],
     first_come: bool = False,
     send_emails: bool = True,
 ) -> PlacementSummary:
-    """A chunk; if it fails as a whole, each proxy order alone, so one bad subscription
-    (data the checks above did not foresee) never stops the others."""
+    """A chunk (`_place_chunk`); if it fails as a whole, each proxy order alone, so one bad
+    subscription (data the checks above did not foresee) never stops the others."""
     try:
         return _place_chunk(
             order_cycle=order_cycle,
             proxy_order_ids=proxy_order_ids,
+            after=after,
             shares=shares,
             now=now,
             states=states,
@@ -633,10 +646,18 @@ def _place_chunk_isolated(
             send_emails=send_emails,
         )
     except Exception:
-        if len(proxy_order_ids) == 1:
+        if proxy_order_ids is not None and len(proxy_order_ids) == 1:
             raise
         logger.exception("placement chunk of cycle %s failed; placing one by one", order_cycle.pk)
     summary = PlacementSummary()
+    if proxy_order_ids is None:
+        proxy_order_ids = list(
+            eligible_proxy_orders(order_cycle=order_cycle, now=now, states=states)
+            .filter(pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:CHUNK_SIZE]
+        )
+        summary.walked = list(proxy_order_ids)
     for proxy_id in proxy_order_ids:
         try:
             summary.merge(
@@ -718,10 +739,10 @@ def place_cycle(
     # No separate "anything eligible?" query: storing the allocation (or reading it) comes
     # first anyway, and a cycle with nothing left simply yields no chunk.
     shares = stored_shares(order_cycle=order_cycle, now=now)
-    eligible = eligible_proxy_orders(order_cycle=order_cycle, now=now)
     if fan_out:
         from cadence.subscriptions.tasks import place_chunk_task
 
+        eligible = eligible_proxy_orders(order_cycle=order_cycle, now=now)
         for chunk in id_chunks(eligible, CHUNK_SIZE):
             place_chunk_task.enqueue(order_cycle_id=order_cycle.pk, proxy_order_ids=chunk)
             summary.queued_chunks += 1
@@ -729,14 +750,17 @@ def place_cycle(
             placement_summary_queue_if_done(order_cycle=order_cycle, now=now)
         return summary
     # Each chunk's emails are sent when the next chunk starts, the last chunk's with the
-    # shop's summary: one send task fewer per cycle. Rows a crash leaves unsent meanwhile
-    # are sent by the worker's catch-up, as every queued row is.
+    # shop's summary: one send task fewer per cycle (a full chunk's go on their own, as
+    # whether it was the last is only known by asking for the next). Rows a crash leaves
+    # unsent meanwhile are sent by the worker's catch-up, as every queued row is.
     unsent: list[int] = []
-    for chunk in id_chunks(eligible, CHUNK_SIZE):
+    after = 0
+    while True:
         emails_send_after_commit(email_ids=unsent)
+        # Walked in id order, each chunk chosen and locked by the query that loads it.
         done = _place_chunk_isolated(
             order_cycle=order_cycle,
-            proxy_order_ids=chunk,
+            after=after,
             shares=shares,
             now=now,
             states=CYCLE_STATES,
@@ -744,8 +768,11 @@ def place_cycle(
         )
         unsent = done.unsent_email_ids
         summary.merge(done)
-        if on_chunk is not None:
-            on_chunk(len(chunk))
+        if on_chunk is not None and done.walked:
+            on_chunk(len(done.walked))
+        if len(done.walked) < CHUNK_SIZE:
+            break
+        after = done.walked[-1]
     shop_summary = placement_summary_queue_if_done(
         order_cycle=order_cycle, now=now, already_placed=len(summary.already_placed), send=False
     )
