@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -109,6 +110,17 @@ def test_text_and_json_with_separators_and_escapes_are_written_as_given(count):
     for email in Email.objects.filter(pk__in=ids):
         assert (email.from_name, email.context) == (awkward, context)
     assert len(ids) == count
+
+
+def test_json_values_take_what_the_standard_encoder_takes_and_nothing_more():
+    """Keys that are not strings are written as strings (as `json.dumps` writes them); a
+    value JSON cannot hold (a datetime, a Decimal) is refused before anything is written."""
+    ids = bulk.insert_rows(Email, ("to", "kind", "context"), [("a@x.fr", "x", {7: "é"})], NOW)
+    assert Email.objects.get(pk=ids[0]).context == {"7": "é"}
+    for value in (NOW, Decimal("1.50")):
+        with pytest.raises(TypeError):
+            bulk.insert_rows(Email, ("to", "kind", "context"), [("b@x.fr", "x", {"v": value})], NOW)
+    assert Email.objects.count() == 1
 
 
 def test_update_each_sets_every_row_from_its_own_value_where_the_condition_holds():

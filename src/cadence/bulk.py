@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from django.db import connection
 from django.db.models import F, Lookup, Model, Q, QuerySet
 
@@ -48,11 +49,24 @@ def insert_defaults(
     return fields, values
 
 
+# What the standard library's encoder takes, no more: dict keys that are not strings become
+# strings; datetimes and dataclasses are refused (a TypeError) as `json.dumps` refuses them.
+_ORJSON_OPTIONS = (
+    orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
 def _json_text(value: Any, *, encoder: type[json.JSONEncoder] | None) -> str | None:
     """A JSON column's value as JSON text, which both databases take as it is (COPY's text
     format on PostgreSQL, a text column on SQLite): encoded once, here, rather than wrapped
-    for the driver to encode row by row."""
-    return None if value is None else json.dumps(value, cls=encoder)
+    for the driver to encode row by row; by orjson (a chunk encodes a few JSON values per
+    order: with the standard library that was a few percent of placement) unless the field
+    names an encoder of its own."""
+    if value is None:
+        return None
+    if encoder is None:
+        return orjson.dumps(value, option=_ORJSON_OPTIONS).decode()
+    return json.dumps(value, cls=encoder)
 
 
 def insert_rows(
