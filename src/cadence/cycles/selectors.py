@@ -297,15 +297,6 @@ def shop_has_schedule(*, shop: Enterprise, schedule_id: int) -> bool:
     return schedules_for_shop(shop=shop).filter(pk=schedule_id).exists()
 
 
-def order_cycle_offered_variant_ids(order_cycle: OrderCycle) -> set[int]:
-    """Variants the cycle sells and that are not soft-deleted (nor their product)."""
-    return set(
-        order_cycle.variants.filter(
-            deleted_at__isnull=True, product__deleted_at__isnull=True
-        ).values_list("pk", flat=True)
-    )
-
-
 def order_cycle_sells(order_cycle: OrderCycle) -> Exists:
     """For a query on variants: whether the cycle sells the variant (deleted or not), read in
     the same query as the variants."""

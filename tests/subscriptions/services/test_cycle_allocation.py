@@ -11,6 +11,7 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cadence.catalog.models import Variant
 from cadence.subscriptions.allocation import FAIR_SHARE, FIRST_COME, Share
 from cadence.subscriptions.models import CycleAllocation
 from cadence.subscriptions.services.cycle_allocation import (
@@ -19,6 +20,7 @@ from cadence.subscriptions.services.cycle_allocation import (
     shares_to_json,
 )
 from cadence.subscriptions.services.placement import place_cycle, place_proxy_orders
+from tests.support.worlds import scarce_world
 
 
 @given(
@@ -55,3 +57,22 @@ def test_a_cycle_with_nothing_eligible_stores_no_allocation(world):
     assert place_proxy_orders(proxy_order_ids=[proxy.pk]).skipped == 1
 
     assert not CycleAllocation.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("change", ["not sold", "deleted", "on demand"])
+def test_only_scarce_variants_the_cycle_sells_are_divided(change):
+    """Both variants are asked for beyond their stock; the second one is no longer sold in
+    the cycle, or deleted, or made unlimited: only the first gets a share."""
+    world, _proxies = scarce_world(FIRST_COME)
+    second = world.variants[1]
+    if change == "not sold":
+        world.cycle.variants.remove(second)
+    elif change == "deleted":
+        Variant.objects.filter(pk=second.pk).update(deleted_at=timezone.now())
+    else:
+        Variant.objects.filter(pk=second.pk).update(on_demand=True)
+
+    allocation = cycle_allocation(order_cycle=world.cycle, now=timezone.now())
+
+    assert set(allocation.shares) == {str(world.variants[0].pk)}

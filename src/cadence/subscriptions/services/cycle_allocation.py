@@ -23,7 +23,7 @@ from django.utils import timezone
 from cadence.bulk import stream_rows
 from cadence.catalog.models import Variant
 from cadence.cycles.models import OrderCycle
-from cadence.cycles.selectors import order_cycle_offered_variant_ids
+from cadence.cycles.selectors import order_cycle_sells
 from cadence.subscriptions.allocation import Share
 from cadence.subscriptions.models import (
     CycleAllocation,
@@ -48,13 +48,8 @@ def cycle_shares(*, order_cycle: OrderCycle, proxies: QuerySet[ProxyOrder], poli
     subscriptions the cycle has. The oldest subscription is served first (first_come) or
     gets the rounding remainder (fair_share).
     """
-    offered = order_cycle_offered_variant_ids(order_cycle)
-    if not offered:
-        return {}
     lines = SubscriptionLineItem.objects.filter(
-        subscription_id__in=proxies.order_by().values("subscription_id"),
-        variant_id__in=offered,
-        quantity__gt=0,
+        subscription_id__in=proxies.order_by().values("subscription_id"), quantity__gt=0
     )
     demand = dict(
         lines.order_by()
@@ -63,8 +58,16 @@ def cycle_shares(*, order_cycle: OrderCycle, proxies: QuerySet[ProxyOrder], poli
         .values_list("variant_id", "total")
     )
     shares: Shares = {}
+    # Only variants the cycle sells (not deleted, nor their product) are divided: the others
+    # give nothing to anyone.
     for variant_id, on_hand in (
-        Variant.objects.filter(pk__in=list(demand), on_demand=False)
+        Variant.objects.filter(
+            pk__in=list(demand),
+            on_demand=False,
+            deleted_at__isnull=True,
+            product__deleted_at__isnull=True,
+        )
+        .filter(order_cycle_sells(order_cycle))
         .order_by("pk")
         .values_list("pk", "on_hand")
     ):
