@@ -35,7 +35,9 @@ Idempotency and concurrency:
   the same cycle together store one row and all read it.
 - a proxy order is claimed inside the chunk's transaction with SELECT … FOR UPDATE SKIP
   LOCKED (PostgreSQL): two workers given the same ids place each proxy order once; the one
-  that finds a row locked skips it. On SQLite, `transaction_mode=IMMEDIATE` serialises
+  that finds a row locked skips it. A run walking the cycle (`place_cycle`) chooses its
+  next chunk with that same query, the next CHUNK_SIZE ids, so it passes by the rows
+  another worker is placing. On SQLite, `transaction_mode=IMMEDIATE` serialises
   writing transactions instead.
 - the state change is a guarded UPDATE (`WHERE state IN (expected)`) whose row count is
   checked, and `ProxyOrder.order` is one-to-one: a second order for a proxy order cannot be
