@@ -21,6 +21,7 @@ from cadence.subscriptions.planning import (
     Request,
     first_come_variants,
     plan,
+    plan_shares,
 )
 
 T = datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC)
@@ -168,6 +169,17 @@ def test_a_whole_cycle_gets_what_the_rules_give(cycle, policy):
     chunk gets exactly what the rules give (not offered 0, on demand all, scarce stock
     divided by the policy, oldest first)."""
     decided = run(cycle, policy=policy, shares=stored_shares(cycle, policy))
+    assert given_units(decided) == oracle(cycle.requests, cycle.offers, policy=policy)
+
+
+@given(cycle=cycles(), policy=policies)
+def test_a_cycle_in_one_chunk_computes_the_allocation_it_stores(cycle, policy):
+    """A cycle placed in one chunk computes its allocation from the chunk's own requests
+    (`plan_shares`): the shares stored for every offered variant with a stock count in
+    shortage, and with them every proxy order gets what the rules give."""
+    shares = plan_shares(requests=cycle.requests, offers=cycle.offers, policy=policy)
+    assert shares == stored_shares(cycle, policy)
+    decided = run(cycle, policy=policy, shares=shares)
     assert given_units(decided) == oracle(cycle.requests, cycle.offers, policy=policy)
 
 

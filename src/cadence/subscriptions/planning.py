@@ -21,6 +21,7 @@ The rules, in the order they apply to a line:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -128,6 +129,43 @@ def first_come_variants(*, requests: Iterable[Request], offers: Mapping[int, Off
             if asked > 0 and offer is not None and offer.offered and not offer.on_demand:
                 variants.add(variant_id)
     return variants
+
+
+def plan_shares(
+    *, requests: Sequence[Request], offers: Mapping[int, Offer], policy: str
+) -> dict[int, Share]:
+    """The cycle's allocation when `requests` are every proxy order eligible in it (a cycle
+    placed in one chunk): for each variant it sells with a stock count whose demand exceeds
+    its stock, how the stock is divided (`Share`), oldest subscription first. The division
+    the cycle's allocation service reads from the database for a cycle of any size."""
+    ranked = sorted(requests, key=lambda request: request.rank)
+    demand: dict[int, int] = {}
+    for request in ranked:
+        for variant_id, asked in request.lines:
+            if asked > 0:
+                demand[variant_id] = demand.get(variant_id, 0) + asked
+    shares: dict[int, Share] = {}
+    for variant_id in sorted(demand):
+        offer = offers.get(variant_id)
+        if offer is None or not offer.offered or offer.on_demand:
+            continue
+        if demand[variant_id] <= offer.on_hand:
+            continue
+        claims: list[tuple[tuple, int]] = [
+            (request.rank, asked)
+            for request in ranked
+            for line_variant, asked in request.lines
+            if line_variant == variant_id and asked > 0
+        ]
+        share = Share.build(
+            claims=functools.partial(iter, claims),
+            stock=offer.on_hand,
+            policy=policy,
+            demand=demand[variant_id],
+        )
+        if share is not None:
+            shares[variant_id] = share
+    return shares
 
 
 def plan(

@@ -22,8 +22,13 @@ from cadence.subscriptions.models import (
     ProxyOrderState,
     Subscription,
 )
+from cadence.subscriptions.selectors import eligible_proxy_orders
 from cadence.subscriptions.services import placement
-from cadence.subscriptions.services.cycle_allocation import cycle_allocation
+from cadence.subscriptions.services.cycle_allocation import (
+    cycle_allocation,
+    cycle_shares,
+    shares_to_json,
+)
 from cadence.subscriptions.services.emails import order_email_context_from_db
 from cadence.subscriptions.services.placement import place_cycle, place_proxy_orders
 from tests.support import factories
@@ -439,7 +444,10 @@ def test_the_allocation_is_stored_once_before_the_first_chunk_and_read_by_every_
     stored = [
         i for i, sql in enumerate(statements) if 'INTO "subscriptions_cycleallocation"' in sql
     ]
-    assert len(stored) == 1 and stored[0] < first_order
+    # Two inserts: the first, trying the cycle as one chunk, was rolled back (more than a
+    # chunk is eligible); the second is the allocation's own transaction.
+    assert len(stored) == 2 and stored[1] < first_order
+    assert CycleAllocation.objects.filter(order_cycle=world.cycle).count() == 1
     allocation = CycleAllocation.objects.get(order_cycle=world.cycle)
     assert allocation.policy == "fair_share"
     assert set(allocation.shares) == {str(world.variants[0].pk), str(world.variants[1].pk)}
@@ -504,3 +512,47 @@ def test_a_late_comer_left_pending_is_served_by_the_next_run_after_the_allocated
 
     assert given(world, [first, second, late]) == [(4, 0), (2, 0), (1, 0)]
     assert Variant.objects.get(pk=world.variants[0].pk).on_hand == 0
+
+
+@pytest.mark.parametrize("policy", ["first_come", "fair_share"])
+def test_a_cycle_that_fits_in_one_chunk_stores_its_allocation_with_it(policy, monkeypatch):
+    """A cycle whose eligible proxy orders fit in one chunk is placed in one transaction that
+    also stores its allocation, computed from what the chunk read: the very division the
+    allocation service computes from the database (a subscription that cannot be placed is
+    counted too), with no separate marking; every proxy order is marked as counted, and the
+    buyers get what they get when the same cycle is placed chunk by chunk."""
+    world, proxies = scarce_world(policy)
+    failing = proxies[3]
+    Subscription.objects.filter(pk=failing.subscription_id).update(bill_address={})
+    expected = cycle_shares(
+        order_cycle=world.cycle,
+        proxies=eligible_proxy_orders(order_cycle=world.cycle, now=timezone.now()),
+        policy=policy,
+    )
+    seen: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        place_cycle(order_cycle=world.cycle)
+
+    stored = CycleAllocation.objects.get(order_cycle=world.cycle)
+    assert len(expected) == 2 and stored.shares == shares_to_json(expected)
+    assert not any('SET "allocated"' in sql for sql in seen)
+    assert set(ProxyOrder.objects.filter(allocated=True).values_list("pk", flat=True)) == {
+        p.pk for p in proxies
+    }
+    failing.refresh_from_db()
+    assert failing.state == ProxyOrderState.FAILED
+
+    monkeypatch.setattr(placement, "CHUNK_SIZE", 7)
+    chunked, chunked_proxies = scarce_world(policy)
+    Subscription.objects.filter(pk=chunked_proxies[3].subscription_id).update(bill_address={})
+    place_cycle(order_cycle=chunked.cycle)
+    assert given(world, proxies) == given(chunked, chunked_proxies)
+    again = CycleAllocation.objects.get(order_cycle=chunked.cycle).shares
+    assert [again[str(v.pk)][:3] for v in chunked.variants[:2]] == [
+        stored.shares[str(v.pk)][:3] for v in world.variants[:2]
+    ]

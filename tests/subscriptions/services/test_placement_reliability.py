@@ -76,6 +76,27 @@ def test_two_workers_placing_the_same_cycle_place_each_proxy_order_once(
 
 
 @pytest.mark.postgres
+def test_two_workers_placing_a_cycle_that_fits_in_one_chunk_place_each_proxy_order_once(
+    transactional_db,
+):
+    """Two workers reach a cycle that fits in one chunk at the same moment, each to store its
+    allocation with the chunk: one allocation row, exactly one order per proxy order, stock
+    conserved and never oversold, no email twice, the shop's summary once."""
+    world, proxies = _world_with_subscriptions(40, stock=50)
+    initial = {v.pk: v.on_hand for v in world.variants}
+
+    run_at_once(lambda: place_cycle(order_cycle=world.cycle))
+
+    placed = _assert_placed_once_and_stock_conserved(world, proxies, initial)
+    assert placed.count() == len(proxies)
+    assert Variant.objects.get(pk=world.variants[0].pk).on_hand >= 0
+    assert CycleAllocation.objects.filter(order_cycle=world.cycle).count() == 1
+    assert ProxyOrder.objects.filter(order_cycle=world.cycle, allocated=False).count() == 0
+    assert_no_email_twice()
+    assert Email.objects.filter(kind="placement_summary").count() == 1
+
+
+@pytest.mark.postgres
 def test_two_workers_starting_a_cycle_at_once_store_one_allocation_and_read_it_both(
     transactional_db,
 ):
@@ -108,7 +129,9 @@ PLACEMENT_KILL_POINTS = [
     ('INSERT INTO "orders_order"', 1, "before"),  # first chunk, mid-transaction
     ('UPDATE "subscriptions_proxyorder"', 1, "after"),  # first chunk, just before commit
     ('INSERT INTO "notifications_email"', 3, "after"),  # third chunk, before commit
-    ("FOR UPDATE", 3, "before"),  # after two chunks committed
+    # After two chunks committed (the first FOR UPDATE is the attempt at placing the cycle
+    # in one chunk, given up as it holds more: 35 proxy orders for chunks of 10).
+    ("FOR UPDATE", 6, "before"),
 ]
 
 
@@ -137,7 +160,37 @@ def test_a_worker_killed_during_placement_loses_nothing_and_duplicates_nothing(
 @pytest.mark.parametrize(
     ("fragment", "nth", "when"),
     [
-        ("FOR UPDATE", 5, "before"),  # two chunks of 10 committed, the third not begun
+        ('INSERT INTO "subscriptions_cycleallocation"', 1, "after"),  # the allocation claimed
+        ('INSERT INTO "orders_order"', 1, "after"),  # its orders written, before the commit
+    ],
+)
+def test_a_worker_killed_placing_a_cycle_in_one_chunk_leaves_no_allocation_behind(
+    transactional_db, fragment, nth, when
+):
+    """A worker SIGKILLed inside the one transaction that places a small cycle and stores
+    its allocation leaves neither: the catch-up places every proxy order once, with one
+    allocation that counts them all."""
+    world, proxies = _world_with_subscriptions(8, stock=9)
+    initial = {v.pk: v.on_hand for v in world.variants}
+
+    assert crash_worker_run("place", world.cycle.pk, fragment, nth, when) == -9
+    assert not CycleAllocation.objects.filter(order_cycle=world.cycle).exists()
+    assert not Order.objects.filter(order_cycle=world.cycle).exists()
+
+    run_tick()
+    placed = _assert_placed_once_and_stock_conserved(world, proxies, initial)
+    assert placed.count() == len(proxies)
+    assert CycleAllocation.objects.filter(order_cycle=world.cycle).count() == 1
+    assert ProxyOrder.objects.filter(order_cycle=world.cycle, allocated=False).count() == 0
+    assert_no_email_twice()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("fragment", "nth", "when"),
+    [
+        # Two chunks of 10 committed, the third not begun (after the attempt at one chunk).
+        ("FOR UPDATE", 6, "before"),
         ('INSERT INTO "orders_order"', 3, "after"),  # the third chunk mid-transaction
     ],
 )

@@ -6,6 +6,10 @@ proxy orders it counts are marked `allocated`). Placement's chunks, re-runs and 
 read the stored shares, never recompute them, so who gets scarce stock depends neither on
 how the cycle was cut into chunks nor on a crash between them. Only variants in shortage
 get a `Share` (a cut-off rank), streamed so memory does not grow with the cycle.
+
+Placement stores the allocation of a cycle that fits in one chunk itself, with that chunk
+(`allocation_claim`, then `allocation_store` of the shares it computed from the chunk's
+reads); `cycle_allocation` stores that of any other cycle, in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -116,6 +120,10 @@ def shares_from_json(data: dict[str, Any] | None) -> Shares:
     return shares
 
 
+class _NothingToAllocate(Exception):
+    """Nothing is eligible: no allocation is stored (it would count no one)."""
+
+
 def held_proxy_orders(order_cycle: OrderCycle) -> QuerySet[ProxyOrder]:
     """Proxy orders counted in the cycle's allocation and not placed yet: their shares are
     held for them (also while their subscription is paused) until they are placed, skipped,
@@ -129,43 +137,73 @@ def held_proxy_orders(order_cycle: OrderCycle) -> QuerySet[ProxyOrder]:
     )
 
 
+def allocation_is_stored(order_cycle: OrderCycle) -> bool:
+    """Whether the cycle has its allocation, as read with it (`select_related("allocation")`)."""
+    try:
+        order_cycle.allocation  # noqa: B018 - reading the relation is the question
+    except CycleAllocation.DoesNotExist:
+        return False
+    return True
+
+
+def allocation_claim(*, order_cycle: OrderCycle) -> CycleAllocation:
+    """Insert the cycle's allocation row, its shares to come (`allocation_store`), as the
+    first write of the caller's transaction: the row is the cycle's lock for storing its
+    allocation. A second worker's insert waits for this transaction, then fails on the
+    one-to-one key (IntegrityError) and reads the row stored here; taking the row before any
+    proxy order's lock, every worker in the same order, none waits for another in a cycle."""
+    # By id, so that the cycle object keeps no cached allocation should this roll back.
+    return CycleAllocation.objects.create(
+        order_cycle_id=order_cycle.pk,
+        policy=order_cycle.shop.allocation_policy,
+        shares={},
+        computed_at=timezone.now(),
+    )
+
+
+def allocation_store(*, allocation: CycleAllocation, shares: Shares) -> None:
+    """Store the shares of a claimed allocation (none in shortage, the usual case, is the
+    row as claimed)."""
+    if shares:
+        allocation.shares = shares_to_json(shares)
+        allocation.save(update_fields=["shares"])
+    logger.info(
+        "allocation of cycle %s stored: %s variant(s) in shortage",
+        allocation.order_cycle_id,
+        len(shares),
+    )
+
+
 def cycle_allocation(*, order_cycle: OrderCycle, now: datetime) -> CycleAllocation | None:
     """The cycle's stored allocation; stored now when there is none yet (from the full stock
     over every proxy order eligible now). None when there is none and nothing is eligible.
 
-    Create-once: the eligible proxy orders are marked first (row locks a second worker's
-    marking waits on), the shares computed over exactly the marked ones, so who is counted
-    and what they share agree, and the row is inserted last, in the same transaction: a
-    second worker's insert fails on the one-to-one key, its marking is rolled back with it,
-    and it reads the row stored here."""
+    Create-once (`allocation_claim`); the eligible proxy orders are marked in the same
+    transaction, then the shares are computed over exactly the marked ones, so who is
+    counted and what they share agree."""
     try:
         # Read with the cycle where the caller selected it (`select_related("allocation")`).
         return order_cycle.allocation
     except CycleAllocation.DoesNotExist:
         pass
-    policy = order_cycle.shop.allocation_policy
     try:
         with transaction.atomic():
+            allocation = allocation_claim(order_cycle=order_cycle)
             if not eligible_proxy_orders(order_cycle=order_cycle, now=now).update(allocated=True):
-                return None  # nothing is eligible: an allocation would count no one
+                raise _NothingToAllocate
             shares = cycle_shares(
-                order_cycle=order_cycle, proxies=held_proxy_orders(order_cycle), policy=policy
+                order_cycle=order_cycle,
+                proxies=held_proxy_orders(order_cycle),
+                policy=allocation.policy,
             )
-            # By id, so that the cycle object keeps no cached allocation should this roll back.
-            allocation = CycleAllocation.objects.create(
-                order_cycle_id=order_cycle.pk,
-                policy=policy,
-                shares=shares_to_json(shares),
-                computed_at=timezone.now(),
-            )
+            allocation_store(allocation=allocation, shares=shares)
+    except _NothingToAllocate:
+        return None
     except IntegrityError:
         stored = CycleAllocation.objects.filter(order_cycle=order_cycle).first()
         if stored is None:
             raise
         return stored
-    logger.info(
-        "allocation of cycle %s stored: %s variant(s) in shortage", order_cycle.pk, len(shares)
-    )
     return allocation
 
 

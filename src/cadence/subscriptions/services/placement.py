@@ -15,7 +15,10 @@ eligible then, following the shop's allocation policy, and is stored (`CycleAllo
 one per cycle; the proxy orders it counts are marked `allocated`). Every chunk, re-run
 (task retry, `cadence tick`, the worker's catch-up) and worker reads the stored allocation,
 never recomputes it from what is left, so the result depends neither on how the cycle was
-cut, nor on which worker took which chunk, nor on a crash between chunks.
+cut, nor on which worker took which chunk, nor on a crash between chunks. A cycle whose
+eligible proxy orders fit in one chunk (most shops' cycles) is placed in one transaction
+that also stores its allocation, computed from what the chunk read (`planning.plan_shares`,
+the same division): the allocation's own transaction and its reads are spared.
 
 Proxy orders that become eligible later (a subscription started, unpaused or a delivery
 resumed during the cycle, an empty or failed one retried), and every explicit request
@@ -51,13 +54,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -90,9 +93,17 @@ from cadence.subscriptions.planning import (
     Request,
     first_come_variants,
     plan,
+    plan_shares,
 )
 from cadence.subscriptions.selectors import CYCLE_STATES, eligible_proxy_orders
-from cadence.subscriptions.services.cycle_allocation import Shares, held_elsewhere, stored_shares
+from cadence.subscriptions.services.cycle_allocation import (
+    Shares,
+    allocation_claim,
+    allocation_is_stored,
+    allocation_store,
+    held_elsewhere,
+    stored_shares,
+)
 from cadence.subscriptions.services.emails import buyer_email_row, buyer_name, order_email_reference
 
 logger = logging.getLogger("cadence.placement")
@@ -210,19 +221,28 @@ def _guarded_update(ids: list[int], states: Sequence[str], **values: Any) -> Non
         raise RuntimeError("proxy orders changed under a placement that held their locks")
 
 
-def _mark_placed(pairs: list[tuple[int, int]], states: Sequence[str], now: datetime) -> None:
-    """Guarded placed transition with each proxy order's own order id, in one statement."""
+def _mark_placed(
+    pairs: list[tuple[int, int]], states: Sequence[str], now: datetime, counted: bool
+) -> None:
+    """Guarded placed transition with each proxy order's own order id, in one statement
+    (`counted`: also marked as counted in the cycle's allocation)."""
     moment = connection.ops.adapt_datetimefield_value(now)
+    assign = "state = %s, placed_at = %s, updated_at = %s, reason = '', order_id = {value}"
     changed = update_each(
         ProxyOrder,
         values=dict(pairs),
-        assign="state = %s, placed_at = %s, updated_at = %s, reason = '', order_id = {value}",
-        assign_params=[ProxyOrderState.PLACED, moment, moment],
+        assign=assign + (", allocated = %s" if counted else ""),
+        assign_params=[ProxyOrderState.PLACED, moment, moment, *([True] if counted else [])],
         where=f"state IN ({', '.join(['%s'] * len(states))}) AND order_id IS NULL",
         where_params=list(states),
     )
     if changed != len(pairs):
         raise RuntimeError("proxy orders changed under a placement that held their locks")
+
+
+class _NotOneChunk(Exception):
+    """The cycle's eligible proxy orders are more than a chunk, or none: its allocation is
+    not stored with its first chunk."""
 
 
 # What placement reads of a proxy order and its subscription, customer and methods.
@@ -240,11 +260,12 @@ _SUBSCRIPTION_FIELDS = (
 )
 
 
-def _load_proxies(qs: QuerySet[ProxyOrder]) -> list[SimpleNamespace]:
+def _load_proxies(qs: QuerySet[ProxyOrder], *, at_most: int | None = None) -> list[SimpleNamespace]:
     """The chunk's proxy orders as plain objects shaped like the models (`proxy.subscription
     .customer.email`, …), read with one query as tuples: a model instance per row and
     relation costs more than the rest of the chunk's Python work. Methods are shared by
-    many subscriptions, so one object per method."""
+    many subscriptions, so one object per method. `_NotOneChunk` when there are more than
+    `at_most` (read at most one more)."""
     fields = (
         ["pk", "subscription_id", "allocated"]
         + [f"subscription__{f}" for f in _SUBSCRIPTION_FIELDS]
@@ -258,7 +279,12 @@ def _load_proxies(qs: QuerySet[ProxyOrder]) -> list[SimpleNamespace]:
     shipping: dict[int, SimpleNamespace] = {}
     payment: dict[int, SimpleNamespace] = {}
     proxies = []
-    for row in qs.values_list(*fields):
+    rows = qs.values_list(*fields)
+    if at_most is not None:
+        rows = rows[: at_most + 1]
+        if len(rows) > at_most:
+            raise _NotOneChunk
+    for row in rows:
         sub = SimpleNamespace(id=row[1], **dict(zip(_SUBSCRIPTION_FIELDS, row[3:a], strict=True)))
         sub.customer = SimpleNamespace(
             id=sub.customer_id, **dict(zip(_CUSTOMER_FIELDS, row[a:b], strict=True))
@@ -387,11 +413,16 @@ def _new_order(
 
 
 def _held_for_first_come(
-    *, order_cycle: OrderCycle, loaded: _Loaded, shares: Shares, chunk: list[SimpleNamespace]
+    *,
+    order_cycle: OrderCycle,
+    requests: Sequence[Request],
+    offers: Mapping[int, Offer],
+    shares: Shares,
+    chunk: list[SimpleNamespace],
 ) -> dict[int, int]:
     """What the allocated proxy orders outside the chunk hold of the variants the chunk's
     first-come requests ask for (read only when there are such requests)."""
-    variant_ids = first_come_variants(requests=loaded.requests, offers=loaded.offers)
+    variant_ids = first_come_variants(requests=requests, offers=offers)
     if not variant_ids:
         return {}
     return held_elsewhere(
@@ -432,20 +463,24 @@ def _write_states(
     failures: dict[int, str],
     states: Sequence[str],
     now: datetime,
+    counted: bool = False,
 ) -> None:
-    """The proxy orders' new states: placed with their order, empty, failed with the reason."""
-    _mark_placed(placed, states, now)
+    """The proxy orders' new states: placed with their order, empty, failed with the reason
+    (`counted`: each also marked as counted in the allocation the chunk stored)."""
+    _mark_placed(placed, states, now, counted)
+    mark: dict[str, Any] = {"allocated": True} if counted else {}
     _guarded_update(
         empty,
         states,
         state=ProxyOrderState.EMPTY,
         reason=_("None of the products asked for were available."),
+        **mark,
     )
     by_reason: dict[str, list[int]] = defaultdict(list)
     for proxy_id, reason in failures.items():
         by_reason[reason].append(proxy_id)
     for reason, ids in by_reason.items():
-        _guarded_update(ids, states, state=ProxyOrderState.FAILED, reason=reason)
+        _guarded_update(ids, states, state=ProxyOrderState.FAILED, reason=reason, **mark)
 
 
 def _empty_email_context(
@@ -517,13 +552,17 @@ def _place_chunk(
     states: Sequence[str],
     first_come: bool = False,
     send_emails: bool = True,
+    allocate: bool = False,
 ) -> PlacementSummary:
     """Place these proxy orders in one transaction (see the module docstring): load, plan,
     reserve, write, notify.
 
     Which ones: `proxy_order_ids` (a task's chunk, an explicit request), those still
     eligible; or, without ids, the first CHUNK_SIZE eligible ones whose id is above `after`
-    (a run walking the cycle: one query chooses and locks them, `walked` says which).
+    (a run walking the cycle: one query chooses and locks them, `walked` says which); or,
+    with `allocate`, every eligible one of a cycle with no allocation yet, whose allocation
+    is then computed from what the chunk read and stored with it (`_NotOneChunk` when they
+    are more than a chunk, or none; IntegrityError when another worker stores it first).
     An allocated proxy order takes its stored share; the others, and all of them when
     `first_come` (explicit requests), are served from the stock not held for others. With
     `send_emails=False` the buyers' emails are written but their send is left to the caller
@@ -531,9 +570,22 @@ def _place_chunk(
     summary = PlacementSummary()
     shop = order_cycle.shop
     with transaction.atomic():
+        allocation = allocation_claim(order_cycle=order_cycle) if allocate else None
         # Load: the proxy orders still eligible (locked), their lines and variants (locked).
         eligible = eligible_proxy_orders(order_cycle=order_cycle, now=now, states=states)
-        if proxy_order_ids is None:
+        if allocate:
+            # Every eligible proxy order is counted in the allocation: rows another
+            # transaction holds are waited for, not passed by (no SKIP LOCKED).
+            chosen = eligible.order_by("pk")
+            if connection.features.has_select_for_update:
+                chosen = chosen.select_for_update(of=("self",))
+            proxies = _load_proxies(chosen, at_most=CHUNK_SIZE)
+            if not proxies:
+                raise _NotOneChunk
+            for proxy in proxies:
+                proxy.allocated = True
+            summary.walked = [p.pk for p in proxies]
+        elif proxy_order_ids is None:
             # SKIP LOCKED with LIMIT: rows another worker holds are passed by (it is placing
             # them), and fewer than CHUNK_SIZE rows means nothing eligible is left after them.
             chosen = _locking(eligible.filter(pk__gt=after).order_by("pk"))[:CHUNK_SIZE]
@@ -554,19 +606,26 @@ def _place_chunk(
         if not proxies:
             return summary
         failures = {p.pk: problem for p in proxies if (problem := _problem_with(p.subscription))}
-        loaded = _load_requests(
-            order_cycle=order_cycle,
-            proxies=[p for p in proxies if p.pk not in failures],
-            first_come=first_come,
-        )
+        loaded = _load_requests(order_cycle=order_cycle, proxies=proxies, first_come=first_come)
+        if allocation is not None:
+            # The allocation counts them all, those that fail to be placed included.
+            shares = plan_shares(
+                requests=loaded.requests, offers=loaded.offers, policy=allocation.policy
+            )
+            allocation_store(allocation=allocation, shares=shares)
+        requests = [r for r in loaded.requests if r.proxy_order_id not in failures]
 
         # Plan: who gets what, and the totals (pure).
         decided = plan(
-            requests=loaded.requests,
+            requests=requests,
             offers=loaded.offers,
             shares=shares,
             held_elsewhere=_held_for_first_come(
-                order_cycle=order_cycle, loaded=loaded, shares=shares, chunk=proxies
+                order_cycle=order_cycle,
+                requests=requests,
+                offers=loaded.offers,
+                shares=shares,
+                chunk=proxies,
             ),
             policy=shop.allocation_policy,
             currency=shop.currency,
@@ -584,6 +643,7 @@ def _place_chunk(
             failures=failures,
             states=states,
             now=now,
+            counted=allocate,
         )
 
         # Notify: the buyers' emails, in the outbox with everything else.
@@ -728,15 +788,24 @@ def place_cycle(
     again at any time; what is placed stays placed and is not placed twice).
 
     The cycle's allocation is stored before the first chunk (or read, when an earlier run
-    stored it). With `fan_out`, each chunk is enqueued as a task (workers share the cycle)
-    instead of being placed here. Does nothing for a cycle that is not open or whose shop
-    has subscriptions disabled. `on_chunk` is told how many proxy orders each chunk handled
-    (a terminal's progress bar).
+    stored it); a cycle whose eligible proxy orders fit in one chunk stores it with that
+    chunk, computed from what the chunk read. With `fan_out`, each chunk is enqueued as a
+    task (workers share the cycle) instead of being placed here. Does nothing for a cycle
+    that is not open or whose shop has subscriptions disabled. `on_chunk` is told how many
+    proxy orders each chunk handled (a terminal's progress bar).
     """
     now = now or timezone.now()
     order_cycle = OrderCycle.objects.select_related("shop", "allocation").get(pk=order_cycle.pk)
     if not order_cycle_is_open(order_cycle, now=now) or not order_cycle.shop.enable_subscriptions:
         return PlacementSummary()
+    if not fan_out and not allocation_is_stored(order_cycle):
+        whole = _place_in_one_chunk(order_cycle=order_cycle, now=now)
+        if whole is not None:
+            if on_chunk is not None:
+                on_chunk(len(whole.walked))
+            return _summarize(
+                order_cycle=order_cycle, now=now, summary=whole, unsent=whole.unsent_email_ids
+            )
     summary = PlacementSummary()
     # No separate "anything eligible?" query: storing the allocation (or reading it) comes
     # first anyway, and a cycle with nothing left simply yields no chunk.
@@ -775,10 +844,48 @@ def place_cycle(
         if len(done.walked) < CHUNK_SIZE:
             break
         after = done.walked[-1]
+    return _summarize(order_cycle=order_cycle, now=now, summary=summary, unsent=unsent)
+
+
+def _place_in_one_chunk(*, order_cycle: OrderCycle, now: datetime) -> PlacementSummary | None:
+    """A cycle with no allocation yet whose eligible proxy orders fit in one chunk: placed in
+    one transaction that also stores its allocation, computed from the chunk's own reads
+    (`planning.plan_shares`, the division the allocation service would read from the
+    database), sparing that service's transaction and its queries. None when that does not
+    apply, nothing written: more than a chunk is eligible, or nothing; another worker
+    stored the allocation first; or the chunk failed (placement goes on chunk by chunk,
+    where one bad subscription is set apart)."""
+    try:
+        return _place_chunk(
+            order_cycle=order_cycle,
+            shares={},
+            now=now,
+            states=CYCLE_STATES,
+            send_emails=False,
+            allocate=True,
+        )
+    except _NotOneChunk:
+        return None
+    except IntegrityError:
+        return None  # the allocation row another worker claimed: read from now on
+    except Exception:
+        logger.exception("placement of cycle %s in one chunk failed", order_cycle.pk)
+        return None
+
+
+def _summarize(
+    *,
+    order_cycle: OrderCycle,
+    now: datetime,
+    summary: PlacementSummary,
+    unsent: Sequence[int] = (),
+) -> PlacementSummary:
+    """The end of a cycle's run: the shop's summary queued if nothing is left, sent in one
+    task with the buyers' emails still to send (the last chunk's)."""
     shop_summary = placement_summary_queue_if_done(
         order_cycle=order_cycle, now=now, already_placed=len(summary.already_placed), send=False
     )
-    emails_send_after_commit(email_ids=unsent + ([shop_summary.pk] if shop_summary else []))
+    emails_send_after_commit(email_ids=[*unsent, *([shop_summary.pk] if shop_summary else [])])
     return summary
 
 
