@@ -101,9 +101,8 @@ def test_two_workers_starting_a_cycle_at_once_store_one_allocation_and_read_it_b
     transactional_db,
 ):
     """Two workers reach a fair-share cycle's first placement together; each lingers after
-    inserting the allocation, so the second one meets the first one's open transaction (at
-    its marking or its insert): one row is stored, both get that row, and the marked proxy
-    orders are those it counts."""
+    inserting the allocation, so the second insert meets the first one's open transaction:
+    one row is stored, both get that row, and the marked proxy orders are those it counts."""
     world, proxies = scarce_world("fair_share", n=30)
 
     def linger_after_insert(execute, sql, params, many, context):
