@@ -124,6 +124,26 @@ def test_caps_to_stock_gives_zero_for_unoffered_and_deleted_variants(world):
     assert [(r["quantity"], r["requested"]) for r in context["lines"]] == [(1, 3), (0, 1), (0, 1)]
 
 
+def test_a_cycle_in_one_chunk_queues_the_shops_summary_with_it_and_sends_all_at_once(
+    world, monkeypatch
+):
+    """A cycle that fits in one chunk queues the shop's summary in the chunk's transaction
+    (nothing can be left: the chunk held every eligible proxy order), and asks for one send:
+    the buyers' emails and the summary together."""
+    proxies = [world.subscribe([(world.variants[0], 1)]) for _ in range(3)]
+    sends: list[list[int]] = []
+    monkeypatch.setattr(
+        placement, "emails_send_after_commit", lambda *, email_ids: sends.append(email_ids)
+    )
+
+    place_cycle(order_cycle=world.cycle)
+
+    summary = Email.objects.get(dedup_key=placement.placement_summary_key(world.cycle.pk))
+    assert summary.context["placed"] == len(proxies)
+    buyers = Email.objects.filter(kind="placement").values_list("pk", flat=True)
+    assert [sorted(ids) for ids in sends] == [sorted([*buyers, summary.pk])]
+
+
 def test_each_chunks_emails_are_sent_when_the_next_starts_and_the_last_with_the_summary(
     world, monkeypatch
 ):

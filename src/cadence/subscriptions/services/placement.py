@@ -658,6 +658,13 @@ def _place_chunk(
             now=now,
             send=send_emails,
         )
+        if allocate:
+            # The chunk holds every eligible proxy order: nothing is left, the shop's summary
+            # is due and is queued with it.
+            shop_summary = placement_summary_queue_if_done(
+                order_cycle=order_cycle, now=now, send=send_emails, nothing_left=True
+            )
+            email_ids += [shop_summary.pk] if shop_summary is not None else []
         if not send_emails:
             summary.unsent_email_ids = email_ids
 
@@ -801,11 +808,10 @@ def place_cycle(
     if not fan_out and not allocation_is_stored(order_cycle):
         whole = _place_in_one_chunk(order_cycle=order_cycle, now=now)
         if whole is not None:
+            emails_send_after_commit(email_ids=whole.unsent_email_ids)  # the summary's too
             if on_chunk is not None:
                 on_chunk(len(whole.walked))
-            return _summarize(
-                order_cycle=order_cycle, now=now, summary=whole, unsent=whole.unsent_email_ids
-            )
+            return whole
     summary = PlacementSummary()
     # No separate "anything eligible?" query: storing the allocation (or reading it) comes
     # first anyway, and a cycle with nothing left simply yields no chunk.
@@ -844,7 +850,11 @@ def place_cycle(
         if len(done.walked) < CHUNK_SIZE:
             break
         after = done.walked[-1]
-    return _summarize(order_cycle=order_cycle, now=now, summary=summary, unsent=unsent)
+    shop_summary = placement_summary_queue_if_done(
+        order_cycle=order_cycle, now=now, already_placed=len(summary.already_placed), send=False
+    )
+    emails_send_after_commit(email_ids=unsent + ([shop_summary.pk] if shop_summary else []))
+    return summary
 
 
 def _place_in_one_chunk(*, order_cycle: OrderCycle, now: datetime) -> PlacementSummary | None:
@@ -871,22 +881,6 @@ def _place_in_one_chunk(*, order_cycle: OrderCycle, now: datetime) -> PlacementS
     except Exception:
         logger.exception("placement of cycle %s in one chunk failed", order_cycle.pk)
         return None
-
-
-def _summarize(
-    *,
-    order_cycle: OrderCycle,
-    now: datetime,
-    summary: PlacementSummary,
-    unsent: Sequence[int] = (),
-) -> PlacementSummary:
-    """The end of a cycle's run: the shop's summary queued if nothing is left, sent in one
-    task with the buyers' emails still to send (the last chunk's)."""
-    shop_summary = placement_summary_queue_if_done(
-        order_cycle=order_cycle, now=now, already_placed=len(summary.already_placed), send=False
-    )
-    emails_send_after_commit(email_ids=[*unsent, *([shop_summary.pk] if shop_summary else [])])
-    return summary
 
 
 def place_proxy_orders(
@@ -941,7 +935,12 @@ def placement_summary_key(order_cycle_id: int) -> str:
 
 
 def placement_summary_queue_if_done(
-    *, order_cycle: OrderCycle, now: datetime, already_placed: int = 0, send: bool = True
+    *,
+    order_cycle: OrderCycle,
+    now: datetime,
+    already_placed: int = 0,
+    send: bool = True,
+    nothing_left: bool = False,
 ) -> Email | None:
     """Queue the shop's one placement summary for the cycle once nothing is left to place.
 
@@ -949,7 +948,9 @@ def placement_summary_queue_if_done(
     worker; the `dedup_key` makes it exist once however many workers get here.
     `already_placed` is how many proxy orders the run that completes the cycle found already
     placed (by an earlier run or a worker racing it); they are counted among the placed too.
-    With `send=False` the caller sends the email (`emails_send_after_commit`).
+    With `send=False` the caller sends the email (`emails_send_after_commit`). With
+    `nothing_left`, the caller's transaction holds every proxy order still eligible (and has
+    placed them): the summary is due, unless an earlier one was queued (its key).
     """
     shop = order_cycle.shop
     if not shop.contact_email or not shop.enable_subscriptions:
@@ -962,9 +963,10 @@ def placement_summary_queue_if_done(
         with_shortage,
     )
 
-    left = eligible_proxy_orders(order_cycle=order_cycle, now=now)
-    if not summary_due(left=left, key=placement_summary_key(order_cycle.pk)):
-        return None
+    if not nothing_left:
+        left = eligible_proxy_orders(order_cycle=order_cycle, now=now)
+        if not summary_due(left=left, key=placement_summary_key(order_cycle.pk)):
+            return None
 
     worked = ProxyOrder.objects.filter(
         order_cycle=order_cycle,
