@@ -150,8 +150,8 @@ def allocation_claim(*, order_cycle: OrderCycle) -> CycleAllocation:
     """Insert the cycle's allocation row, its shares to come (`allocation_store`), as the
     first write of the caller's transaction: the row is the cycle's lock for storing its
     allocation. A second worker's insert waits for this transaction, then fails on the
-    one-to-one key (IntegrityError) and reads the row stored here; taking the row before any
-    proxy order's lock, every worker in the same order, none waits for another in a cycle."""
+    one-to-one key (IntegrityError) and reads the row stored here. Every worker takes this
+    row before any proxy order's lock, so no two of them can each wait for the other."""
     # By id, so that the cycle object keeps no cached allocation should this roll back.
     return CycleAllocation.objects.create(
         order_cycle_id=order_cycle.pk,
